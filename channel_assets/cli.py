@@ -1,0 +1,116 @@
+"""`channel-assets`: the operator's command line. User mistakes end in one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from channel_assets.settings import SettingsError, load_settings
+
+Command = Callable[[argparse.Namespace], int]
+
+
+class UserError(Exception):
+    """A mistake in the operator's input: printed as one line, never as a traceback."""
+
+
+def _engine():
+    from channel_assets.db.engine import make_engine
+
+    return make_engine(load_settings().database_url)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from channel_assets.db import migrate
+
+    before, after = migrate.upgrade(_engine())
+    if before == after:
+        print(f"database already at revision {after}")
+    else:
+        print(f"database upgraded from {before or 'empty'} to {after}")
+    return 0
+
+
+def cmd_demo_seed(args: argparse.Namespace) -> int:
+    from channel_assets.db import migrate
+    from channel_assets.db.demo_seed import DatabaseNotEmptyError, seed_demo
+
+    engine = _engine()
+    migrate.upgrade(engine)
+    try:
+        counts = seed_demo(engine, users=args.users, channels=args.channels, seed=args.seed, force=args.force)
+    except (DatabaseNotEmptyError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    print(
+        f"seeded {counts.users} users, {counts.channels} channels, {counts.subscriptions} subscriptions, "
+        f"{counts.videos} videos, {counts.watch_rows} watch-history rows ({counts.orphans} channels orphaned)"
+    )
+    return 0
+
+
+def cmd_emulator_serve(args: argparse.Namespace) -> int:
+    from channel_assets.emulator.server import serve_main
+
+    return serve_main(args.emulator_args)
+
+
+def cmd_quota(args: argparse.Namespace) -> int:
+    from channel_assets.db.quota_ledger import QuotaLedger
+
+    settings = load_settings()
+    status = QuotaLedger(_engine(), settings.quota_pipeline_limit).status()
+    print(f"quota day {status.day} (America/Los_Angeles)")
+    print(f"  pipeline share {status.limit} of {settings.quota_daily_limit} units")
+    print(f"  reserved {status.reserved}, used {status.used}, left {status.left}")
+    if status.exhausted:
+        print("  API answered quotaExceeded today: no calls until the reset")
+    print(f"  resets at {status.resets_at.isoformat()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="channel-assets", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="app database schema").add_subparsers(dest="db_command", required=True)
+    up = db.add_parser("upgrade", help="create or upgrade the app tables (Alembic); a no-op when current")
+    up.set_defaults(func=cmd_db_upgrade)
+
+    demo = sub.add_parser("demo", help="demo data and the main job").add_subparsers(
+        dest="demo_command", required=True
+    )
+    seed = demo.add_parser("seed", help="fill the database with a deterministic demo population")
+    seed.add_argument("--users", type=int, default=300, help="number of users (default 300)")
+    seed.add_argument("--channels", type=int, default=1000, help="number of channels (default 1000)")
+    seed.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    seed.add_argument("--force", action="store_true", help="replace existing demo data")
+    seed.set_defaults(func=cmd_demo_seed)
+
+    emulator = sub.add_parser("emulator", help="local YouTube Data API v3 emulator").add_subparsers(
+        dest="emulator_command", required=True
+    )
+    serve = emulator.add_parser(
+        "serve", help="serve the emulator (options: see `channel-assets emulator serve -- --help`)",
+        add_help=False,
+    )
+    serve.add_argument("emulator_args", nargs=argparse.REMAINDER)
+    serve.set_defaults(func=cmd_emulator_serve)
+
+    quota = sub.add_parser("quota", help="today's YouTube quota: used, reserved, left, next reset")
+    quota.set_defaults(func=cmd_quota)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (UserError, SettingsError) as exc:
+        print(f"channel-assets: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The quota ledger (F5): units reserved atomically before each API call, per Pacific-time day.
+
+The API's quota resets at midnight America/Los_Angeles. A reservation is one conditional UPDATE
+that refuses to cross the pipeline's share, so concurrent runs (threads or processes) can never
+overspend: PostgreSQL re-checks the WHERE clause under the row lock, SQLite serialises writers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from channel_assets.db.engine import transaction
+from channel_assets.db.models import ApiQuotaLedger
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+
+class QuotaShareExhaustedError(RuntimeError):
+    """Raised by the ledger itself when a reservation is refused (the client maps it to its own error)."""
+
+
+def quota_day(now: datetime) -> date:
+    return now.astimezone(PACIFIC).date()
+
+
+def next_reset(now: datetime) -> datetime:
+    """The next midnight in America/Los_Angeles, as UTC."""
+    local = now.astimezone(PACIFIC)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=PACIFIC)
+    return midnight.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class QuotaStatus:
+    day: date
+    limit: int
+    reserved: int
+    used: int
+    exhausted: bool
+    resets_at: datetime
+
+    @property
+    def left(self) -> int:
+        return 0 if self.exhausted else max(self.limit - self.reserved, 0)
+
+
+class QuotaLedger:
+    """Implements the YouTube client's QuotaGate protocol on the app database."""
+
+    def __init__(self, engine: Engine, limit: int, now=lambda: datetime.now(UTC)):
+        self.engine = engine
+        self.limit = limit
+        self._now = now
+
+    def _ensure_row(self, conn, day: date) -> None:
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        conn.execute(
+            insert(ApiQuotaLedger)
+            .values(quota_day=day, units_reserved=0, units_used=0, updated_at=self._now())
+            .on_conflict_do_nothing(index_elements=["quota_day"])
+        )
+
+    def try_reserve(self, units: int = 1) -> bool:
+        """Reserve `units` for today if the share allows it; one atomic statement, no read-modify-write."""
+        now = self._now()
+        day = quota_day(now)
+        with transaction(self.engine) as conn:
+            self._ensure_row(conn, day)
+            result = conn.execute(
+                update(ApiQuotaLedger)
+                .where(
+                    ApiQuotaLedger.quota_day == day,
+                    ApiQuotaLedger.exhausted_at.is_(None),
+                    ApiQuotaLedger.units_reserved + units <= self.limit,
+                )
+                .values(
+                    units_reserved=ApiQuotaLedger.units_reserved + units,
+                    units_used=ApiQuotaLedger.units_used + units,
+                    updated_at=now,
+                )
+            )
+            return result.rowcount == 1
+
+    def reserve(self, units: int = 1) -> None:
+        if not self.try_reserve(units):
+            from channel_assets.youtube.errors import QuotaShareExhausted
+
+            raise QuotaShareExhausted(
+                f"pipeline quota share of {self.limit} units for {quota_day(self._now())} is spent"
+            )
+
+    def mark_exhausted(self) -> None:
+        """The API answered quotaExceeded: nobody tries again before the Pacific reset."""
+        now = self._now()
+        day = quota_day(now)
+        with transaction(self.engine) as conn:
+            self._ensure_row(conn, day)
+            conn.execute(
+                update(ApiQuotaLedger)
+                .where(ApiQuotaLedger.quota_day == day, ApiQuotaLedger.exhausted_at.is_(None))
+                .values(exhausted_at=now, updated_at=now)
+            )
+
+    def status(self) -> QuotaStatus:
+        now = self._now()
+        day = quota_day(now)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(ApiQuotaLedger).where(ApiQuotaLedger.quota_day == day)).first()
+        return QuotaStatus(
+            day=day,
+            limit=self.limit,
+            reserved=row.units_reserved if row else 0,
+            used=row.units_used if row else 0,
+            exhausted=bool(row and row.exhausted_at),
+            resets_at=next_reset(now),
+        )

@@ -1,0 +1,153 @@
+"""Configuration read once from the environment, validated, with documented defaults.
+
+Every knob lives here so that a wrong value fails at start with one line naming the variable,
+instead of as a traceback deep inside a run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / ".data"
+GOOGLE_API_BASE_URL = "https://www.googleapis.com"
+GOOGLE_FEED_BASE_URL = "https://www.youtube.com"
+
+
+class SettingsError(ValueError):
+    """A configuration value is wrong; the message names the variable and is one line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    youtube_api_key: str
+    youtube_api_base_url: str
+    youtube_feed_base_url: str
+    quota_daily_limit: int
+    quota_pipeline_share: float
+    max_calls_in_flight: int
+    cooldown_days: int
+    log_retention_days: int
+    dry_run: bool
+    max_watch_rows: int
+    max_users: int
+    max_videos: int
+
+    @property
+    def quota_pipeline_limit(self) -> int:
+        """Units per Pacific day the pipeline may spend; the rest is left for the app."""
+        return int(self.quota_daily_limit * self.quota_pipeline_share)
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self.__dict__.items() if k != "youtube_api_key"}
+        shown["youtube_api_key"] = "***" if self.youtube_api_key else ""
+        return f"Settings({shown})"
+
+
+# (variable, default, description) — the README's configuration table is generated from this.
+VARIABLES: tuple[tuple[str, str, str], ...] = (
+    ("CHANNEL_ASSETS_DATABASE_URL", "sqlite:///<project>/.data/channel_assets.db",
+     "SQLAlchemy URL of the app database (sqlite:/// or postgresql+psycopg://)."),
+    ("YOUTUBE_API_KEY", "(empty)", "YouTube Data API v3 key; never logged."),
+    ("YOUTUBE_API_BASE_URL", GOOGLE_API_BASE_URL, "API root; the demo points it at the local emulator."),
+    ("YOUTUBE_FEED_BASE_URL", "same as YOUTUBE_API_BASE_URL unless that is Google's, then "
+     + GOOGLE_FEED_BASE_URL, "Root of the public /feeds/videos.xml feed."),
+    ("YOUTUBE_QUOTA_DAILY_LIMIT", "10000", "Units per Pacific-time day granted to the project."),
+    ("YOUTUBE_QUOTA_PIPELINE_SHARE", "0.8", "Fraction of the daily limit this pipeline may spend (0 < x ≤ 1)."),
+    ("YOUTUBE_MAX_CALLS_IN_FLIGHT", "16", "Concurrent API calls per run."),
+    ("CHANNEL_ASSETS_COOLDOWN_DAYS", "7", "Days between soft delete and hard delete of an orphan."),
+    ("CHANNEL_ASSETS_LOG_RETENTION_DAYS", "90", "Days update-log rows are kept."),
+    ("CHANNEL_ASSETS_CLEANUP_DRY_RUN", "false", "true: cleanup reports what it would remove and changes nothing."),
+    ("CHANNEL_ASSETS_MAX_WATCH_ROWS", "10000", "Safety: hold a removal touching this many watch rows or more."),
+    ("CHANNEL_ASSETS_MAX_USERS", "1000", "Safety: hold a removal affecting this many users or more."),
+    ("CHANNEL_ASSETS_MAX_VIDEOS", "100", "Safety: hold a removal leaving this many videos channel-less or more."),
+)
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{DEFAULT_DATA_DIR / 'channel_assets.db'}"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number between 0 and 1, got {raw!r}") from None
+    if not 0 < value <= 1:
+        raise SettingsError(f"{name} must be between 0 (exclusive) and 1, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise SettingsError(f"{name} must be an http(s) URL like https://host[:port], got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    name = "CHANNEL_ASSETS_DATABASE_URL"
+    raw = env.get(name, "").strip() or default_database_url()
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    if scheme not in {"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"}:
+        raise SettingsError(
+            f"{name} must start with sqlite:/// or postgresql+psycopg://, got {scheme or raw!r}"
+        )
+    if scheme == "postgresql":
+        raw = "postgresql+psycopg://" + raw.split("://", 1)[1]
+    return raw
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; raises SettingsError with a one-line message."""
+    env = os.environ if env is None else env
+    api_base = _http_url(env, "YOUTUBE_API_BASE_URL", GOOGLE_API_BASE_URL)
+    feed_default = GOOGLE_FEED_BASE_URL if api_base == GOOGLE_API_BASE_URL else api_base
+    return Settings(
+        database_url=_database_url(env),
+        youtube_api_key=env.get("YOUTUBE_API_KEY", "").strip(),
+        youtube_api_base_url=api_base,
+        youtube_feed_base_url=_http_url(env, "YOUTUBE_FEED_BASE_URL", feed_default),
+        quota_daily_limit=_int(env, "YOUTUBE_QUOTA_DAILY_LIMIT", 10_000, minimum=1),
+        quota_pipeline_share=_share(env, "YOUTUBE_QUOTA_PIPELINE_SHARE", 0.8),
+        max_calls_in_flight=_int(env, "YOUTUBE_MAX_CALLS_IN_FLIGHT", 16, minimum=1),
+        cooldown_days=_int(env, "CHANNEL_ASSETS_COOLDOWN_DAYS", 7),
+        log_retention_days=_int(env, "CHANNEL_ASSETS_LOG_RETENTION_DAYS", 90, minimum=1),
+        dry_run=_bool(env, "CHANNEL_ASSETS_CLEANUP_DRY_RUN", False),
+        max_watch_rows=_int(env, "CHANNEL_ASSETS_MAX_WATCH_ROWS", 10_000, minimum=1),
+        max_users=_int(env, "CHANNEL_ASSETS_MAX_USERS", 1_000, minimum=1),
+        max_videos=_int(env, "CHANNEL_ASSETS_MAX_VIDEOS", 100, minimum=1),
+    )

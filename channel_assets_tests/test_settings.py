@@ -1,0 +1,50 @@
+import pytest
+
+from channel_assets.settings import SettingsError, load_settings
+
+
+def test_defaults_are_sane():
+    s = load_settings({})
+    assert s.database_url.startswith("sqlite:///") and s.database_url.endswith("channel_assets.db")
+    assert s.youtube_api_base_url == "https://www.googleapis.com"
+    assert s.youtube_feed_base_url == "https://www.youtube.com"
+    assert s.quota_pipeline_limit == 8000
+    assert (s.cooldown_days, s.log_retention_days, s.max_calls_in_flight) == (7, 90, 16)
+    assert not s.dry_run
+
+
+def test_local_emulator_serves_the_feed_too():
+    s = load_settings({"YOUTUBE_API_BASE_URL": "http://127.0.0.1:8089/"})
+    assert s.youtube_api_base_url == s.youtube_feed_base_url == "http://127.0.0.1:8089"
+
+
+def test_plain_postgresql_url_uses_psycopg3():
+    s = load_settings({"CHANNEL_ASSETS_DATABASE_URL": "postgresql://u@h/db"})
+    assert s.database_url == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CHANNEL_ASSETS_DATABASE_URL", "mysql://x/y"),
+        ("YOUTUBE_API_BASE_URL", "not a url"),
+        ("YOUTUBE_API_BASE_URL", "ftp://example.com"),
+        ("YOUTUBE_QUOTA_DAILY_LIMIT", "-5"),
+        ("YOUTUBE_QUOTA_DAILY_LIMIT", "lots"),
+        ("YOUTUBE_QUOTA_PIPELINE_SHARE", "1.5"),
+        ("YOUTUBE_QUOTA_PIPELINE_SHARE", "0"),
+        ("CHANNEL_ASSETS_COOLDOWN_DAYS", "-1"),
+        ("CHANNEL_ASSETS_LOG_RETENTION_DAYS", "0"),
+        ("CHANNEL_ASSETS_CLEANUP_DRY_RUN", "maybe"),
+    ],
+)
+def test_bad_values_fail_with_one_line_naming_the_variable(name, value):
+    with pytest.raises(SettingsError) as err:
+        load_settings({name: value})
+    message = str(err.value)
+    assert name in message and "\n" not in message
+
+
+def test_repr_never_shows_the_api_key():
+    s = load_settings({"YOUTUBE_API_KEY": "AIzaSECRETSECRET"})
+    assert "AIzaSECRETSECRET" not in repr(s)
