@@ -1,0 +1,1 @@
+"""Reports and metadata rendering shared by the refresh and cleanup domains."""
