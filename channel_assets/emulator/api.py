@@ -1,0 +1,474 @@
+"""The ``/youtube/v3`` endpoints: request parameters in, real wire-format bytes out.
+
+Transport-free (the HTTP server in ``server.py`` only moves bytes), so the rules
+about keys, quota, parameters and error bodies live in one place.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from channel_assets.emulator.faults import Faults
+from channel_assets.emulator.world import ChannelState, VideoState, World, iso
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+MAX_IDS = 50
+_HTTP_STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+_CHANNEL_PARTS = frozenset({"id", "snippet", "statistics", "contentDetails", "status", "brandingSettings",
+                            "topicDetails", "localizations", "contentOwnerDetails", "auditDetails"})
+_VIDEO_PARTS = frozenset({"id", "snippet", "statistics", "contentDetails", "status", "player", "topicDetails",
+                          "recordingDetails", "liveStreamingDetails", "localizations", "paidProductPlacementDetails"})
+_PLAYLIST_ITEM_PARTS = frozenset({"id", "snippet", "contentDetails", "status"})
+_QUOTA_MESSAGE = ('The request cannot be completed because you have exceeded your '
+                  '<a href="/youtube/v3/getting-started#quota">quota</a>.')
+_JSON = "application/json; charset=UTF-8"
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    content_type: str = _JSON
+    headers: dict[str, str] = field(default_factory=dict)
+    body_fault_allowed: bool = False  # only successful API answers get malformed/truncated
+
+
+def _dumps(obj: object) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _etag(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.blake2b(data, digest_size=20).digest()).rstrip(b"=").decode()
+
+
+def error(code: int, message: str, reason: str, domain: str = "global", *, location: str | None = None,
+          status: bool = True) -> Response:
+    """A Google API error body: ``{"error": {"code", "message", "errors": [...], "status"}}``."""
+    detail: dict = {"message": message, "domain": domain, "reason": reason}
+    if location:
+        detail |= {"location": location, "locationType": "parameter"}
+    err: dict = {"code": code, "message": message, "errors": [detail]}
+    if status and code in _HTTP_STATUS:
+        err["status"] = _HTTP_STATUS[code]
+    return Response(code, _dumps({"error": err}))
+
+
+def quota_exceeded() -> Response:
+    """The body exactly as recorded in real quotaExceeded answers (no ``status`` key)."""
+    return error(403, _QUOTA_MESSAGE, "quotaExceeded", "youtube.quota", status=False)
+
+
+def backend_error(code: int) -> Response:
+    msg = "The service is currently unavailable." if code == 503 else "Internal error encountered."
+    return error(code, msg, "backendError")
+
+
+def rate_limited(code: int) -> Response:
+    return error(code, "The request cannot be completed due to rate limit.", "rateLimitExceeded", "usageLimits")
+
+
+# ----- partial responses (fields=) ----------------------------------------------------
+class FieldsError(ValueError):
+    pass
+
+
+def parse_fields(text: str) -> dict:
+    """Parse the ``fields`` grammar into a tree ``{name: subtree | None}`` (None = everything).
+
+    ``a,b/c,d(e,f/g)``: comma lists, ``/`` paths, nested parentheses, ``*`` for any key.
+    """
+    pos = 0
+
+    def parse_list(depth: int) -> dict:
+        nonlocal pos
+        tree: dict = {}
+        while True:
+            start = pos
+            while pos < len(text) and text[pos] not in ",()":
+                pos += 1
+            path = text[start:pos].strip()
+            names = path.split("/")
+            if not path or any(not n.strip() for n in names):
+                raise FieldsError(f"Invalid field selection {text}")
+            sub = None
+            if pos < len(text) and text[pos] == "(":
+                pos += 1
+                sub = parse_list(depth + 1)
+                if pos >= len(text) or text[pos] != ")":
+                    raise FieldsError(f"Invalid field selection {text}")
+                pos += 1
+            for n in reversed(names[1:]):
+                sub = {n.strip(): sub}
+            _merge(tree, names[0].strip(), sub)
+            if pos >= len(text) or text[pos] == ")":
+                if depth == 0 and pos < len(text):
+                    raise FieldsError(f"Invalid field selection {text}")
+                return tree
+            pos += 1  # the comma
+
+    return parse_list(0)
+
+
+def _merge(node: dict, name: str, sub: dict | None) -> None:
+    if name not in node:
+        node[name] = sub
+    elif node[name] is None or sub is None:
+        node[name] = None
+    else:
+        for k, v in sub.items():
+            _merge(node[name], k, v)
+
+
+def select_fields(value: object, tree: dict | None) -> object:
+    if tree is None:
+        return value
+    if isinstance(value, list):
+        return [select_fields(v, tree) for v in value]
+    if isinstance(value, dict):
+        if "*" in tree:
+            return {k: select_fields(v, tree["*"]) for k, v in value.items()}
+        return {k: select_fields(value[k], sub) for k, sub in tree.items() if k in value}
+    return value
+
+
+# ----- page tokens -------------------------------------------------------------------
+def page_token(offset: int, backwards: bool = False) -> str:
+    """Shaped like the real tokens (``CAoQAA`` = protobuf {1: offset, 2: direction})."""
+    raw = bytearray(b"\x08")
+    n = offset
+    while True:
+        b, n = n & 0x7F, n >> 7
+        raw.append(b | (0x80 if n else 0))
+        if not n:
+            break
+    raw += b"\x10\x01" if backwards else b"\x10\x00"
+    return base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+
+
+def parse_page_token(token: str) -> int | None:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (ValueError, TypeError):
+        return None
+    if len(raw) < 4 or raw[0] != 0x08:
+        return None
+    offset, shift, pos = 0, 0, 1
+    while pos < len(raw) and shift < 35:
+        b = raw[pos]
+        offset |= (b & 0x7F) << shift
+        shift += 7
+        pos += 1
+        if not b & 0x80:
+            break
+    else:
+        return None
+    if raw[pos:] not in (b"\x10\x00", b"\x10\x01"):
+        return None
+    return offset
+
+
+# ----- quota -------------------------------------------------------------------------
+class Quota:
+    """Units used per key per Pacific day of the simulated clock."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._used: dict[str, tuple[str, int]] = {}
+
+    @staticmethod
+    def day(now_ts: float) -> str:
+        return datetime.fromtimestamp(now_ts, UTC).astimezone(PACIFIC).date().isoformat()
+
+    def charge(self, key: str, now_ts: float, limit: int) -> bool:
+        """Spend one unit; False (nothing spent) when the day's quota is gone."""
+        today = self.day(now_ts)
+        with self._lock:
+            day, used = self._used.get(key, (today, 0))
+            if day != today:
+                used = 0
+            if used >= limit:
+                return False
+            self._used[key] = (today, used + 1)
+            return True
+
+    def usage(self, now_ts: float) -> dict[str, int]:
+        today = self.day(now_ts)
+        with self._lock:
+            return {k: used for k, (day, used) in self._used.items() if day == today}
+
+
+# ----- resources ---------------------------------------------------------------------
+def _channel_body(c: ChannelState, parts: frozenset[str]) -> dict:
+    body: dict = {"id": c.id}
+    if "snippet" in parts:
+        thumb = f"https://yt3.ggpht.com/ytc/{c.thumbnail_key}"
+        snippet = {
+            "title": c.title,
+            "description": c.description,
+            "customUrl": c.custom_url,
+            "publishedAt": c.published_at,
+            "thumbnails": {
+                name: {"url": f"{thumb}=s{px}-c-k-c0x00ffffff-no-rj", "width": px, "height": px}
+                for name, px in (("default", 88), ("medium", 240), ("high", 800))
+            },
+            "localized": {"title": c.title, "description": c.description},
+        }
+        if c.country:
+            snippet["country"] = c.country
+        body["snippet"] = snippet
+    if "contentDetails" in parts:
+        body["contentDetails"] = {"relatedPlaylists": {"likes": "", "uploads": c.uploads_playlist}}
+    if "statistics" in parts:
+        stats = {"viewCount": str(c.view_count)}
+        if c.subscriber_count is not None:
+            stats["subscriberCount"] = str(c.subscriber_count)
+        stats |= {"hiddenSubscriberCount": c.hidden_subscriber_count, "videoCount": str(c.video_count)}
+        body["statistics"] = stats
+    if "status" in parts:
+        body["status"] = {"privacyStatus": "public", "isLinked": True,
+                          "longUploadsStatus": "longUploadsUnspecified", "madeForKids": False}
+    return body
+
+
+def _video_thumbnails(video_id: str) -> dict:
+    sizes = (("default", "default", 120, 90), ("medium", "mqdefault", 320, 180), ("high", "hqdefault", 480, 360),
+             ("standard", "sddefault", 640, 480), ("maxres", "maxresdefault", 1280, 720))
+    return {name: {"url": f"https://i.ytimg.com/vi/{video_id}/{f}.jpg", "width": w, "height": h}
+            for name, f, w, h in sizes}
+
+
+def _video_body(v: VideoState, parts: frozenset[str]) -> dict:
+    body: dict = {"id": v.id}
+    if "snippet" in parts:
+        body["snippet"] = {
+            "publishedAt": iso(v.published_ts),
+            "channelId": v.channel_id,
+            "title": v.title,
+            "description": v.description,
+            "thumbnails": _video_thumbnails(v.id),
+            "channelTitle": v.channel_title,
+            "categoryId": "22",
+            "liveBroadcastContent": "none",
+            "localized": {"title": v.title, "description": v.description},
+        }
+    if "contentDetails" in parts:
+        body["contentDetails"] = {"duration": v.duration, "dimension": "2d", "definition": "hd", "caption": "false",
+                                  "licensedContent": False, "contentRating": {}, "projection": "rectangular"}
+    if "statistics" in parts:
+        body["statistics"] = {"viewCount": str(v.view_count), "likeCount": str(v.like_count),
+                              "favoriteCount": "0", "commentCount": str(v.comment_count)}
+    if "status" in parts:
+        body["status"] = {"uploadStatus": "processed", "privacyStatus": "public", "license": "youtube",
+                          "embeddable": True, "publicStatsViewable": True, "madeForKids": False}
+    return body
+
+
+def _item(kind: str, body: dict) -> bytes:
+    """``{"kind", "etag", ...body}`` with the etag a hash of the body, serialised once."""
+    raw = _dumps(body)
+    return b'{"kind":"' + kind.encode() + b'","etag":"' + _etag(raw).encode() + b'",' + raw[1:]
+
+
+def _list_response(kind: str, items: list[bytes], total: int, per_page: int,
+                   next_token: str | None = None, prev_token: str | None = None) -> tuple[bytes, str]:
+    etag = _etag(b"|".join(items) + f"{total}/{per_page}/{next_token}".encode())
+    head = {"kind": kind, "etag": etag}
+    if next_token:
+        head["nextPageToken"] = next_token
+    if prev_token:
+        head["prevPageToken"] = prev_token
+    head["pageInfo"] = {"totalResults": total, "resultsPerPage": per_page}
+    raw = _dumps(head)
+    if items:  # no items key at all when nothing was found, like the real API
+        raw = raw[:-1] + b',"items":[' + b",".join(items) + b"]}"
+    return raw, etag
+
+
+class YouTubeApi:
+    """Keys, quota, faults and the three list methods of the Data API."""
+
+    def __init__(self, world: World, faults: Faults, api_keys: tuple[str, ...], quota_limit: int) -> None:
+        self.world = world
+        self.faults = faults
+        self.api_keys = frozenset(api_keys)
+        self.quota = Quota(quota_limit)
+        self._cache: dict[tuple[int, frozenset[str]], bytes] = {}
+        self._cache_generation = -1
+        self._cache_lock = threading.Lock()
+        self.cache_limit = 100_000
+
+    def handle(self, method_name: str, query: Mapping[str, str], headers: Mapping[str, str]) -> Response:
+        """Answer ``GET /youtube/v3/<method_name>``; ``query`` holds the decoded parameters."""
+        key = query.get("key") or headers.get("x-goog-api-key")
+        if not key:
+            return error(403, "The request is missing a valid API key.", "forbidden")
+        if key not in self.api_keys:
+            return error(400, "API key not valid. Please pass a valid API key.", "keyInvalid", "usageLimits")
+        limit = self.faults.config.quota_limit
+        if not self.quota.charge(key, self.world.now_ts, self.quota.limit if limit is None else limit):
+            return quota_exceeded()
+        fault = self.faults.api_fault()
+        if fault == "error":
+            return backend_error(self.faults.pick_5xx())
+        if fault == "rate_limit":
+            return rate_limited(self.faults.config.rate_limit_status)
+        handler = {"channels": self._channels, "videos": self._videos,
+                   "playlistItems": self._playlist_items}.get(method_name)
+        if handler is None:
+            return error(404, "Method not found.", "notFound")
+        tree = None
+        if query.get("fields"):
+            try:
+                tree = parse_fields(query["fields"])
+            except FieldsError as exc:
+                return error(400, str(exc), "invalidParameter", location="fields")
+        resp = handler(query)
+        if isinstance(resp, Response):
+            return resp
+        raw, etag = resp
+        if tree is not None:
+            raw = _dumps(select_fields(json.loads(raw), tree))
+        if headers.get("if-none-match", "").strip('"') == etag:
+            return Response(304, b"", headers={"ETag": f'"{etag}"'})
+        return Response(200, raw, headers={"ETag": f'"{etag}"'}, body_fault_allowed=True)
+
+    @staticmethod
+    def _parts(query: Mapping[str, str], allowed: frozenset[str]) -> frozenset[str] | Response:
+        part = query.get("part")
+        if not part:
+            return error(400, "Required parameter: part", "required", location="part")
+        parts = frozenset(p.strip() for p in part.split(","))
+        bad = sorted(parts - allowed)
+        if bad:
+            return error(400, f"'{bad[0]}'", "unknownPart", "youtube.part", location="part")
+        return parts
+
+    @staticmethod
+    def _max_results(query: Mapping[str, str]) -> int | Response:
+        raw = query.get("maxResults", "5")
+        if not raw.isdigit() or int(raw) > 50:
+            return error(400, f"Invalid value '{raw}'. Values must be within the range: [0, 50]",
+                         "invalidParameter", location="maxResults")
+        return int(raw)
+
+    @staticmethod
+    def _ids(query: Mapping[str, str]) -> list[str] | Response:
+        raw = query.get("id")
+        if raw is None:
+            return error(400, "No filter selected. Expected one of: id, forHandle, forUsername, mine, "
+                         "managedByMe, categoryId, mySubscribers", "missingRequiredParameter",
+                         "youtube.parameter")
+        ids = list(dict.fromkeys(i.strip() for i in raw.split(",") if i.strip()))
+        if len(ids) > MAX_IDS:
+            return error(400, "The request specifies more than the maximum of 50 ids.", "badRequest",
+                         location="id")
+        return ids
+
+    def _channel_bytes(self, i: int, parts: frozenset[str]) -> bytes | None:
+        """A found channel's serialised item, cached until the clock or an override changes."""
+        world = self.world
+        with self._cache_lock:
+            if self._cache_generation != world.generation or len(self._cache) >= self.cache_limit:
+                self._cache.clear()
+                self._cache_generation = world.generation
+            hit = self._cache.get((i, parts))
+        if hit is not None:
+            return hit or None
+        generation = world.generation
+        c = world.channel(i)
+        raw = _item("youtube#channel", _channel_body(c, parts)) if c.status == "active" else b""
+        with self._cache_lock:
+            if generation == self._cache_generation == world.generation:
+                self._cache[(i, parts)] = raw
+        return raw or None
+
+    def _channels(self, query: Mapping[str, str]) -> tuple[bytes, str] | Response:
+        parts = self._parts(query, _CHANNEL_PARTS)
+        if isinstance(parts, Response):
+            return parts
+        per_page = self._max_results(query)
+        if isinstance(per_page, Response):
+            return per_page
+        ids = self._ids(query)
+        if isinstance(ids, Response):
+            return ids
+        items = []
+        for cid in ids:
+            i = self.world.channel_index(cid) if cid.startswith("UC") else None
+            if i is not None and (raw := self._channel_bytes(i, parts)) is not None:
+                items.append(raw)
+        return _list_response("youtube#channelListResponse", items, len(items), per_page)
+
+    def _videos(self, query: Mapping[str, str]) -> tuple[bytes, str] | Response:
+        parts = self._parts(query, _VIDEO_PARTS)
+        if isinstance(parts, Response):
+            return parts
+        per_page = self._max_results(query)
+        if isinstance(per_page, Response):
+            return per_page
+        ids = self._ids(query)
+        if isinstance(ids, Response):
+            return ids
+        items = [_item("youtube#video", _video_body(v, parts)) for vid in ids if (v := self.world.video(vid))]
+        return _list_response("youtube#videoListResponse", items, len(items), per_page)
+
+    def _playlist_items(self, query: Mapping[str, str]) -> tuple[bytes, str] | Response:
+        parts = self._parts(query, _PLAYLIST_ITEM_PARTS)
+        if isinstance(parts, Response):
+            return parts
+        per_page = self._max_results(query)
+        if isinstance(per_page, Response):
+            return per_page
+        playlist_id = query.get("playlistId")
+        if not playlist_id:
+            return error(400, "No filter selected. Expected one of: id, playlistId", "missingRequiredParameter",
+                         "youtube.parameter")
+        world = self.world
+        i = world.channel_index(playlist_id) if playlist_id.startswith("UU") else None
+        if i is None or world.status(i) != "active":
+            return error(404, "The playlist identified with the request's <code>playlistId</code> parameter "
+                         "cannot be found.", "playlistNotFound", "youtube.playlistItem", location="playlistId")
+        offset = 0
+        if query.get("pageToken"):
+            parsed = parse_page_token(query["pageToken"])
+            if parsed is None:
+                return error(400, "The request specifies an invalid page token.", "invalidPageToken",
+                             "youtube.parameter", location="pageToken")
+            offset = parsed
+        now = world.now_ts
+        total = world.upload_count(i, now)
+        page = world.uploads(i, offset, per_page, now)
+        channel_id = world.channel_id(i)
+        title = world.title(i, now)
+        items = []
+        for pos, (vid, ts) in enumerate(page, start=offset):
+            body: dict = {"id": base64.b64encode(
+                f"{playlist_id}.{hashlib.blake2b(vid.encode(), digest_size=8).hexdigest().upper()}".encode()
+            ).decode()}
+            if "snippet" in parts:
+                v = world.video(vid, now)
+                body["snippet"] = {
+                    "publishedAt": iso(ts), "channelId": channel_id, "title": v.title if v else "",
+                    "description": v.description if v else "", "thumbnails": _video_thumbnails(vid),
+                    "channelTitle": title, "playlistId": playlist_id, "position": pos,
+                    "resourceId": {"kind": "youtube#video", "videoId": vid},
+                    "videoOwnerChannelTitle": title, "videoOwnerChannelId": channel_id,
+                }
+            if "contentDetails" in parts:
+                body["contentDetails"] = {"videoId": vid, "videoPublishedAt": iso(ts)}
+            if "status" in parts:
+                body["status"] = {"privacyStatus": "public"}
+            items.append(_item("youtube#playlistItem", body))
+        end = offset + len(page)
+        next_token = page_token(end) if per_page and end < total else None
+        prev_token = page_token(max(0, offset - per_page), True) if offset > 0 else None
+        return _list_response("youtube#playlistItemListResponse", items, total, per_page, next_token, prev_token)

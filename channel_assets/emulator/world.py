@@ -1,0 +1,546 @@
+"""A deterministic simulated world of YouTube channels and videos.
+
+Everything about channel ``i`` at simulated time ``t`` is a pure function of
+``(seed, i, t - start)`` plus a small dict of explicit overrides, so a world of
+millions of channels costs nothing to create and O(1) memory per channel that
+is actually looked at. Events (uploads, title changes, deletions) are placed on
+the time line by hashing, and looked up in O(1) or O(events since start), never
+by replaying days.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+
+DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
+DAY = 86_400.0
+MAX_GENERATED_UPLOADS = 500
+_EXPLICIT_K0 = 512  # video numbers >= this are explicitly added uploads
+_MAX_K = 1024
+_DEATH_RATE_PER_DAY = 0.002
+_TITLE_CHANGE_RATE_PER_DAY = 0.003
+_B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+GONE_STATUSES = ("deleted", "terminated", "private")
+STATUSES = ("active", *GONE_STATUSES)
+
+_ADJ = ("Daily", "Epic", "Lazy", "Tiny", "Urban", "Cosmic", "Honest", "Quiet", "Wild", "Retro", "Curious",
+        "Midnight", "Golden", "Rapid", "Cozy", "Brave", "Electric", "Hidden", "Salty", "Nordic")
+_NOUN = ("Kitchen", "Garage", "Gamer", "Science", "Travels", "Beats", "Maker", "Lab", "Chess", "Garden",
+         "Studio", "Theory", "Workshop", "Cinema", "Robot", "Pixel", "Piano", "Hiker", "Chef", "Podcast")
+_UNICODE_TITLES = ("Café Ñandú", "ゲーム実況チャンネル", "Мастерская Ивана", "مطبخ سارة", "Crème brûlée TV",
+                   "Ελληνικά Μαθήματα", "한국 요리", "Zażółć gęślą jaźń", "हिंदी कहानियाँ", "Smörgåsbord")
+_EMOJI = ("🎮", "🍳", "🚀", "🎸", "🌱", "🔥", "✨", "🐱", "📚", "🏔️")
+_WORDS = ("video", "today", "build", "review", "tutorial", "recipe", "journey", "update", "live", "guide",
+          "how", "why", "best", "new", "first", "week", "with", "friends", "episode", "challenge")
+
+
+def _description_pool() -> tuple[str, ...]:
+    """Channel and video descriptions: empty, short, emoji/unicode, and near the 5,000-char limit."""
+    rng = random.Random(20260101)
+    pool = ["", ""]
+    for _ in range(30):
+        pool.append(" ".join(rng.choice(_WORDS) for _ in range(rng.randrange(5, 40))).capitalize() + ".")
+    for n in range(20):
+        pool.append(f"{_UNICODE_TITLES[n % 10]} {_EMOJI[n % 10]} — “{rng.choice(_WORDS)}” ✓\n"
+                    f"Kontakt: ü{n}@example.com\n\nNew videos every week → https://example.com/{n}")
+    for _ in range(8):
+        para = " ".join(rng.choice(_WORDS) for _ in range(60)) + ".\n\n"
+        pool.append((para * 40)[: rng.randrange(1500, 4900)])
+    return tuple(pool)
+
+
+_COUNTRIES = ("US", "GB", "DE", "FR", "JP", "BR", "IN", "CA", "ES", "KR", "MX", "PL", "SE", "NG", "AU")
+_DESCRIPTIONS = _description_pool()
+
+
+def _digest(key: bytes, data: bytes, size: int = 8) -> bytes:
+    return hashlib.blake2b(data, digest_size=size, key=key).digest()
+
+
+def _unit(key: bytes, data: bytes) -> float:
+    """A deterministic float in [0, 1) for ``data`` under ``key``."""
+    return (int.from_bytes(_digest(key, data), "big") >> 11) * (2.0**-53)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str, nbytes: int) -> bytes | None:
+    """Strict inverse of ``_b64``: only the canonical spelling decodes."""
+    if not set(text) <= _B64:
+        return None
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if len(raw) != nbytes or _b64(raw) != text:
+        return None
+    return raw
+
+
+def _seed_key(seed: int) -> bytes:
+    return hashlib.blake2b(f"channel-assets-emulator:{seed}".encode(), digest_size=32).digest()
+
+
+def _encode_channel(key: bytes, i: int) -> str:
+    """16 bytes = 10 check bytes + 6 index bytes masked by the check: random-looking, decodable."""
+    check = _digest(key, b"c" + i.to_bytes(6, "big"), 10)
+    mask = int.from_bytes(_digest(key, b"m" + check, 6), "big")
+    return "UC" + _b64(check + (i ^ mask).to_bytes(6, "big"))
+
+
+def _decode_channel(key: bytes, channel_id: str) -> int | None:
+    if len(channel_id) != 24 or channel_id[:2] not in ("UC", "UU"):
+        return None
+    raw = _unb64(channel_id[2:], 16)
+    if raw is None:
+        return None
+    check = raw[:10]
+    i = int.from_bytes(raw[10:], "big") ^ int.from_bytes(_digest(key, b"m" + check, 6), "big")
+    if _digest(key, b"c" + i.to_bytes(6, "big"), 10) != check:
+        return None
+    return i
+
+
+def _encode_video(key: bytes, i: int, k: int) -> str:
+    payload = i * _MAX_K + k
+    check = _digest(key, b"v" + payload.to_bytes(5, "big"), 3)
+    mask = int.from_bytes(_digest(key, b"w" + check, 5), "big")
+    return _b64(check + (payload ^ mask).to_bytes(5, "big"))
+
+
+def _decode_video(key: bytes, video_id: str) -> tuple[int, int] | None:
+    if len(video_id) != 11:
+        return None
+    raw = _unb64(video_id, 8)
+    if raw is None:
+        return None
+    check = raw[:3]
+    payload = int.from_bytes(raw[3:], "big") ^ int.from_bytes(_digest(key, b"w" + check, 5), "big")
+    if _digest(key, b"v" + payload.to_bytes(5, "big"), 3) != check:
+        return None
+    return divmod(payload, _MAX_K)
+
+
+def channel_ids(channels: int, seed: int) -> list[str]:
+    """The ids of a world's channels, for seeding an app database with ids that exist."""
+    key = _seed_key(seed)
+    return [_encode_channel(key, i) for i in range(channels)]
+
+
+def iso(ts: float) -> str:
+    """RFC 3339 in the API's current style (``2005-09-18T22:37:10Z``)."""
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class _Static:
+    """Per-channel constants, derived from one hash."""
+
+    id: str
+    published_at: str
+    thumbnail_key: str
+    subs0: int
+    growth: float
+    views0: int
+    views_rate: float
+    hidden: bool
+    country: str | None
+    interval: float
+    anchor_ts: float
+    n_max: int
+    death_ts: float
+    death_kind: str
+    feed_lag: float
+    feed_id_without_uc: bool
+    text_seed: int
+
+
+@dataclass(slots=True)
+class ChannelState:
+    """A channel as the API would describe it at the world's clock (status aside)."""
+
+    index: int
+    id: str
+    status: str
+    title: str
+    description: str
+    custom_url: str
+    published_at: str
+    country: str | None
+    thumbnail_key: str
+    subscriber_count: int | None  # already abbreviated; None when hidden
+    hidden_subscriber_count: bool
+    view_count: int
+    video_count: int
+
+    @property
+    def uploads_playlist(self) -> str:
+        return "UU" + self.id[2:]
+
+
+@dataclass(slots=True)
+class VideoState:
+    id: str
+    channel_index: int
+    channel_id: str
+    channel_title: str
+    published_ts: float
+    title: str
+    description: str
+    duration: str
+    view_count: int
+    like_count: int
+    comment_count: int
+
+
+@dataclass(slots=True)
+class _Override:
+    status: str | None = None
+    title: str | None = None
+    description: str | None = None
+    uploads: dict[int, tuple[float, str]] = field(default_factory=dict)  # k -> (published_ts, title)
+
+
+def abbreviate_subscribers(n: int) -> int:
+    """The API rounds subscriber counts down to three significant figures."""
+    if n < 1000:
+        return n
+    unit = 10 ** (len(str(n)) - 3)
+    return n // unit * unit
+
+
+class World:
+    """Channels ``0..channels-1`` of one seed, with a simulated clock and test overrides.
+
+    Thread-safe: readers take a consistent snapshot of the clock; writers hold a lock
+    and bump ``generation`` so that caches keyed on it stay correct.
+    """
+
+    def __init__(self, channels: int, seed: int = 0, start: datetime | None = None) -> None:
+        if channels < 0 or channels >= 2**30:
+            raise ValueError("channels must be in [0, 2**30)")
+        start = start or DEFAULT_START
+        if start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        self.channels = channels
+        self.seed = seed
+        self.start = start.astimezone(UTC)
+        self._key = _seed_key(seed)
+        self._start_ts = self.start.timestamp()
+        self._now_ts = self._start_ts
+        self._overrides: dict[int, _Override] = {}
+        self._lock = threading.Lock()
+        self.generation = 0
+        self._static = lru_cache(maxsize=65_536)(self._compute_static)
+
+    # ----- clock -----------------------------------------------------------------
+    @property
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._now_ts, UTC)
+
+    @now.setter
+    def now(self, value: datetime) -> None:
+        if value.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        with self._lock:
+            self._now_ts = value.timestamp()
+            self.generation += 1
+
+    @property
+    def now_ts(self) -> float:
+        return self._now_ts
+
+    def advance(self, days: float = 0, hours: float = 0, seconds: float = 0) -> datetime:
+        with self._lock:
+            self._now_ts += days * DAY + hours * 3600 + seconds
+            self.generation += 1
+        return self.now
+
+    # ----- ids -------------------------------------------------------------------
+    def channel_id(self, i: int) -> str:
+        if not 0 <= i < self.channels:
+            raise IndexError(i)
+        return _encode_channel(self._key, i)
+
+    def channel_index(self, channel_id: str) -> int | None:
+        """Index of a ``UC…`` (or uploads ``UU…``) id of this world, else None."""
+        i = _decode_channel(self._key, channel_id)
+        return i if i is not None and i < self.channels else None
+
+    def video_id(self, i: int, k: int) -> str:
+        return _encode_video(self._key, i, k)
+
+    # ----- overrides -------------------------------------------------------------
+    def _override(self, i: int) -> _Override:
+        return self._overrides.setdefault(i, _Override())
+
+    def _resolve(self, channel: int | str) -> int:
+        i = channel if isinstance(channel, int) else self.channel_index(channel)
+        if i is None or not 0 <= i < self.channels:
+            raise KeyError(channel)
+        return i
+
+    def set_status(self, channel: int | str, status: str) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}")
+        i = self._resolve(channel)
+        with self._lock:
+            self._override(i).status = status
+            self.generation += 1
+
+    def set_title(self, channel: int | str, title: str) -> None:
+        i = self._resolve(channel)
+        with self._lock:
+            self._override(i).title = title
+            self.generation += 1
+
+    def set_description(self, channel: int | str, description: str) -> None:
+        i = self._resolve(channel)
+        with self._lock:
+            self._override(i).description = description
+            self.generation += 1
+
+    def add_upload(self, channel: int | str, published: datetime | None = None, title: str | None = None) -> str:
+        """Add a video to a channel (default: published at the current clock); returns its id."""
+        i = self._resolve(channel)
+        with self._lock:
+            ov = self._override(i)
+            k = _EXPLICIT_K0 + len(ov.uploads)
+            if k >= _MAX_K:
+                raise ValueError("too many explicit uploads for one channel")
+            ts = published.timestamp() if published else self._now_ts
+            ov.uploads[k] = (ts, title or f"Explicit upload {k - _EXPLICIT_K0 + 1}")
+            self.generation += 1
+        return self.video_id(i, k)
+
+    # ----- per-channel model -----------------------------------------------------
+    def _compute_static(self, i: int) -> _Static:
+        h = hashlib.blake2b(b"s" + i.to_bytes(6, "big"), digest_size=64, key=self._key).digest()
+        u = [int.from_bytes(h[j : j + 4], "big") / 2**32 for j in range(0, 64, 4)]
+        start = self._start_ts
+        subs0 = int(10 ** (1 + 6.7 * u[0] ** 1.8))
+        cadence = u[1]
+        n_max = MAX_GENERATED_UPLOADS
+        if cadence < 0.05:
+            interval = DAY * (0.6 + 0.8 * u[2])  # daily
+        elif cadence < 0.35:
+            interval = DAY * (4 + 6 * u[2])  # weekly
+        elif cadence < 0.75:
+            interval = DAY * (20 + 25 * u[2])  # monthly
+        elif cadence < 0.88:
+            interval = DAY * (60 + 90 * u[2])  # rare
+        else:
+            interval = DAY * (5 + 20 * u[2])
+            n_max = 0 if cadence >= 0.98 else 1 + int(150 * u[3])  # dormant, or never uploaded
+        if cadence < 0.88:
+            before = 1 + int(min(300, 3650 * DAY / interval) * u[3])
+            anchor = start - before * interval
+        else:
+            last = start - DAY * (181 + 900 * u[4])  # dormant for more than six months
+            anchor = last - n_max * interval
+        created = anchor - DAY * (1 + 400 * u[5])
+        death_in_days = -math.log(1.0 - u[6]) / _DEATH_RATE_PER_DAY
+        kind = u[7]
+        return _Static(
+            id=_encode_channel(self._key, i),
+            published_at=iso(created),
+            thumbnail_key=_b64(h[40:56]),
+            subs0=subs0,
+            growth=-0.0005 + 0.004 * u[8],
+            views0=int(subs0 * (20 + 400 * u[9])) + 10,
+            views_rate=subs0 * (0.05 + 2 * u[10]),
+            hidden=u[11] < 0.03,
+            country=None if u[12] < 0.25 else _COUNTRIES[int(u[12] * 1000) % len(_COUNTRIES)],
+            interval=interval,
+            anchor_ts=anchor,
+            n_max=n_max,
+            death_ts=start + death_in_days * DAY,
+            death_kind="deleted" if kind < 0.5 else ("terminated" if kind < 0.85 else "private"),
+            feed_lag=(3600 + 3600 * u[13]) if subs0 < 10_000 else 300 * u[13],
+            feed_id_without_uc=u[14] < 0.3,
+            text_seed=int.from_bytes(h[56:64], "big"),
+        )
+
+    def _title_version(self, i: int, now: float) -> int:
+        """How many times the channel renamed itself between start and ``now``."""
+        t, v = self._start_ts, 0
+        while True:
+            u = _unit(self._key, b"t" + i.to_bytes(6, "big") + v.to_bytes(4, "big"))
+            t += -math.log(1.0 - u) / _TITLE_CHANGE_RATE_PER_DAY * DAY
+            if t > now:
+                return v
+            v += 1
+
+    def _texts(self, st: _Static, version: int) -> tuple[str, str, str]:
+        """(title, description, handle) for a title version; description and handle never change."""
+        b = st.text_seed
+        handle = f"@{_ADJ[b % 20].lower()}{_NOUN[(b >> 5) % 20].lower()}{(b >> 10) % 10_000}"
+        desc = _DESCRIPTIONS[(b >> 24) % len(_DESCRIPTIONS)]
+        t = int.from_bytes(_digest(self._key, b"n" + b.to_bytes(8, "big") + version.to_bytes(4, "big")), "big")
+        if t % 5 == 0:
+            title = f"{_UNICODE_TITLES[(t >> 3) % 10]} {_EMOJI[(t >> 8) % 10]}"
+        else:
+            title = f"{_ADJ[(t >> 3) % 20]} {_NOUN[(t >> 8) % 20]}"
+        if version:
+            title += f" {('Official', 'TV', 'Channel', 'Reborn', 'HQ')[version % 5]}"
+        return title, desc, handle
+
+    def _status(self, i: int, st: _Static, now: float, ov: _Override | None) -> str:
+        if ov is not None and ov.status is not None:
+            return ov.status
+        return st.death_kind if now >= st.death_ts else "active"
+
+    def _generated_count(self, st: _Static, now: float, i: int) -> int:
+        if st.n_max == 0 or now < st.anchor_ts:
+            return 0
+        pos = (now - st.anchor_ts) / st.interval
+        m = int(pos)
+        if m >= st.n_max:
+            return st.n_max
+        return m + 1 if pos - m >= self._jitter(i, m) else m
+
+    def _jitter(self, i: int, k: int) -> float:
+        return 0.05 + 0.9 * _unit(self._key, b"j" + i.to_bytes(6, "big") + k.to_bytes(2, "big"))
+
+    def _upload_ts(self, st: _Static, i: int, k: int) -> float:
+        return st.anchor_ts + (k + self._jitter(i, k)) * st.interval
+
+    def channel(self, i: int, now: float | None = None) -> ChannelState:
+        """The full state of channel ``i`` at ``now`` (default: the world's clock)."""
+        now = self._now_ts if now is None else now
+        st = self._static(i)
+        ov = self._overrides.get(i)
+        title, desc, handle = self._texts(st, self._title_version(i, now))
+        if ov is not None:
+            title = ov.title if ov.title is not None else title
+            desc = ov.description if ov.description is not None else desc
+        day = math.floor((now - self._start_ts) / DAY)
+        noise = _unit(self._key, b"d" + i.to_bytes(6, "big") + day.to_bytes(4, "big", signed=True))
+        subs = int(st.subs0 * math.exp(st.growth * day) * (0.999 + 0.002 * noise))
+        views = max(0, st.views0 + int(st.views_rate * (day + noise)))
+        return ChannelState(
+            index=i,
+            id=st.id,
+            status=self._status(i, st, now, ov),
+            title=title,
+            description=desc,
+            custom_url=handle,
+            published_at=st.published_at,
+            country=st.country,
+            thumbnail_key=st.thumbnail_key,
+            subscriber_count=None if st.hidden else abbreviate_subscribers(subs),
+            hidden_subscriber_count=st.hidden,
+            view_count=views,
+            video_count=self._upload_count(i, st, ov, now),
+        )
+
+    def title(self, i: int, now: float | None = None) -> str:
+        now = self._now_ts if now is None else now
+        ov = self._overrides.get(i)
+        if ov is not None and ov.title is not None:
+            return ov.title
+        return self._texts(self._static(i), self._title_version(i, now))[0]
+
+    def status(self, i: int) -> str:
+        return self._status(i, self._static(i), self._now_ts, self._overrides.get(i))
+
+    def feed_lag(self, i: int) -> float:
+        """Seconds before a new upload shows in the public feed (it lags, more for small channels)."""
+        return self._static(i).feed_lag
+
+    def feed_id_without_uc(self, i: int) -> bool:
+        return self._static(i).feed_id_without_uc
+
+    # ----- uploads ---------------------------------------------------------------
+    def upload_count(self, i: int, now: float | None = None) -> int:
+        now = self._now_ts if now is None else now
+        return self._upload_count(i, self._static(i), self._overrides.get(i), now)
+
+    def _upload_count(self, i: int, st: _Static, ov: _Override | None, now: float) -> int:
+        n = self._generated_count(st, now, i)
+        if ov is not None:
+            n += sum(1 for ts, _ in ov.uploads.values() if ts <= now)
+        return n
+
+    def uploads(self, i: int, offset: int = 0, limit: int = 50, now: float | None = None) -> list[tuple[str, float]]:
+        """``(video_id, published_ts)`` newest first, ``limit`` of them from ``offset``."""
+        now = self._now_ts if now is None else now
+        st = self._static(i)
+        n = self._generated_count(st, now, i)
+        ov = self._overrides.get(i)
+        explicit = sorted(
+            ((ts, k) for k, (ts, _) in (ov.uploads.items() if ov else ()) if ts <= now), reverse=True
+        )
+        out: list[tuple[str, float]] = []
+        g, e, pos = n - 1, 0, 0  # merge two newest-first sequences, skipping ``offset``
+        while len(out) < limit:
+            gts = self._upload_ts(st, i, g) if g >= 0 else None
+            if e < len(explicit) and (gts is None or explicit[e][0] >= gts):
+                ts, k = explicit[e]
+                e += 1
+            elif gts is not None:
+                ts, k = gts, g
+                g -= 1
+            else:
+                break
+            if pos >= offset:
+                out.append((_encode_video(self._key, i, k), ts))
+            pos += 1
+        return out
+
+    def video(self, video_id: str, now: float | None = None) -> VideoState | None:
+        """A video visible at ``now``: published, and its channel active; else None."""
+        now = self._now_ts if now is None else now
+        dec = _decode_video(self._key, video_id)
+        if dec is None:
+            return None
+        i, k = dec
+        if i >= self.channels:
+            return None
+        st = self._static(i)
+        ov = self._overrides.get(i)
+        if self._status(i, st, now, ov) != "active":
+            return None
+        if k >= _EXPLICIT_K0:
+            if ov is None or k not in ov.uploads or ov.uploads[k][0] > now:
+                return None
+            ts, title = ov.uploads[k]
+        else:
+            if k >= self._generated_count(st, now, i):
+                return None
+            ts, title = self._upload_ts(st, i, k), None
+        h = int.from_bytes(_digest(self._key, b"V" + i.to_bytes(6, "big") + k.to_bytes(2, "big"), 16), "big")
+        if title is None:
+            words = [_WORDS[(h >> (5 * n)) % 20] for n in range(2 + h % 6)]
+            title = " ".join(words).capitalize()
+            if (h >> 40) % 7 == 0:
+                title += f" {_EMOJI[(h >> 44) % 10]} {_UNICODE_TITLES[(h >> 48) % 10]}"
+        desc = _DESCRIPTIONS[(h >> 52) % len(_DESCRIPTIONS)]
+        r = ((h >> 60) % 10_000) / 10_000
+        secs = int(15 + 3000 * r * r) if (h >> 74) % 7 else 20 + (h >> 77) % 40  # some are Shorts
+        hh, rem = divmod(secs, 3600)
+        mm, ss = divmod(rem, 60)
+        duration = "PT" + (f"{hh}H" if hh else "") + (f"{mm}M" if mm else "") + (f"{ss}S" if ss else "")
+        peak = st.subs0 * (0.05 + 3 * ((h >> 84) % 1000) / 1000)
+        age_days = max(0.0, (now - ts) / DAY)
+        views = int(peak * (1 - math.exp(-age_days / 4)) + age_days * peak * 0.001)
+        return VideoState(
+            id=video_id,
+            channel_index=i,
+            channel_id=st.id,
+            channel_title=self.title(i, now),
+            published_ts=ts,
+            title=title,
+            description=desc,
+            duration=duration if duration != "PT" else "PT0S",
+            view_count=views,
+            like_count=views // 25,
+            comment_count=views // 400,
+        )
+
