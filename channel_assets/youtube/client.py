@@ -1,0 +1,285 @@
+"""YouTube Data API v3 client on one pooled httpx.Client: quota-gated, retried, breaker-guarded, key-safe."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+from tenacity import RetryCallState
+
+from .errors import (
+    ConfigurationError,
+    QuotaExceeded,
+    RateLimited,
+    TransientError,
+    YouTubeError,
+    classify_error,
+)
+from .feed import parse_feed
+from .ids import is_valid_playlist_id, validate_channel_ids, validate_video_ids
+from .parsing import (
+    CHANNEL_PARTS,
+    VIDEO_PARTS,
+    items_of,
+    parse_channel_list,
+    parse_playlist_page,
+    parse_video_list,
+)
+from .records import ChannelBatch, FeedResult, PlaylistPage, VideoBatch
+from .redaction import install_log_redaction, redact, register_secret
+from .resilience import CircuitBreaker, make_retrying
+
+log = logging.getLogger(__name__)
+
+MAX_IDS_PER_CALL = 50
+CHANNEL_FIELDS = (
+    "items(id,etag,snippet(title,description,customUrl,publishedAt,country,"
+    "thumbnails/default/url,thumbnails/medium/url,thumbnails/high/url),"
+    "statistics(subscriberCount,hiddenSubscriberCount,videoCount,viewCount),"
+    "contentDetails/relatedPlaylists/uploads),pageInfo,nextPageToken"
+)
+VIDEO_FIELDS = (
+    "items(id,snippet(channelId,title,description,publishedAt),contentDetails/duration,"
+    "statistics/viewCount),pageInfo,nextPageToken"
+)
+PLAYLIST_FIELDS = (
+    "items(snippet(publishedAt,resourceId/videoId),contentDetails(videoId,videoPublishedAt)),"
+    "nextPageToken,pageInfo"
+)
+_FEED_HEADERS = {"Accept": "application/atom+xml, application/xml;q=0.9, */*;q=0.1"}
+
+
+@runtime_checkable
+class QuotaGate(Protocol):
+    """The quota ledger, consulted before every attempt (each attempt costs a unit)."""
+
+    def reserve(self, units: int) -> None: ...  # raises QuotaShareExhausted when refused
+
+    def mark_exhausted(self) -> None: ...  # the API itself answered quotaExceeded
+
+
+class _Secret:
+    """Holds the key so that no repr/vars()/debugger dump of the client shows it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+def _describe_transport_error(exc: httpx.HTTPError) -> str:
+    """A redacted one-liner for an httpx failure (its own text may embed the URL with key=)."""
+    kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection error"
+    return redact(f"{kind}: {type(exc).__name__}: {exc}")
+
+
+class YouTubeClient:
+    """Thread-safe; share one instance across worker threads."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        quota: QuotaGate | None = None,
+        timeout_s: float = 10.0,
+        connect_timeout_s: float = 5.0,
+        max_connections: int = 32,
+        max_attempts: int = 5,
+        max_retry_time_s: float = 60.0,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 16.0,
+        breaker_threshold: int = 5,
+        breaker_reset_s: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        transport: httpx.BaseTransport | None = None,
+        feed_base_url: str | None = None,
+    ) -> None:
+        if not api_key or not api_key.strip():
+            raise ConfigurationError("no YouTube API key configured", reason="missingKey")
+        api_key = api_key.strip()
+        register_secret(api_key)
+        install_log_redaction()
+        self.base_url = base_url.rstrip("/")
+        self.feed_base_url = (feed_base_url or base_url).rstrip("/")
+        for url in (self.base_url, self.feed_base_url):
+            if not url.startswith(("http://", "https://")):
+                raise ConfigurationError(f"base URL must start with http:// or https://: {url!r}",
+                                         reason="badBaseUrl")
+        self._key = _Secret(api_key)
+        self._quota = quota
+        self._retry_settings = dict(max_attempts=max_attempts, max_retry_time_s=max_retry_time_s,
+                                    backoff_base_s=backoff_base_s, backoff_max_s=backoff_max_s)
+        self._sleep = sleep
+        self._clock = clock
+        self.breaker = CircuitBreaker(breaker_threshold, breaker_reset_s, clock)
+        self._calls = 0
+        self._calls_lock = threading.Lock()
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            transport=transport,
+            headers={"User-Agent": "channel_assets/0.1 (+httpx)", "Accept": "application/json"},
+            follow_redirects=False,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> YouTubeClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"YouTubeClient(base_url={self.base_url!r}, key='***', breaker={self.breaker.state!r})"
+
+    @property
+    def calls_made(self) -> int:
+        """API calls (= quota units) sent by this client, retries included."""
+        with self._calls_lock:
+            return self._calls
+
+    # -- public API --------------------------------------------------------------------------
+    def list_channels(self, ids: Sequence[str]) -> ChannelBatch:
+        """One ``channels.list`` call (plus retries) for up to 50 ids; gone ids come back in ``missing``."""
+        wanted = validate_channel_ids(ids)
+        if len(wanted) > MAX_IDS_PER_CALL:
+            raise ValueError(f"channels.list takes at most {MAX_IDS_PER_CALL} ids, got {len(wanted)}")
+        if not wanted:
+            return ChannelBatch()
+        payload, calls = self._get("channels", {
+            "part": ",".join(CHANNEL_PARTS), "id": ",".join(wanted),
+            "maxResults": MAX_IDS_PER_CALL, "fields": CHANNEL_FIELDS,
+        })
+        return parse_channel_list(payload, wanted, CHANNEL_PARTS, calls=calls)
+
+    def list_videos(self, ids: Sequence[str]) -> VideoBatch:
+        """One ``videos.list`` call (plus retries) for up to 50 video ids."""
+        wanted = validate_video_ids(ids)
+        if len(wanted) > MAX_IDS_PER_CALL:
+            raise ValueError(f"videos.list takes at most {MAX_IDS_PER_CALL} ids, got {len(wanted)}")
+        if not wanted:
+            return VideoBatch()
+        payload, calls = self._get("videos", {
+            "part": ",".join(VIDEO_PARTS), "id": ",".join(wanted), "fields": VIDEO_FIELDS,
+        })
+        return parse_video_list(payload, wanted, VIDEO_PARTS, calls=calls)
+
+    def list_playlist_items(self, playlist_id: str, page_token: str | None = None,
+                            max_results: int = 50) -> PlaylistPage:
+        """One page of a playlist (the uploads playlist ``UU…``), newest first as YouTube orders it."""
+        if not is_valid_playlist_id(playlist_id):
+            raise ValueError(f"invalid playlist id {playlist_id!r:.60}")
+        if not 0 <= max_results <= MAX_IDS_PER_CALL:
+            raise ValueError(f"max_results must be 0..{MAX_IDS_PER_CALL}, got {max_results}")
+        params: dict[str, Any] = {"part": "snippet,contentDetails", "playlistId": playlist_id,
+                                  "maxResults": max_results, "fields": PLAYLIST_FIELDS}
+        if page_token:
+            params["pageToken"] = page_token
+        payload, calls = self._get("playlistItems", params)
+        return parse_playlist_page(payload, calls=calls)
+
+    def fetch_feed(self, channel_id: str) -> FeedResult:
+        """The public Atom feed: no key, no quota, no breaker; any failure is ``ok=False``."""
+        (channel_id,) = validate_channel_ids([channel_id])
+        url = f"{self.feed_base_url}/feeds/videos.xml"
+        failure = None
+        try:
+            response = self._http.get(url, params={"channel_id": channel_id}, headers=_FEED_HEADERS)
+        except httpx.HTTPError as exc:
+            failure = _describe_transport_error(exc)
+        if failure is not None:
+            log.info("feed %s unavailable: %s", channel_id, failure)
+            return FeedResult(ok=False, failure=failure)
+        if response.status_code != 200:
+            return FeedResult(ok=False, failure=f"http {response.status_code}")
+        return parse_feed(response.content, expected_channel_id=channel_id)
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _get(self, resource: str, params: dict[str, Any]) -> tuple[dict, int]:
+        """GET /youtube/v3/<resource> with retries; returns (payload, attempts made)."""
+        attempts = 0
+
+        def attempt() -> dict:
+            nonlocal attempts
+            self.breaker.before_call()
+            if self._quota is not None:
+                try:
+                    self._quota.reserve(1)
+                except BaseException:
+                    self.breaker.cancel()
+                    raise
+            attempts += 1
+            with self._calls_lock:
+                self._calls += 1
+            try:
+                return self._attempt(resource, params)
+            except YouTubeError:
+                raise
+            except BaseException:  # not an API answer (e.g. interrupted): free a claimed probe slot
+                self.breaker.cancel()
+                raise
+
+        retrying = make_retrying(sleep=self._sleep, clock=self._clock, before_sleep=self._log_retry,
+                                 **self._retry_settings)
+        payload = retrying(attempt)
+        return payload, attempts
+
+    def _attempt(self, resource: str, params: dict[str, Any]) -> dict:
+        """One HTTP exchange, classified; breaker bookkeeping happens here."""
+        error: YouTubeError | None = None
+        try:
+            response = self._http.get(f"{self.base_url}/youtube/v3/{resource}",
+                                      params={**params, "key": self._key.reveal()})
+        except httpx.UnsupportedProtocol as exc:
+            error = ConfigurationError(redact(f"unsupported URL: {exc}"), reason="badBaseUrl")
+        except httpx.HTTPError as exc:
+            reason = "timeout" if isinstance(exc, httpx.TimeoutException) else "connectionError"
+            error = TransientError(_describe_transport_error(exc), reason=reason)
+        if error is None:
+            error, payload = self._read(response)
+        # Raised outside the except blocks so no httpx exception (URL with key=) is chained.
+        if isinstance(error, TransientError | RateLimited):
+            self.breaker.record_failure()
+            raise error
+        self.breaker.record_success()
+        if isinstance(error, QuotaExceeded) and self._quota is not None:
+            self._quota.mark_exhausted()
+        if error is not None:
+            raise error
+        return payload
+
+    @staticmethod
+    def _read(response: httpx.Response) -> tuple[YouTubeError | None, Any]:
+        if response.status_code != 200:
+            return classify_error(response.status_code, response.content), None
+        try:
+            payload = json.loads(response.content)
+            items_of(payload)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            return TransientError("malformed response: body is not JSON", reason="malformedResponse",
+                                  status=200), None
+        except TransientError as exc:
+            exc.status = 200
+            return exc, None
+        return None, payload
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning("YouTube API attempt %d failed (%s); retrying in %.2fs",
+                    state.attempt_number, redact(exc), state.upcoming_sleep)
