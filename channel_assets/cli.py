@@ -69,6 +69,48 @@ def cmd_quota(args: argparse.Namespace) -> int:
     return 0
 
 
+def start_emulator_process(channels: int, seed: int, port: int = 0):
+    """The local emulator as a child process; returns (process, base_url) once it listens."""
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "channel_assets.emulator.server", "--channels", str(channels),
+         "--seed", str(seed), "--port", str(port)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    line = proc.stdout.readline().strip() if proc.stdout else ""
+    if not line.startswith("listening on "):
+        proc.terminate()
+        raise UserError(f"the local emulator did not start (said {line!r})")
+    return proc, line.removeprefix("listening on ")
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+
+    from channel_assets.db import migrate
+
+    migrate.upgrade(_engine())
+    env = dict(os.environ)
+    emulator = None
+    if not env.get("YOUTUBE_API_KEY"):
+        emulator, url = start_emulator_process(args.channels, args.seed)
+        env.update(YOUTUBE_API_BASE_URL=url, YOUTUBE_API_KEY="local-emulator-key")
+        print(f"no YOUTUBE_API_KEY set: using the local emulator at {url}")
+    print(f"Dagster UI on http://{args.host}:{args.port}")
+    try:
+        return subprocess.call(
+            ["dagster", "dev", "-h", args.host, "-p", str(args.port), "-w", "workspace.yaml"], env=env
+        )
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if emulator is not None:
+            emulator.terminate()
+            emulator.wait(timeout=10)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="channel-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("emulator_args", nargs=argparse.REMAINDER)
     serve.set_defaults(func=cmd_emulator_serve)
+
+    dev = sub.add_parser("dev", help="the Dagster UI with the demo settings (emulator unless YOUTUBE_API_KEY is set)")
+    dev.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: localhost only)")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument("--channels", type=int, default=1000, help="emulator world size (match demo seed)")
+    dev.add_argument("--seed", type=int, default=7, help="emulator world seed (match demo seed)")
+    dev.set_defaults(func=cmd_dev)
 
     quota = sub.add_parser("quota", help="today's YouTube quota: used, reserved, left, next reset")
     quota.set_defaults(func=cmd_quota)
