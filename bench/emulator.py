@@ -51,7 +51,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=7)
     args = p.parse_args()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "channel_assets.emulator.server", "--channels", str(args.channels),
+        [sys.executable, "-c", "import sys; from channel_assets.emulator.server import serve_main; "
+         "sys.exit(serve_main(sys.argv[1:]))", "--channels", str(args.channels),
          "--seed", str(args.seed), "--port", "0", "--quota-limit", "100000000"],
         stdout=subprocess.PIPE, text=True)
     try:
