@@ -1,0 +1,62 @@
+"""Due selection per shard: what a cycle refreshes, in the order quota is spent on it (F3, F5)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, case, or_, select
+
+from channel_assets.db.models import Channel
+from channel_assets.refresh.tiers import tier_of
+
+
+@dataclass(frozen=True, slots=True)
+class DueChannel:
+    uuid: uuid.UUID
+    channel_id: str
+    tier: str
+
+
+def due_rank():
+    """critical → priority → never fetched → daily → weekly → monthly."""
+    c = Channel.__table__.c
+    return case(
+        (c.is_critical.is_(True), 0),
+        (c.is_priority.is_(True), 1),
+        (c.next_refresh_at.is_(None), 2),
+        (c.update_frequency == "daily", 3),
+        (c.update_frequency == "weekly", 4),
+        else_=5,
+    )
+
+
+def due_filter(now: datetime):
+    c = Channel.__table__.c
+    return [c.soft_deleted_at.is_(None), or_(c.next_refresh_at.is_(None), c.next_refresh_at <= now)]
+
+
+def select_due(engine: Engine, shards: Sequence[int], now: datetime, priority_only: bool = False) -> list[DueChannel]:
+    """Due channels of the shards, in spending order (uses the (shard, next_refresh_at) index)."""
+    c = Channel.__table__.c
+    query = (
+        select(c.uuid, c.channel_id, c.update_frequency, c.is_priority, c.is_critical, c.next_refresh_at)
+        .where(c.shard.in_(list(shards)), *due_filter(now))
+        .order_by(due_rank(), c.next_refresh_at.asc().nulls_first(), c.channel_id)
+    )
+    if priority_only:
+        query = query.where(or_(c.is_priority.is_(True), c.is_critical.is_(True)))
+    with engine.connect() as conn:
+        return [
+            DueChannel(r.uuid, r.channel_id,
+                       tier_of(r.update_frequency, r.is_priority, r.is_critical, r.next_refresh_at is None))
+            for r in conn.execute(query)
+        ]
+
+
+def count_by_tier(channels: Sequence[DueChannel]) -> dict[str, int]:
+    counts = Counter(ch.tier for ch in channels)
+    return {tier: counts[tier] for tier in sorted(counts)}
