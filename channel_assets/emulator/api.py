@@ -13,6 +13,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from channel_assets.emulator.faults import Faults
@@ -207,36 +208,37 @@ class Quota:
 
 
 # ----- resources ---------------------------------------------------------------------
-def _channel_body(c: ChannelState, parts: frozenset[str]) -> dict:
-    body: dict = {"id": c.id}
+_enc = json.encoder.encode_basestring  # the C string escaper json.dumps(ensure_ascii=False) uses
+_enc_cached = lru_cache(maxsize=1024)(_enc)  # descriptions come from a small pool and are long
+
+
+def _channel_json(c: ChannelState, parts: frozenset[str]) -> str:
+    """A channel resource without kind/etag, assembled by hand: the hot path of a full refresh."""
+    out = ['{"id":"', c.id, '"']
     if "snippet" in parts:
+        title, desc = _enc(c.title), _enc_cached(c.description)
         thumb = f"https://yt3.ggpht.com/ytc/{c.thumbnail_key}"
-        snippet = {
-            "title": c.title,
-            "description": c.description,
-            "customUrl": c.custom_url,
-            "publishedAt": c.published_at,
-            "thumbnails": {
-                name: {"url": f"{thumb}=s{px}-c-k-c0x00ffffff-no-rj", "width": px, "height": px}
-                for name, px in (("default", 88), ("medium", 240), ("high", 800))
-            },
-            "localized": {"title": c.title, "description": c.description},
-        }
+        thumbs = ",".join(f'"{name}":{{"url":"{thumb}=s{px}-c-k-c0x00ffffff-no-rj","width":{px},"height":{px}}}'
+                          for name, px in (("default", 88), ("medium", 240), ("high", 800)))
+        out += [',"snippet":{"title":', title, ',"description":', desc, ',"customUrl":', _enc(c.custom_url),
+                ',"publishedAt":"', c.published_at, '","thumbnails":{', thumbs, '},"localized":{"title":', title,
+                ',"description":', desc, "}"]
         if c.country:
-            snippet["country"] = c.country
-        body["snippet"] = snippet
+            out += [',"country":"', c.country, '"']
+        out.append("}")
     if "contentDetails" in parts:
-        body["contentDetails"] = {"relatedPlaylists": {"likes": "", "uploads": c.uploads_playlist}}
+        out += [',"contentDetails":{"relatedPlaylists":{"likes":"","uploads":"', c.uploads_playlist, '"}}']
     if "statistics" in parts:
-        stats = {"viewCount": str(c.view_count)}
+        out += [',"statistics":{"viewCount":"', str(c.view_count), '"']
         if c.subscriber_count is not None:
-            stats["subscriberCount"] = str(c.subscriber_count)
-        stats |= {"hiddenSubscriberCount": c.hidden_subscriber_count, "videoCount": str(c.video_count)}
-        body["statistics"] = stats
+            out += [',"subscriberCount":"', str(c.subscriber_count), '"']
+        out += [',"hiddenSubscriberCount":', "true" if c.hidden_subscriber_count else "false",
+                ',"videoCount":"', str(c.video_count), '"}']
     if "status" in parts:
-        body["status"] = {"privacyStatus": "public", "isLinked": True,
-                          "longUploadsStatus": "longUploadsUnspecified", "madeForKids": False}
-    return body
+        out.append(',"status":{"privacyStatus":"public","isLinked":true,'
+                   '"longUploadsStatus":"longUploadsUnspecified","madeForKids":false}')
+    out.append("}")
+    return "".join(out)
 
 
 def _video_thumbnails(video_id: str) -> dict:
@@ -272,9 +274,9 @@ def _video_body(v: VideoState, parts: frozenset[str]) -> dict:
     return body
 
 
-def _item(kind: str, body: dict) -> bytes:
+def _item(kind: str, body: dict | str) -> bytes:
     """``{"kind", "etag", ...body}`` with the etag a hash of the body, serialised once."""
-    raw = _dumps(body)
+    raw = body.encode() if isinstance(body, str) else _dumps(body)
     return b'{"kind":"' + kind.encode() + b'","etag":"' + _etag(raw).encode() + b'",' + raw[1:]
 
 
@@ -385,7 +387,7 @@ class YouTubeApi:
             return hit or None
         generation = world.generation
         c = world.channel(i)
-        raw = _item("youtube#channel", _channel_body(c, parts)) if c.status == "active" else b""
+        raw = _item("youtube#channel", _channel_json(c, parts)) if c.status == "active" else b""
         with self._cache_lock:
             if generation == self._cache_generation == world.generation:
                 self._cache[(i, parts)] = raw

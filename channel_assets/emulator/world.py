@@ -14,6 +14,7 @@ import base64
 import hashlib
 import math
 import random
+import struct
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -138,7 +139,7 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Static:
     """Per-channel constants, derived from one hash."""
 
@@ -322,7 +323,7 @@ class World:
     # ----- per-channel model -----------------------------------------------------
     def _compute_static(self, i: int) -> _Static:
         h = hashlib.blake2b(b"s" + i.to_bytes(6, "big"), digest_size=64, key=self._key).digest()
-        u = [int.from_bytes(h[j : j + 4], "big") / 2**32 for j in range(0, 64, 4)]
+        u = [x * 2.0**-32 for x in struct.unpack(">16I", h)]
         start = self._start_ts
         subs0 = int(10 ** (1 + 6.7 * u[0] ** 1.8))
         cadence = u[1]
