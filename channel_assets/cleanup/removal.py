@@ -1,0 +1,255 @@
+"""Soft delete, then hard delete after the cool-down (F9–F11), one transaction per batch of channels.
+
+A batch rolls back whole, so a crash leaves every channel either removed with its snapshots or
+untouched. The "nobody follows it" rule is decided inside the deleting transaction: on PostgreSQL
+the candidate channel rows are locked FOR UPDATE (a concurrent subscription INSERT needs FOR KEY
+SHARE on the channel row, so it waits for us and then fails its FK check, or commits before we lock
+and we see it), the channels' subscription rows are locked too (an UPDATE re-activating an existing
+row takes no lock on the channel), and only then is the re-check run, in a fresh READ COMMITTED
+snapshot. The final DELETE repeats the NOT EXISTS guard. SQLite's BEGIN IMMEDIATE serializes writers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from channel_assets.cleanup.batches import default_batch_size, has_active_subscription, in_strings, in_uuids
+from channel_assets.cleanup.impact import Impact, Limits, analyze, hold, split
+from channel_assets.cleanup.restore import CHANNEL_ID_RE, RestoreError, restore_followed
+from channel_assets.cleanup.snapshots import CLEANUP_REASON, preserved_counts, snapshot_channels
+from channel_assets.db.engine import is_postgres, transaction
+from channel_assets.db.models import Channel, UserChannel, Video
+from channel_assets.db.update_log import write_logs
+
+# Orphans are soft-deleted at once: soft delete only stops refreshes, the cool-down protects the data.
+SOFT_DELETE_GRACE = timedelta(0)
+SAMPLE = 20
+CHANNEL_COLUMNS = tuple(Channel.__table__.c)
+
+
+class PreservationError(RuntimeError):
+    """Removing a batch would leave a video or watch row without its snapshot; the batch rolled back."""
+
+
+class ConcurrentSubscriptionError(RuntimeError):
+    """A channel of the batch was followed again while it was being deleted; the batch rolled back."""
+
+
+@dataclass
+class Removal:
+    dry_run: bool
+    soft_deleted: int = 0
+    hard_deleted: int = 0
+    restored: int = 0
+    held: list[tuple[Impact, str]] = field(default_factory=list)
+    removed: list[Impact] = field(default_factory=list)
+    videos_before: int = 0
+    videos_preserved: int = 0
+    watch_rows_before: int = 0
+    watch_rows_preserved: int = 0
+    batches: int = 0
+
+    def add_removed(self, impacts: Sequence[Impact]) -> None:
+        self.hard_deleted += len(impacts)
+        self.removed += impacts[: max(SAMPLE - len(self.removed), 0)]
+        self.videos_before += sum(i.videos for i in impacts)
+        self.watch_rows_before += sum(i.watch_rows for i in impacts)
+
+
+def soft_delete_orphans(engine: Engine, now: datetime, limits: Limits, *, dry_run: bool = False,
+                        actor: str = "cleanup", run_id: str | None = None, batch_size: int | None = None,
+                        result: Removal | None = None) -> Removal:
+    """Orphans past the grace stop being refreshed; over-threshold ones are held instead."""
+    result = result or Removal(dry_run)
+    due = Channel.orphaned_at <= now - SOFT_DELETE_GRACE
+    if dry_run:  # the dry-run detection marked nothing: count today's would-be orphans too
+        due = sa.or_(due, sa.and_(Channel.orphaned_at.is_(None), ~has_active_subscription()))
+    where = (Channel.soft_deleted_at.is_(None), Channel.removal_hold_reason.is_(None), due)
+    last = None
+    while True:
+        with transaction(engine) as conn:
+            rows = _next_batch(conn, where, last, batch_size, lock=False)
+            if not rows:
+                return result
+            last = rows[-1].uuid
+            allowed, held = split(analyze(conn, rows), limits)
+            result.held += held
+            result.batches += 1
+            if dry_run:
+                result.soft_deleted += len(allowed)
+                continue
+            hold(conn, held, now, actor, run_id)
+            if not allowed:
+                continue
+            by_uuid = {i.channel_uuid: i for i in allowed}
+            done = conn.execute(
+                sa.update(Channel)
+                .where(in_uuids(conn, Channel.uuid, list(by_uuid)), Channel.soft_deleted_at.is_(None),
+                       ~has_active_subscription())
+                .values(soft_deleted_at=now, updated_at=now)
+                .returning(Channel.uuid)
+            ).scalars().all()
+            write_logs(conn, [
+                {"channel_uuid": u, "channel_id": by_uuid[u].channel_id, "update_type": "removal",
+                 "status": "success", "changes_made": {"phase": "soft_delete", "impact": by_uuid[u].as_dict()},
+                 "actor": actor, "run_id": run_id, "created_at": now}
+                for u in done
+            ])
+            result.soft_deleted += len(done)
+
+
+def hard_delete_due(engine: Engine, now: datetime, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
+                    actor: str = "cleanup", run_id: str | None = None, batch_size: int | None = None,
+                    result: Removal | None = None) -> Removal:
+    """Remove soft-deleted channels whose cool-down has passed and that still pass the safety rules."""
+    where = (Channel.soft_deleted_at <= now - timedelta(days=cooldown_days), Channel.removal_hold_reason.is_(None))
+    return _hard_delete(engine, where, now, limits, dry_run=dry_run, actor=actor, run_id=run_id,
+                        batch_size=batch_size, result=result or Removal(dry_run))
+
+
+def run_removal(engine: Engine, now: datetime, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
+                actor: str = "cleanup", run_id: str | None = None, batch_size: int | None = None) -> Removal:
+    """One cleanup cycle's removal: soft delete of orphans, then hard delete of those past the cool-down."""
+    result = soft_delete_orphans(engine, now, limits, dry_run=dry_run, actor=actor, run_id=run_id,
+                                 batch_size=batch_size)
+    return hard_delete_due(engine, now, cooldown_days, limits, dry_run=dry_run, actor=actor, run_id=run_id,
+                           batch_size=batch_size, result=result)
+
+
+def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: str, actor: str, now: datetime,
+                           run_id: str | None = None) -> Removal:
+    """The explicit, logged override: held channels are removed now, without the thresholds, still with
+    their snapshots and still only if nobody follows them. Refuses (changing nothing) ids that are not held."""
+    wanted = list(dict.fromkeys(c.strip() for c in channel_ids))
+    bad = [c for c in wanted if not CHANNEL_ID_RE.match(c)]
+    if not wanted or bad:
+        raise RestoreError(f"channel_ids must be YouTube channel ids (UC + 22 chars); invalid: {bad or 'none given'}")
+    if not reason.strip():
+        raise RestoreError("a reason is required")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(Channel.uuid, Channel.channel_id, Channel.removal_hold_reason, has_active_subscription())
+            .where(in_strings(conn, Channel.channel_id, wanted))
+        ).all()
+    found = {r.channel_id: r for r in rows}
+    problems = [f"{c}: unknown" for c in wanted if c not in found]
+    problems += [f"{c}: not held" for c in wanted if c in found and found[c].removal_hold_reason is None]
+    problems += [f"{c}: has an active subscription" for c in wanted if c in found and found[c][3]]
+    if problems:
+        raise RestoreError("override refused, nothing changed: " + "; ".join(problems))
+    ids = [found[c].uuid for c in wanted]
+    with transaction(engine) as conn:
+        write_logs(conn, [
+            {"channel_uuid": found[c].uuid, "channel_id": c, "update_type": "override", "status": "success",
+             "changes_made": {"reason": reason, "hold": found[c].removal_hold_reason}, "actor": actor,
+             "run_id": run_id, "created_at": now}
+            for c in wanted
+        ])
+    where = (in_uuids_any(ids), Channel.removal_hold_reason.is_not(None))
+    return _hard_delete(engine, where, now, None, dry_run=False, actor=actor, run_id=run_id, batch_size=None,
+                        result=Removal(False))
+
+
+def in_uuids_any(ids: Sequence[uuid.UUID]):
+    """Backend-neutral IN for the few ids an operator names (the override's candidate filter)."""
+    return Channel.uuid.in_(list(ids))
+
+
+def _next_batch(conn: Connection, where, last, batch_size: int | None, *, lock: bool):
+    query = sa.select(*CHANNEL_COLUMNS).where(*where).order_by(Channel.uuid)
+    query = query.limit(batch_size or default_batch_size(conn))
+    if last is not None:
+        query = query.where(Channel.uuid > last)
+    if lock and is_postgres(conn):
+        query = query.with_for_update()
+    return conn.execute(query).all()
+
+
+def _hard_delete(engine: Engine, where, now: datetime, limits: Limits | None, *, dry_run: bool, actor: str,
+                 run_id: str | None, batch_size: int | None, result: Removal) -> Removal:
+    last = None
+    while True:
+        with transaction(engine) as conn:
+            rows = _next_batch(conn, where, last, batch_size, lock=not dry_run)
+            if not rows:
+                return result
+            last = rows[-1].uuid
+            result.batches += 1
+            _hard_delete_batch(conn, rows, now, limits, dry_run=dry_run, actor=actor, run_id=run_id, result=result)
+
+
+def _hard_delete_batch(conn: Connection, rows, now: datetime, limits: Limits | None, *, dry_run: bool, actor: str,
+                       run_id: str | None, result: Removal) -> None:
+    ids = [r.uuid for r in rows]
+    if is_postgres(conn) and not dry_run:
+        conn.execute(
+            sa.select(UserChannel.id).where(in_uuids(conn, UserChannel.channel_id, ids))
+            .order_by(UserChannel.id).with_for_update()
+        ).all()
+    followed = set(conn.execute(
+        sa.select(Channel.uuid).where(in_uuids(conn, Channel.uuid, ids), has_active_subscription())
+    ).scalars())
+    if followed:
+        result.restored += len(followed)
+        if not dry_run:
+            restore_followed(conn, now, actor, run_id, ids=list(followed))
+    rows = [r for r in rows if r.uuid not in followed]
+    impacts = analyze(conn, rows)
+    allowed, held = split(impacts, limits) if limits is not None else (impacts, [])
+    result.held += held
+    if dry_run:
+        result.add_removed(allowed)
+        return
+    hold(conn, held, now, actor, run_id)
+    if not allowed:
+        return
+    ok = [i.channel_uuid for i in allowed]
+    youtube_ids = [i.channel_id for i in allowed]
+    snapshot_channels(conn, ok, now, only_missing=True)
+    before = preserved_counts(conn, youtube_ids)
+    conn.execute(sa.update(Video).where(in_uuids(conn, Video.channel_id, ok)).values(channel_id=None, updated_at=now))
+    conn.execute(
+        sa.delete(UserChannel).where(in_uuids(conn, UserChannel.channel_id, ok), UserChannel.is_active.is_(False))
+    )
+    deleted = set(conn.execute(
+        sa.delete(Channel).where(in_uuids(conn, Channel.uuid, ok), ~has_active_subscription()).returning(Channel.uuid)
+    ).scalars())
+    if deleted != set(ok):
+        raise ConcurrentSubscriptionError(
+            f"{len(set(ok) - deleted)} channel(s) were followed again during the delete; batch rolled back"
+        )
+    after = preserved_counts(conn, youtube_ids)
+    result.add_removed(allowed)
+    result.videos_preserved += after.videos - before.videos
+    result.watch_rows_preserved += after.watch_rows - before.watch_rows
+    expected = (sum(i.videos for i in allowed), sum(i.watch_rows for i in allowed))
+    if (after.videos - before.videos, after.watch_rows - before.watch_rows) != expected:
+        raise PreservationError(
+            f"batch would leave videos/watch rows without snapshot: expected {expected}, preserved "
+            f"{(after.videos - before.videos, after.watch_rows - before.watch_rows)}; rolled back"
+        )
+    by_uuid = {r.uuid: r for r in rows}
+    write_logs(conn, [
+        {"channel_uuid": i.channel_uuid, "channel_id": i.channel_id, "update_type": "removal", "status": "success",
+         "changes_made": {"phase": "hard_delete", "impact": i.as_dict(),
+                          "snapshot": channel_snapshot(by_uuid[i.channel_uuid], now)},
+         "actor": actor, "run_id": run_id, "created_at": now}
+        for i in allowed
+    ])
+
+
+def channel_snapshot(row, now: datetime, reason: str = CLEANUP_REASON) -> dict:
+    """The seed's snapshot document for the removal log (the videos carry the SQL-built twin)."""
+    return {
+        "channel_uuid": str(row.uuid), "channel_id": row.channel_id, "title": row.title,
+        "description": row.description, "url": row.url, "subscriber_count": row.subscriber_count,
+        "video_count": row.video_count, "view_count": row.view_count,
+        "last_updated": row.last_updated.isoformat() if row.last_updated else None,
+        "snapshot_created_at": now.isoformat(), "cleanup_reason": reason,
+    }

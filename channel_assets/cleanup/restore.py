@@ -1,0 +1,129 @@
+"""Undoing removals (F11): re-subscription restores, operator restores, re-linking after a hard delete."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from channel_assets.cleanup.batches import (
+    chunks,
+    default_batch_size,
+    has_active_subscription,
+    in_strings,
+    in_uuids,
+)
+from channel_assets.db.engine import transaction
+from channel_assets.db.models import Channel, Video
+from channel_assets.db.update_log import write_logs
+
+CHANNEL_ID_RE = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
+
+
+class RestoreError(ValueError):
+    """An operator request that cannot be applied as given; one line, nothing was changed."""
+
+
+def restore_followed(conn: Connection, now: datetime, actor: str, run_id: str | None = None,
+                     ids: Sequence[uuid.UUID] | None = None) -> list:
+    """Channels in the cleanup lifecycle that have an active subscription again leave it: orphaned_at,
+    soft_deleted_at and any hold are cleared, and a 'restore' is logged for each soft-deleted one."""
+    query = sa.select(Channel.uuid, Channel.channel_id, Channel.soft_deleted_at).where(
+        sa.or_(Channel.orphaned_at.is_not(None), Channel.soft_deleted_at.is_not(None)), has_active_subscription()
+    )
+    rows = []
+    for batch in chunks(list(ids), default_batch_size(conn)) if ids is not None else [None]:
+        rows += conn.execute(query if batch is None else query.where(in_uuids(conn, Channel.uuid, batch))).all()
+    for batch in chunks([r.uuid for r in rows], default_batch_size(conn)):
+        conn.execute(
+            sa.update(Channel)
+            .where(in_uuids(conn, Channel.uuid, batch))
+            .values(orphaned_at=None, soft_deleted_at=None, removal_hold_reason=None, updated_at=now)
+        )
+    write_logs(conn, [
+        {"channel_uuid": r.uuid, "channel_id": r.channel_id, "update_type": "restore", "status": "success",
+         "changes_made": {"cause": "active subscription", "soft_deleted_at": r.soft_deleted_at.isoformat()},
+         "actor": actor, "run_id": run_id, "created_at": now}
+        for r in rows if r.soft_deleted_at is not None
+    ])
+    return rows
+
+
+def restore_channels(engine: Engine, channel_ids: Sequence[str], reason: str, actor: str, now: datetime,
+                     run_id: str | None = None) -> list[str]:
+    """Operator undo within the cool-down: the soft-deleted channels come back and are held, so the next
+    cycle does not soft-delete them again while nobody follows them. All or nothing."""
+    wanted = list(dict.fromkeys(c.strip() for c in channel_ids))
+    bad = [c for c in wanted if not CHANNEL_ID_RE.match(c)]
+    if not wanted or bad:
+        raise RestoreError(f"channel_ids must be YouTube channel ids (UC + 22 chars); invalid: {bad or 'none given'}")
+    if not reason.strip():
+        raise RestoreError("a reason is required")
+    with transaction(engine) as conn:
+        found = {
+            r.channel_id: r
+            for r in conn.execute(
+                sa.select(Channel.uuid, Channel.channel_id, Channel.soft_deleted_at)
+                .where(in_strings(conn, Channel.channel_id, wanted))
+                .with_for_update()
+            )
+        }
+        unknown = [c for c in wanted if c not in found]
+        if unknown:
+            raise RestoreError(f"unknown channel ids (hard-deleted or never stored): {unknown}")
+        live = [c for c in wanted if found[c].soft_deleted_at is None]
+        if live:
+            raise RestoreError(f"not soft-deleted, nothing to restore: {live}")
+        conn.execute(
+            sa.update(Channel)
+            .where(in_strings(conn, Channel.channel_id, wanted))
+            .values(soft_deleted_at=None, removal_hold_reason=f"restored by {actor}: {reason}", updated_at=now)
+        )
+        write_logs(conn, [
+            {"channel_uuid": found[c].uuid, "channel_id": c, "update_type": "restore", "status": "success",
+             "changes_made": {"reason": reason, "soft_deleted_at": found[c].soft_deleted_at.isoformat()},
+             "actor": actor, "run_id": run_id, "created_at": now}
+            for c in wanted
+        ])
+    return wanted
+
+
+def relink_preserved_videos(engine: Engine, now: datetime, channel_ids: Sequence[str] | None = None,
+                            actor: str = "relink", run_id: str | None = None) -> int:
+    """Attach channel-less preserved videos to the channel row that now exists for their YouTube id.
+
+    Set-based over the (channel_id, channel_id_snapshot) index: only videos with a NULL channel are read.
+    `channel_ids` narrows it to those YouTube ids (the sensor passes the channels it just saw).
+    """
+    match = sa.select(Channel.uuid).where(Channel.channel_id == Video.channel_id_snapshot).scalar_subquery()
+    relinked = 0
+    with transaction(engine) as conn:
+        scopes = [()] if channel_ids is None else [
+            (in_strings(conn, Video.channel_id_snapshot, batch),)
+            for batch in chunks(list(channel_ids), default_batch_size(conn))
+        ]
+        for scope in scopes:
+            per_channel = conn.execute(
+                sa.select(Video.channel_id_snapshot, Channel.uuid, sa.func.count())
+                .join(Channel, Channel.channel_id == Video.channel_id_snapshot)
+                .where(Video.channel_id.is_(None), *scope)
+                .group_by(Video.channel_id_snapshot, Channel.uuid)
+            ).all()
+            if not per_channel:
+                continue
+            relinked += conn.execute(
+                sa.update(Video)
+                .where(Video.channel_id.is_(None), Video.channel_id_snapshot.is_not(None), *scope,
+                       sa.select(Channel.uuid).where(Channel.channel_id == Video.channel_id_snapshot).exists())
+                .values(channel_id=match, updated_at=now)
+            ).rowcount
+            write_logs(conn, [
+                {"channel_uuid": cu, "channel_id": cid, "update_type": "restore", "status": "success",
+                 "changes_made": {"relinked_videos": n}, "actor": actor, "run_id": run_id, "created_at": now}
+                for cid, cu, n in per_channel
+            ])
+    return relinked
