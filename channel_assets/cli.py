@@ -49,12 +49,6 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_emulator_serve(args: argparse.Namespace) -> int:
-    from channel_assets.emulator.server import serve_main
-
-    return serve_main(args.emulator_args)
-
-
 def cmd_quota(args: argparse.Namespace) -> int:
     from channel_assets.db.quota_ledger import QuotaLedger
 
@@ -74,7 +68,7 @@ def start_emulator_process(channels: int, seed: int, port: int = 0):
     import subprocess
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "channel_assets.emulator.server", "--channels", str(channels),
+        [sys.executable, "-m", "channel_assets.cli", "emulator", "serve", "--channels", str(channels),
          "--seed", str(seed), "--port", str(port)],
         stdout=subprocess.PIPE, text=True,
     )
@@ -132,12 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     emulator = sub.add_parser("emulator", help="local YouTube Data API v3 emulator").add_subparsers(
         dest="emulator_command", required=True
     )
-    serve = emulator.add_parser(
-        "serve", help="serve the emulator (options: see `channel-assets emulator serve -- --help`)",
-        add_help=False,
-    )
-    serve.add_argument("emulator_args", nargs=argparse.REMAINDER)
-    serve.set_defaults(func=cmd_emulator_serve)
+    # Parsed by the emulator itself (see main): listed here so `--help` shows it.
+    emulator.add_parser("serve", help="serve the emulator; `channel-assets emulator serve --help` for options")
 
     dev = sub.add_parser("dev", help="the Dagster UI with the demo settings (emulator unless YOUTUBE_API_KEY is set)")
     dev.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: localhost only)")
@@ -152,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:2] == ["emulator", "serve"]:
+        from channel_assets.emulator.server import serve_main
+
+        return serve_main(argv[2:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -45,3 +45,19 @@ def test_quota_prints_today(app_db, capsys):
     assert main(["quota"]) == 0
     out = capsys.readouterr().out
     assert "America/Los_Angeles" in out and "left 8000" in out
+
+
+def test_emulator_serve_prints_its_url_first():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "channel_assets.cli", "emulator", "serve", "--channels", "5", "--port", "0"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("listening on http://127.0.0.1:")
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
