@@ -1,0 +1,54 @@
+"""Forced refresh of chosen channels (F7): validated ids, refreshed now whatever their tier, within quota."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+
+from channel_assets.db.models import Channel
+from channel_assets.refresh.metadata import RefreshSummary, plan_within_budget, refresh_channels
+from channel_assets.refresh.quota import CountingGate
+from channel_assets.refresh.selection import DueChannel
+from channel_assets.refresh.tiers import tier_of
+from channel_assets.youtube import YouTubeClient, validate_channel_ids
+
+MAX_FORCED = 5_000
+
+
+class UnknownChannels(ValueError):
+    """Ids that are well formed but not in videos_channel: the gallery app creates channel rows, not us."""
+
+
+def resolve_channels(engine: Engine, channel_ids: Sequence[str]) -> list[DueChannel]:
+    """Validate (raises InvalidChannelId naming the bad id) and look the ids up; nothing is changed."""
+    ids = validate_channel_ids(channel_ids)
+    if not ids:
+        raise ValueError("no channel ids given")
+    if len(ids) > MAX_FORCED:
+        raise ValueError(f"at most {MAX_FORCED} channel ids per forced refresh, got {len(ids)}")
+    c = Channel.__table__.c
+    with engine.connect() as conn:
+        rows = {r.channel_id: r for r in conn.execute(
+            select(c.uuid, c.channel_id, c.update_frequency, c.is_priority, c.is_critical, c.next_refresh_at)
+            .where(c.channel_id.in_(ids), c.soft_deleted_at.is_(None)))}
+    unknown = [cid for cid in ids if cid not in rows]
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        raise UnknownChannels(f"not in videos_channel (or soft-deleted): {shown}")
+    return [DueChannel(rows[cid].uuid, cid, tier_of(rows[cid].update_frequency, rows[cid].is_priority,
+                                                     rows[cid].is_critical, rows[cid].next_refresh_at is None))
+            for cid in ids]
+
+
+def force_refresh(engine: Engine, client: YouTubeClient, gate: CountingGate, now: datetime,
+                  channel_ids: Sequence[str], *, in_flight: int = 16, run_id: str | None = None) -> RefreshSummary:
+    channels = resolve_channels(engine, channel_ids)
+    planned, deferred = plan_within_budget(channels, gate.status().left)
+    summary = refresh_channels(engine, client, gate, now, planned, in_flight=in_flight, run_id=run_id,
+                               actor="force_refresh_channels")
+    summary.due = len(channels)
+    for tier, n in deferred.items():
+        summary.deferred[tier] = summary.deferred.get(tier, 0) + n
+    return summary

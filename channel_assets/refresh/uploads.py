@@ -1,0 +1,270 @@
+"""New uploads since the last pull (F4): feed first (0 quota), playlist paging as fallback, videos.list details.
+
+Per group of channels: feeds in threads, one query for the ids already stored, a playlist walk only
+where the feed failed or overflowed (all 15 entries new), videos.list over 50-id batches across
+channels, then one transaction: insert-or-ignore on (channel_id_snapshot, video_id) and one
+executemany UPDATE of uploads_checked_at/last_upload_at. Re-runs never duplicate a video.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, bindparam, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from channel_assets.db.engine import is_postgres, transaction
+from channel_assets.db.models import Channel, Video
+from channel_assets.db.update_log import write_logs
+from channel_assets.refresh.quota import CountingGate
+from channel_assets.refresh.tiers import PRIORITY_INTERVAL, interval_for
+from channel_assets.youtube import (
+    MAX_IDS_PER_CALL,
+    ConfigurationError,
+    QuotaExceeded,
+    QuotaShareExhausted,
+    VideoRecord,
+    YouTubeClient,
+    YouTubeError,
+    redact,
+)
+
+FEED_SIZE = 15
+MAX_PLAYLIST_PAGES = 20
+GROUP_SIZE = 250
+
+
+@dataclass
+class UploadsSummary:
+    candidates: int = 0
+    checked: int = 0
+    feed_hits: int = 0
+    feed_failures: int = 0
+    overflows: int = 0
+    playlist_pages: int = 0
+    video_calls: int = 0
+    videos_added: int = 0
+    failed: int = 0
+    deferred: int = 0
+    quota_units: int = 0
+    stopped_by_quota: str | None = None
+    wall_s: float = 0.0
+    failures: list[tuple] = field(default_factory=list)
+
+    @property
+    def units_per_channel(self) -> float:
+        return round(self.quota_units / self.checked, 4) if self.checked else 0.0
+
+
+class _Stop(Exception):
+    """Quota is gone: finish the current group's writes, check nothing more."""
+
+
+@dataclass
+class _Channel:
+    uuid: uuid.UUID
+    channel_id: str
+    playlist: str
+    checked_at: datetime | None
+    last_upload_at: datetime | None
+
+
+def select_upload_candidates(engine: Engine, shards: Sequence[int], now: datetime,
+                             channel_ids: Sequence[str] | None = None) -> list[_Channel]:
+    """Available channels whose uploads were never checked or are older than their tier interval."""
+    c = Channel.__table__.c
+    query = (
+        select(c.uuid, c.channel_id, c.uploads_playlist_id, c.uploads_checked_at, c.last_upload_at,
+               c.update_frequency, c.is_priority, c.is_critical)
+        .where(c.shard.in_(list(shards)), c.soft_deleted_at.is_(None), c.is_available.is_(True),
+               or_(c.uploads_checked_at.is_(None), c.uploads_checked_at <= now - PRIORITY_INTERVAL))
+        .order_by(c.uploads_checked_at.asc().nulls_first(), c.channel_id)
+    )
+    if channel_ids is not None:
+        query = query.where(c.channel_id.in_(list(channel_ids)))
+    out = []
+    with engine.connect() as conn:
+        for r in conn.execute(query):
+            due = r.uploads_checked_at is None or r.uploads_checked_at <= now - interval_for(
+                r.update_frequency, r.is_priority, r.is_critical)
+            if due:
+                out.append(_Channel(r.uuid, r.channel_id, r.uploads_playlist_id or "UU" + r.channel_id[2:],
+                                    r.uploads_checked_at, r.last_upload_at))
+    return out
+
+
+def _known(engine: Engine, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    if not pairs:
+        return set()
+    v = Video.__table__.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(v.channel_id_snapshot, v.video_id)
+                            .where(tuple_(v.channel_id_snapshot, v.video_id).in_(sorted(pairs))))
+        return {(r[0], r[1]) for r in rows}
+
+
+class _Uploads:
+    def __init__(self, engine, client: YouTubeClient, gate: CountingGate, now: datetime, in_flight: int,
+                 run_id: str | None) -> None:
+        self.engine, self.client, self.gate, self.now = engine, client, gate, now
+        self.pool = ThreadPoolExecutor(max(in_flight, 1), thread_name_prefix="uploads")
+        self.run_id = run_id
+        self.summary = UploadsSummary()
+
+    def _api(self, fn, *args):
+        try:
+            return fn(*args)
+        except (QuotaShareExhausted, QuotaExceeded) as exc:
+            self.summary.stopped_by_quota = " ".join(redact(str(exc)).split())[:300]
+            raise _Stop from None
+
+    def _walk_playlist(self, ch: _Channel, max_pages: int) -> tuple[list[tuple[str, datetime | None]], int]:
+        """Newest-first pages until a stored video id shows up (or the cap)."""
+        found: list[tuple[str, datetime | None]] = []
+        token, pages = None, 0
+        while pages < max_pages:
+            page = self._api(self.client.list_playlist_items, ch.playlist, token, MAX_IDS_PER_CALL)
+            pages += 1
+            known = _known(self.engine, {(ch.channel_id, vid) for vid in page.video_ids})
+            for vid in page.video_ids:
+                if (ch.channel_id, vid) in known:
+                    return found, pages
+                found.append((vid, page.published.get(vid)))
+            token = page.next_page_token
+            if not token:
+                break
+        return found, pages
+
+    def _discover(self, ch: _Channel, feed) -> tuple[list[tuple[str, datetime | None]], str]:
+        """(new video ids with publish time, how): feed entries, or the playlist when the feed cannot tell."""
+        first = ch.checked_at is None
+        if feed.ok:
+            known = _known(self.engine, {(ch.channel_id, e.video_id) for e in feed.entries})
+            new = [(e.video_id, e.published) for e in feed.entries if (ch.channel_id, e.video_id) not in known]
+            if first or len(feed.entries) < FEED_SIZE or len(new) < len(feed.entries):
+                return new, "feed"
+            found, pages = self._walk_playlist(ch, MAX_PLAYLIST_PAGES)
+            return found, f"overflow:{pages}"
+        found, pages = self._walk_playlist(ch, 1 if first else MAX_PLAYLIST_PAGES)
+        return found, f"fallback:{pages}"
+
+    def run_group(self, group: list[_Channel]) -> None:
+        units_before, start = self.gate.total, time.perf_counter()
+        feeds = list(self.pool.map(lambda ch: self.client.fetch_feed(ch.channel_id), group))
+        new: dict[str, list[tuple[str, datetime | None]]] = {}
+        done: list[_Channel] = []
+        failures: dict[str, str] = {}
+        stop = False
+        futures = {ch.channel_id: self.pool.submit(self._discover, ch, feed)
+                   for ch, feed in zip(group, feeds, strict=True)}
+        for ch, feed in zip(group, feeds, strict=True):
+            try:
+                found, how = futures[ch.channel_id].result()
+            except _Stop:
+                stop = True
+                continue
+            except ConfigurationError:
+                raise
+            except YouTubeError as exc:
+                failures[ch.channel_id] = " ".join(redact(str(exc)).split())[:300]
+                continue
+            self.summary.feed_hits += feed.ok
+            self.summary.feed_failures += not feed.ok
+            self.summary.overflows += how.startswith("overflow")
+            self.summary.playlist_pages += int(how.split(":")[1]) if ":" in how else 0
+            new[ch.channel_id] = found
+            done.append(ch)
+        details = self._details([vid for found in new.values() for vid, _ in found])
+        if details is None:  # quota gone while fetching details: leave this group unchecked
+            stop, done = True, []
+        self._write(done, new, details or {}, failures, self.gate.total - units_before,
+                    int((time.perf_counter() - start) * 1000))
+        self.summary.failed += len(failures)
+        self.summary.failures += [(cid, msg) for cid, msg in failures.items()][: 50 - len(self.summary.failures)]
+        if stop:
+            raise _Stop
+
+    def _details(self, video_ids: list[str]) -> dict[str, VideoRecord] | None:
+        batches = [video_ids[i : i + MAX_IDS_PER_CALL] for i in range(0, len(video_ids), MAX_IDS_PER_CALL)]
+        out: dict[str, VideoRecord] = {}
+        try:
+            for batch in self.pool.map(lambda ids: self._api(self.client.list_videos, ids), batches):
+                out |= batch.found
+                self.summary.video_calls += 1
+        except _Stop:
+            return None
+        except ConfigurationError:
+            raise
+        except YouTubeError:
+            pass  # details are best effort: the feed/playlist id and date are stored, views come later
+        return out
+
+    def _log(self, channel_uuid, channel_id, status, *, changes=None, error=None, units=0, ms=None) -> dict:
+        return {"channel_uuid": channel_uuid, "channel_id": channel_id, "update_type": "uploads", "status": status,
+                "error_message": error, "changes_made": changes, "api_quota_used": units, "processing_time_ms": ms,
+                "run_id": self.run_id, "actor": "channel_uploads", "created_at": self.now}
+
+    def _write(self, done, new, details, failures, units: int, ms: int) -> None:
+        now = self.now
+        rows, channel_params, logs = [], [], []
+        for ch in done:
+            found = new.get(ch.channel_id, [])
+            latest = ch.last_upload_at
+            for vid, published in found:
+                rec = details.get(vid)
+                published = (rec.published_at if rec and rec.published_at else published)
+                rows.append({"uuid": uuid.uuid4(), "video_id": vid, "channel_id": ch.uuid,
+                             "channel_id_snapshot": ch.channel_id, "title": rec.title if rec else None,
+                             "description": rec.description if rec else None, "published_at": published,
+                             "duration": rec.duration_seconds if rec else None,
+                             "view_count": rec.view_count if rec else None, "created_at": now, "updated_at": now})
+                if published and (latest is None or published > latest):
+                    latest = published
+            channel_params.append({"b_id": ch.channel_id, "v_latest": latest})
+            if found:
+                logs.append(self._log(ch.uuid, ch.channel_id, "success",
+                                      changes={"videos_found": [vid for vid, _ in found][:50]}))
+        logs += [self._log(None, cid, "failed", error=msg) for cid, msg in failures.items()]
+        logs.append(self._log(None, None, "failed" if failures else "success", units=units, ms=ms, changes={
+            "batch": {"checked": len(done), "videos_found": len(rows), "failed": len(failures)}}))
+        c = Channel.__table__.c
+        with transaction(self.engine) as conn:
+            if rows:
+                insert = pg_insert if is_postgres(conn) else sqlite_insert
+                result = conn.execute(insert(Video.__table__).on_conflict_do_nothing(
+                    index_elements=["channel_id_snapshot", "video_id"]).returning(Video.__table__.c.uuid), rows)
+                self.summary.videos_added += len(result.all())
+            if channel_params:
+                conn.execute(update(Channel.__table__).where(c.channel_id == bindparam("b_id")).values(
+                    uploads_checked_at=now, last_upload_at=bindparam("v_latest", type_=c.last_upload_at.type)),
+                    channel_params)
+            write_logs(conn, logs)
+        self.summary.checked += len(done)
+        self.summary.quota_units += units
+
+
+def refresh_uploads(engine: Engine, client: YouTubeClient, gate: CountingGate, now: datetime,
+                    shards: Sequence[int], *, in_flight: int = 16, run_id: str | None = None,
+                    channel_ids: Sequence[str] | None = None, group_size: int = GROUP_SIZE) -> UploadsSummary:
+    """Check the shards' due channels for new uploads; stops cleanly when the quota share is spent."""
+    start = time.perf_counter()
+    candidates = select_upload_candidates(engine, shards, now, channel_ids)
+    worker = _Uploads(engine, client, gate, now, in_flight, run_id)
+    worker.summary.candidates = len(candidates)
+    try:
+        for i in range(0, len(candidates), group_size):
+            try:
+                worker.run_group(candidates[i : i + group_size])
+            except _Stop:
+                break
+    finally:
+        worker.pool.shutdown(wait=True)
+    worker.summary.deferred = len(candidates) - worker.summary.checked - worker.summary.failed
+    worker.summary.wall_s = round(time.perf_counter() - start, 3)
+    return worker.summary
