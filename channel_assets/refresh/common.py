@@ -1,0 +1,65 @@
+"""Glue shared by the Dagster wrappers: the run's quota gate and client, and summary → metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from channel_assets.db.quota_ledger import QuotaLedger
+from channel_assets.refresh.metadata import RefreshSummary
+from channel_assets.refresh.quota import CountingGate
+from channel_assets.reporting.markdown import md_table
+from channel_assets.resources import AppDatabase, YouTubeApi
+from channel_assets.runtime import CycleConfig
+from channel_assets.settings import load_settings
+from channel_assets.youtube import ConfigurationError, YouTubeClient, redact
+
+
+def clock_for(config: CycleConfig) -> tuple[datetime, Callable[[], datetime]]:
+    """The cycle's `now` and the ledger's clock: fixed when the run pins `now` (demo/tests), else the wall."""
+    now = config.resolve_now()
+    return now, (lambda: now) if config.now else (lambda: datetime.now(UTC))
+
+
+def one_line_failure(exc: Exception) -> dg.Failure:
+    return dg.Failure(description=" ".join(redact(str(exc)).split())[:300])
+
+
+@contextmanager
+def api_session(app_db: AppDatabase, youtube: YouTubeApi, ledger_clock: Callable[[], datetime]):
+    """A gate on the app's ledger and a client reserving through it, closed at the end of the step.
+
+    The client is built here rather than with ``youtube.client(quota)`` because that caches the first
+    gate for the whole run, and per-asset quota attribution needs each step's own gate."""
+    settings = load_settings()
+    gate = CountingGate(QuotaLedger(app_db.engine, app_db.settings.quota_pipeline_limit, now=ledger_clock))
+    try:
+        client = YouTubeClient(youtube.base_url or settings.youtube_api_base_url,
+                               youtube.api_key or settings.youtube_api_key, quota=gate,
+                               feed_base_url=youtube.feed_base_url or settings.youtube_feed_base_url,
+                               max_connections=max(youtube.in_flight * 2, 8))
+    except ConfigurationError as exc:
+        raise one_line_failure(exc) from None
+    try:
+        yield gate, client
+    finally:
+        client.close()
+
+
+def refresh_metadata(summary: RefreshSummary, now: datetime) -> dict:
+    return {
+        "cycle_now": now.isoformat(),
+        "due": summary.due, "refreshed": summary.refreshed, "changed": summary.changed,
+        "unchanged": summary.unchanged, "missing_first_pass": summary.missing_first_pass,
+        "gone": summary.gone, "restored": summary.restored, "failed": summary.failed, "invalid": summary.invalid,
+        "deferred": summary.deferred_total, "deferred_by_tier": dg.MetadataValue.json(summary.deferred),
+        "quota_units": summary.quota_units, "channels_per_unit": float(summary.channels_per_unit),
+        "wall_s": float(summary.wall_s), "channels_per_s": float(summary.channels_per_s),
+        "stopped_by_quota": summary.stopped_by_quota or "",
+        "largest_changes": dg.MetadataValue.md(md_table(
+            ("channel", "title", "fields", "subscribers before", "after"), summary.largest_changes)),
+        "failures": dg.MetadataValue.md(md_table(("channel", "failures", "error"), summary.failures[:20])),
+    }

@@ -1,0 +1,57 @@
+"""Jobs of the refresh domain: all-shard cycles, the 30-minute priority run, daily series, forced refresh."""
+
+import dagster as dg
+
+from channel_assets.partitions import daily_partitions, shard_partitions
+from channel_assets.refresh.assets import (
+    channel_freshness_report,
+    channel_metadata,
+    channel_statistics,
+    channel_uploads,
+)
+from channel_assets.refresh.common import api_session, clock_for, one_line_failure, refresh_metadata
+from channel_assets.refresh.forced import UnknownChannels, force_refresh
+from channel_assets.refresh.uploads import refresh_uploads
+from channel_assets.resources import AppDatabase, YouTubeApi
+from channel_assets.runtime import CycleConfig
+from channel_assets.youtube import ConfigurationError, InvalidChannelId
+
+refresh_all_shards_job = dg.define_asset_job(
+    "refresh_all_shards", selection=[channel_metadata, channel_uploads], partitions_def=shard_partitions,
+    description="Metadata then uploads of every due channel; schedules run all shards in one run.")
+priority_refresh_job = dg.define_asset_job(
+    "priority_refresh", selection=[channel_metadata], partitions_def=shard_partitions,
+    config={"ops": {"channel_metadata": {"config": {"priority_only": True}}}},
+    description="Only due critical/priority channels (30-minute interval).")
+statistics_job = dg.define_asset_job("statistics_snapshot", selection=[channel_statistics],
+                                     partitions_def=daily_partitions)
+freshness_report_job = dg.define_asset_job("freshness_report", selection=[channel_freshness_report],
+                                           partitions_def=daily_partitions)
+
+
+class ForceRefreshConfig(CycleConfig):
+    """Channel ids (`UC` + 22 of [A-Za-z0-9_-]) already in videos_channel; refreshed now whatever their tier."""
+
+    channel_ids: list[str]
+
+
+@dg.op(pool="youtube_api", tags={"domain": "refresh"})
+def force_refresh_op(context: dg.OpExecutionContext, config: ForceRefreshConfig, app_db: AppDatabase,
+                     youtube: YouTubeApi) -> dg.Output:
+    now, ledger_clock = clock_for(config)
+    with api_session(app_db, youtube, ledger_clock) as (gate, client):
+        try:
+            summary = force_refresh(app_db.engine, client, gate, now, config.channel_ids,
+                                    in_flight=youtube.in_flight, run_id=context.run_id)
+            uploads = refresh_uploads(app_db.engine, client, gate, now, range(16), in_flight=youtube.in_flight,
+                                      run_id=context.run_id, channel_ids=config.channel_ids)
+        except (InvalidChannelId, UnknownChannels, ValueError, ConfigurationError) as exc:
+            raise one_line_failure(exc) from None
+    return dg.Output(None, metadata=refresh_metadata(summary, now) | {
+        "channels_requested": len(config.channel_ids), "videos_added": uploads.videos_added})
+
+
+@dg.job(description="Refresh the listed channels now (metadata and uploads), whatever their tier, within quota.",
+        tags={"domain": "refresh"})
+def force_refresh_channels():
+    force_refresh_op()
