@@ -253,3 +253,39 @@ def channel_snapshot(row, now: datetime, reason: str = CLEANUP_REASON) -> dict:
         "last_updated": row.last_updated.isoformat() if row.last_updated else None,
         "snapshot_created_at": now.isoformat(), "cleanup_reason": reason,
     }
+
+
+@dataclass
+class SnapshotRun:
+    dry_run: bool
+    channels: int = 0
+    videos: int = 0
+    watch_rows: int = 0
+    held: list[tuple[Impact, str]] = field(default_factory=list)
+
+
+def snapshot_due(engine: Engine, now: datetime, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
+                 actor: str = "cleanup", run_id: str | None = None, batch_size: int | None = None) -> SnapshotRun:
+    """Snapshot the channels the hard delete will remove (cool-down passed, within the rules, unfollowed);
+    over-threshold ones are held here already, so the blocking check sees only removable channels."""
+    result = SnapshotRun(dry_run)
+    where = (Channel.soft_deleted_at <= now - timedelta(days=cooldown_days), Channel.removal_hold_reason.is_(None),
+             ~has_active_subscription())
+    last = None
+    while True:
+        with transaction(engine) as conn:
+            rows = _next_batch(conn, where, last, batch_size, lock=False)
+            if not rows:
+                return result
+            last = rows[-1].uuid
+            allowed, held = split(analyze(conn, rows), limits)
+            result.held += held
+            result.channels += len(allowed)
+            if dry_run:
+                result.videos += sum(i.videos for i in allowed)
+                result.watch_rows += sum(i.watch_rows for i in allowed)
+                continue
+            hold(conn, held, now, actor, run_id)
+            counts = snapshot_channels(conn, [i.channel_uuid for i in allowed], now)
+            result.videos += counts.videos
+            result.watch_rows += counts.watch_rows

@@ -1,0 +1,72 @@
+"""Cleanup jobs: the daily cycle, detection alone (for the sensor), and the operator jobs."""
+
+import dagster as dg
+
+from channel_assets.cleanup.assets import cleanup_assets, orphaned_channels
+from channel_assets.cleanup.removal import override_held_removals
+from channel_assets.cleanup.restore import RestoreError, restore_channels
+from channel_assets.db.update_log import purge_old_logs
+from channel_assets.partitions import daily_partitions
+from channel_assets.resources import AppDatabase
+from channel_assets.runtime import CycleConfig
+
+cleanup_job = dg.define_asset_job(
+    "channel_cleanup", selection=dg.AssetSelection.assets(*cleanup_assets), partitions_def=daily_partitions
+)
+orphan_detection_job = dg.define_asset_job(
+    "orphan_detection", selection=dg.AssetSelection.assets(orphaned_channels), partitions_def=daily_partitions
+)
+
+
+class OperatorRequest(CycleConfig):
+    channel_ids: list[str]
+    reason: str
+    actor: str = "operator"
+
+
+@dg.op
+def restore_soft_deleted(context: dg.OpExecutionContext, config: OperatorRequest, app_db: AppDatabase) -> None:
+    """Undo a soft delete within the cool-down; the channel is then held so cleanup leaves it alone."""
+    try:
+        restored = restore_channels(app_db.engine, config.channel_ids, config.reason, config.actor,
+                                    config.resolve_now(), run_id=context.run.run_id)
+    except RestoreError as exc:
+        raise dg.Failure(str(exc)) from None
+    context.log.info(f"restored {len(restored)} channel(s): {', '.join(restored)}")
+
+
+@dg.op
+def remove_held(context: dg.OpExecutionContext, config: OperatorRequest, app_db: AppDatabase) -> None:
+    """The explicit override of a safety hold: removes the named held channels now, with snapshots."""
+    try:
+        done = override_held_removals(app_db.engine, config.channel_ids, config.reason, config.actor,
+                                      config.resolve_now(), run_id=context.run.run_id)
+    except RestoreError as exc:
+        raise dg.Failure(str(exc)) from None
+    context.log.info(f"override removed {done.hard_deleted} channel(s), {done.videos_preserved} videos and "
+                     f"{done.watch_rows_preserved} watch rows preserved, {done.restored} followed again and kept")
+
+
+@dg.op
+def purge_update_logs(context: dg.OpExecutionContext, config: CycleConfig, app_db: AppDatabase) -> None:
+    """Log retention (F12): batched deletes so the log table is never locked for long."""
+    removed = purge_old_logs(app_db.engine, config.resolve_now(), app_db.settings.log_retention_days)
+    context.log.info(f"purged {removed} update-log rows older than {app_db.settings.log_retention_days} days")
+
+
+@dg.job(name="restore_channels")
+def restore_channels_job():
+    restore_soft_deleted()
+
+
+@dg.job(name="override_held_removals")
+def override_held_removals_job():
+    remove_held()
+
+
+@dg.job(name="update_log_retention")
+def log_retention_job():
+    purge_update_logs()
+
+
+cleanup_jobs = [cleanup_job, orphan_detection_job, restore_channels_job, override_held_removals_job, log_retention_job]

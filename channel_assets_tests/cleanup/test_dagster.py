@@ -1,0 +1,138 @@
+"""Dagster-level: daily partitions materialize, the blocking check gates removal, the sensor, operator jobs."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pytest
+
+from channel_assets.cleanup import assets as cleanup_assets_module
+from channel_assets.cleanup.assets import cleanup_assets
+from channel_assets.cleanup.checks import cleanup_checks
+from channel_assets.cleanup.definitions import defs
+from channel_assets.cleanup.jobs import restore_channels_job
+from channel_assets.cleanup.removal import SnapshotRun
+from channel_assets.cleanup.sensors import LOOKBACK, scan_subscriptions, subscription_cleanup_sensor
+from channel_assets.db.models import ChannelUpdateLog, UserVideo, Video
+from channel_assets.resources import AppDatabase
+from channel_assets_tests.cleanup.conftest import NOW
+
+
+def _url(engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def _cycle(engine, now: datetime, instance=None, dry_run: bool = False, raise_on_error: bool = True):
+    config = {"now": now.isoformat(), "dry_run": dry_run}
+    return dg.materialize(
+        [*cleanup_assets, *cleanup_checks],
+        partition_key=now.date().isoformat(),
+        resources={"app_db": AppDatabase(database_url=_url(engine))},
+        run_config={"ops": {a.op.name: {"config": config} for a in cleanup_assets}},
+        instance=instance,
+        raise_on_error=raise_on_error,
+    )
+
+
+def _meta(result, asset) -> dict:
+    events = result.asset_materializations_for_node(asset.op.name)
+    return {k: v.value for k, v in events[-1].metadata.items()} if events else {}
+
+
+def _checks(result) -> dict:
+    return {e.check_name: e.passed
+            for e in result.get_asset_check_evaluations()}
+
+
+def test_daily_cycles_soft_then_hard_delete_with_checks_passing(world, engine):
+    users = world.add_users(2)
+    gone = world.add_channel(inactive=users, videos=2, watchers=users, title="<script>|")
+    world.add_channel(active=users[:1], videos=1)
+    held = world.add_channel(videos=100)
+    videos, watch = world.count(Video), world.count(UserVideo)
+    instance = dg.DagsterInstance.ephemeral()
+
+    dry = _cycle(engine, NOW, instance, dry_run=True)
+    assert _meta(dry, cleanup_assets[2])["dry_run"] is True
+    assert "DRY RUN" in _meta(dry, cleanup_assets[2])["mode"]
+    assert _meta(dry, cleanup_assets[2])["soft_deleted"] == 1
+    assert world.channel(gone.channel_id).orphaned_at is None
+
+    first = _cycle(engine, NOW, instance)
+    assert _meta(first, cleanup_assets[0])["orphans"] == 2
+    assert (_meta(first, cleanup_assets[2])["soft_deleted"], _meta(first, cleanup_assets[2])["held_for_review"]) == (1, 1)
+    assert world.channel(held.channel_id).removal_hold_reason == "safety hold: 100 videos >= 100"
+
+    day8 = NOW + timedelta(days=8)
+    second = _cycle(engine, day8, instance)
+    assert second.success and all(_checks(second).values()), _checks(second)
+    snap, removed = _meta(second, cleanup_assets[1]), _meta(second, cleanup_assets[2])
+    assert (snap["channels_snapshotted"], snap["videos_snapshotted"], snap["watch_rows_snapshotted"]) == (1, 2, 4)
+    assert (removed["hard_deleted"], removed["videos_preserved"], removed["watch_rows_preserved"]) == (1, 2, 4)
+    assert "\\<script\\>" not in removed["removed_sample"] and "&lt;script&gt;" in removed["removed_sample"]
+    assert world.channel(gone.channel_id) is None and world.channel(held.channel_id) is not None
+    assert (world.count(Video), world.count(UserVideo)) == (videos, watch)
+
+
+def test_blocking_safety_check_stops_removal(world, engine, monkeypatch):
+    world.add_channel(videos=2, orphaned_at=NOW - timedelta(days=9), soft_deleted_at=NOW - timedelta(days=8))
+    monkeypatch.setattr(cleanup_assets_module, "snapshot_due", lambda *a, **k: SnapshotRun(False))
+
+    result = _cycle(engine, NOW, raise_on_error=False)
+
+    assert _checks(result)["cleanup_safety_rules"] is False
+    assert not result.asset_materializations_for_node("removed_channels")
+    assert world.count(Video, Video.channel_id.is_not(None)) == 2
+
+
+def test_sensor_restores_resubscription_and_requests_detection_for_late_rows(world, engine):
+    users = world.add_users(3)
+    now = datetime.now(UTC)
+    soft = world.add_channel(inactive=users[:1], orphaned_at=now - timedelta(days=2),
+                             soft_deleted_at=now - timedelta(days=2))
+    followed = world.add_channel(active=users[:2])
+    world.subscribe(users[0], soft.uuid, active=True, at=now - timedelta(seconds=5))
+    resources = {"app_db": AppDatabase(database_url=_url(engine))}
+
+    first = subscription_cleanup_sensor(dg.build_sensor_context(resources=resources, cursor=None))
+    assert first.run_requests == []
+    assert world.channel(soft.channel_id).soft_deleted_at is None
+    assert world.count(ChannelUpdateLog, ChannelUpdateLog.update_type == "restore") == 1
+
+    # Two unsubscriptions commit late, stamped before the cursor but inside the lookback window.
+    late = datetime.fromisoformat(first.cursor) - LOOKBACK / 2
+    world.subscribe(users[0], followed.uuid, active=False, at=late)
+    world.subscribe(users[1], followed.uuid, active=False, at=late)
+    second = subscription_cleanup_sensor(dg.build_sensor_context(resources=resources, cursor=first.cursor))
+    assert [r.partition_key for r in second.run_requests] == [now.date().isoformat()]
+    third = subscription_cleanup_sensor(dg.build_sensor_context(resources=resources, cursor=second.cursor))
+    assert third.run_requests[0].run_key == second.run_requests[0].run_key  # same trigger, one run
+
+    # Outside the lookback a row is not read again.
+    assert scan_subscriptions(engine, (now + 2 * LOOKBACK).isoformat(), now).seen == 0
+
+
+def test_restore_job_fails_cleanly_on_bad_ids(world, engine):
+    live = world.add_channel()
+    result = restore_channels_job.execute_in_process(
+        run_config={"ops": {"restore_soft_deleted": {"config": {"channel_ids": [live.channel_id], "reason": "x"}}}},
+        resources={"app_db": AppDatabase(database_url=_url(engine))},
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.message
+    assert "not soft-deleted" in message and "\n" not in message.strip()
+
+
+def test_definitions_load():
+    repo = dg.Definitions.merge(defs, dg.Definitions(resources={"app_db": AppDatabase()})).get_repository_def()
+    assert {"channel_cleanup", "orphan_detection", "restore_channels", "override_held_removals",
+            "update_log_retention"} <= {j.name for j in repo.get_all_jobs()}
+    assert {s.name for s in repo.schedule_defs} == {"daily_cleanup", "daily_log_retention"}
+
+
+@pytest.fixture(autouse=True)
+def _no_env_dry_run(monkeypatch):
+    monkeypatch.delenv("CHANNEL_ASSETS_CLEANUP_DRY_RUN", raising=False)
+
+
