@@ -6,15 +6,14 @@ from channel_assets.cleanup.assets import cleanup_assets, orphaned_channels
 from channel_assets.cleanup.removal import override_held_removals
 from channel_assets.cleanup.restore import RestoreError, restore_channels
 from channel_assets.db.update_log import purge_old_logs
-from channel_assets.partitions import daily_partitions
 from channel_assets.resources import AppDatabase
 from channel_assets.runtime import CycleConfig
 
 cleanup_job = dg.define_asset_job(
-    "channel_cleanup", selection=dg.AssetSelection.assets(*cleanup_assets), partitions_def=daily_partitions
+    "channel_cleanup", selection=dg.AssetSelection.assets(*cleanup_assets)
 )
 orphan_detection_job = dg.define_asset_job(
-    "orphan_detection", selection=dg.AssetSelection.assets(orphaned_channels), partitions_def=daily_partitions
+    "orphan_detection", selection=dg.AssetSelection.assets(orphaned_channels)
 )
 
 
