@@ -41,7 +41,7 @@ def new_never_fetched(engine, cursor: str | None, log=None) -> tuple[list[str], 
                 return [], json.dumps({"hw": None, "sent": {}})
         start = hw - LOOKBACK
         rows = conn.execute(
-            select(c.channel_id).select_from(uc.join(Channel.__table__, c.uuid == uc.channel_id))
+            select(c.channel_id).select_from(UserChannel.__table__.join(Channel.__table__, c.uuid == uc.channel_id))
             .where(uc.updated_at >= start, uc.is_active.is_(True), c.last_updated.is_(None),
                    c.next_refresh_at.is_(None), c.soft_deleted_at.is_(None))
             .distinct().limit(MAX_PER_TICK)).scalars().all()
