@@ -1,0 +1,393 @@
+"""Shared benchmark plumbing: measurement, PostgreSQL template databases, the emulator subprocess.
+
+Measurement: ``Measure`` samples the RSS of this process and of its children (the emulator) from
+/proc every 20 ms while the measured block runs, and reads user+system CPU of this process and of
+its live children from /proc (and RUSAGE_CHILDREN for waited ones). PostgreSQL backends are not our
+children: their CPU is not in the figures (the database's share is seen in the profiles).
+
+Every scenario prints one JSON object as its last stdout line (``emit``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PG_ADMIN_DSN = os.environ.get("BENCH_PG_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1:5432")
+PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
+TEMPLATE_PREFIX = "ca_bench_"
+# Bump when the generated population changes, so stale cached templates are rebuilt.
+GENERATOR_VERSION = 3
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def log(*parts: object) -> None:
+    """Progress goes to stderr so stdout's last line stays the JSON result."""
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def emit(result: dict) -> None:
+    """The scenario's one JSON line; the 1-minute load average says how busy the shared machine was."""
+    result.setdefault("loadavg_1m_at_end", round(os.getloadavg()[0], 2))
+    result.setdefault("cores", os.cpu_count())
+    print(json.dumps(result, default=str), flush=True)
+
+
+# -- measurement -----------------------------------------------------------------------------------
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    for child in list(out):
+        out += _children(child)
+    return out
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE
+    except OSError:
+        return 0
+
+
+def _cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError):
+        return 0.0
+
+
+@dataclass
+class Measure:
+    """Wall, CPU (self; self + children) and peak RSS (self; process tree) of a block."""
+
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    cpu_tree_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    peak_rss_tree_mb: float = 0.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            own = _rss(me)
+            tree = own + sum(_rss(c) for c in _children(me))
+            self.peak_rss_mb = max(self.peak_rss_mb, own / 2**20)
+            self.peak_rss_tree_mb = max(self.peak_rss_tree_mb, tree / 2**20)
+            self._stop.wait(0.05)
+
+    @contextmanager
+    def run(self) -> Iterator[Measure]:
+        me = os.getpid()
+        kids = _children(me)
+        cpu0 = _cpu(me)
+        kids0 = {c: _cpu(c) for c in kids}
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        sampler = threading.Thread(target=self._sample, daemon=True)
+        sampler.start()
+        t0 = time.perf_counter()
+        try:
+            yield self
+        finally:
+            self.wall_s = time.perf_counter() - t0
+            self._stop.set()
+            sampler.join()
+            self.cpu_s = _cpu(me) - cpu0
+            ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            waited = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+            live = sum(_cpu(c) - kids0.get(c, 0.0) for c in _children(me))
+            self.cpu_tree_s = self.cpu_s + live + waited
+
+    def as_dict(self, prefix: str = "") -> dict:
+        return {f"{prefix}wall_s": round(self.wall_s, 3), f"{prefix}cpu_s": round(self.cpu_s, 2),
+                f"{prefix}cpu_tree_s": round(self.cpu_tree_s, 2),
+                f"{prefix}peak_rss_mb": round(self.peak_rss_mb, 1),
+                f"{prefix}peak_rss_tree_mb": round(self.peak_rss_tree_mb, 1)}
+
+
+# -- PostgreSQL: cached template databases ------------------------------------------------------------
+
+def pg_url(dbname: str) -> str:
+    return f"postgresql+psycopg://{PG_USER}@{PG_HOST}/{dbname}"
+
+
+def pg_dsn(dbname: str) -> str:
+    host, port = PG_HOST.split(":")
+    return f"host={host} port={port} user={PG_USER} dbname={dbname}"
+
+
+def _admin() -> psycopg.Connection:
+    return psycopg.connect(PG_ADMIN_DSN, autocommit=True)
+
+
+def _template_state(name: str) -> tuple[bool, str | None]:
+    with _admin() as conn:
+        row = conn.execute(
+            "SELECT d.datistemplate, shobj_description(d.oid, 'pg_database') FROM pg_database d WHERE datname = %s",
+            (name,)).fetchone()
+    return (bool(row[0]), row[1]) if row else (False, None)
+
+
+def drop_database(name: str) -> None:
+    is_template = _template_state(name)[0]
+    with _admin() as conn:
+        if is_template:
+            conn.execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def template_name(scenario: str, scale: str, seed: int) -> str:
+    from channel_assets.db.migrate import head_revision
+
+    name = f"{TEMPLATE_PREFIX}{scenario}_{scale}_s{seed}_g{GENERATOR_VERSION}_{head_revision()}"
+    return name[:63].lower()
+
+
+def ensure_template(name: str, build: Callable[[str], dict], rebuild: bool = False) -> dict:
+    """Build ``name`` once (``build(sqlalchemy_url)`` fills it) and mark it a template.
+
+    Returns {"cache_hit", "populate_s", **build info}; a hit costs nothing and reports the original
+    build time from the database comment.
+    """
+    is_template, comment = _template_state(name)
+    if is_template and comment and comment.startswith("{") and not rebuild:
+        info = json.loads(comment)
+        info["cache_hit"] = True
+        return info
+    drop_database(name)
+    with _admin() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    log(f"populating {name} ...")
+    t0 = time.perf_counter()
+    try:
+        info = build(pg_url(name))
+    except BaseException:
+        drop_database(name)
+        raise
+    info["populate_s"] = round(time.perf_counter() - t0, 2)
+    from channel_assets.db.engine import engine_for
+
+    engine_for.cache_clear()
+    with _admin() as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(json.dumps(info))))
+        conn.execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE true").format(sql.Identifier(name)))
+    log(f"populated {name} in {info['populate_s']} s")
+    info["cache_hit"] = False
+    return info
+
+
+@contextmanager
+def cloned_database(template: str, label: str) -> Iterator[tuple[str, float]]:
+    """A fresh copy of ``template`` for one run; yields (sqlalchemy url, clone seconds); dropped after."""
+    name = f"ca_benchrun_{label}_{os.getpid()}"[:63]
+    drop_database(name)
+    t0 = time.perf_counter()
+    with _admin() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+    clone_s = time.perf_counter() - t0
+    try:
+        yield pg_url(name), clone_s
+    finally:
+        from channel_assets.db.engine import engine_for
+
+        for engine in _engines_for(name):
+            engine.dispose()
+        engine_for.cache_clear()
+        drop_database(name)
+
+
+def _engines_for(dbname: str) -> list:
+    from channel_assets.db.engine import engine_for
+
+    out = []
+    try:
+        engine = engine_for(pg_url(dbname))
+        out.append(engine)
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+    return out
+
+
+def vacuum_analyze(dsn: str, tables: list[str] | None = None) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        if tables:
+            for t in tables:
+                conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(t)))
+        else:
+            conn.execute("VACUUM ANALYZE")
+
+
+# -- the emulator as a subprocess ---------------------------------------------------------------------
+
+class Emulator:
+    """``python -m channel_assets.emulator.server`` in its own process, so its CPU is not our GIL."""
+
+    def __init__(self, channels: int, seed: int, latency_ms: float = 0.0, quota_limit: int = 1_000_000_000,
+                 start: str | None = None) -> None:
+        cmd = [sys.executable, "-m", "channel_assets.emulator.server", "--channels", str(channels),
+               "--seed", str(seed), "--port", "0", "--quota-limit", str(quota_limit),
+               "--latency-ms", str(latency_ms)]
+        if start:
+            cmd += ["--start", start]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("listening on "):
+            self.proc.kill()
+            raise RuntimeError(f"emulator did not start: {line!r}")
+        self.base_url = line.split()[-1]
+        self.http = httpx.Client(base_url=self.base_url, timeout=60)
+
+    def stats(self) -> dict:
+        return self.http.get("/_emulator/stats").json()
+
+    def quota(self) -> dict:
+        return self.http.get("/_emulator/quota").json()
+
+    def faults(self, **settings: object) -> dict:
+        return self.http.post("/_emulator/faults", json=settings).json()
+
+    def state(self, offset: int, limit: int) -> dict:
+        r = self.http.get("/_emulator/state", params={"offset": offset, "limit": limit})
+        r.raise_for_status()
+        return r.json()
+
+    def clock(self) -> str:
+        return self.http.get("/_emulator/clock").json()["clock"]
+
+    def close(self) -> None:
+        self.http.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def git_sha() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def require(condition: bool, message: str) -> None:
+    """Fail loudly (exit 2, message on stderr and in the JSON) instead of reporting fake numbers."""
+    if not condition:
+        log(f"BENCHMARK CANNOT RUN: {message}")
+        emit({"error": message})
+        raise SystemExit(2)
+
+
+# -- Dagster ----------------------------------------------------------------------------------------------
+
+DOMAIN_DEFINITIONS = ("channel_assets.refresh.definitions", "channel_assets.cleanup.definitions")
+DEFS_SOURCE: dict[str, str] = {}
+
+
+def code_location():
+    """channel_assets.definitions.defs, plus the domains' own Definitions when the top level does not
+    assemble them yet (recorded in DEFS_SOURCE so results say where each asset came from)."""
+    import importlib
+
+    import dagster as dg
+
+    from channel_assets.definitions import defs
+
+    parts = [defs]
+    with_resources = dg.Definitions(resources=defs.resources)
+    for module in DOMAIN_DEFINITIONS:
+        try:
+            parts.append(dg.Definitions.merge(importlib.import_module(module).defs, with_resources))
+        except ImportError as exc:
+            log(f"{module} does not load: {exc!r}")
+            parts.append(dg.Definitions())
+    return defs, parts, dg
+
+
+def find_asset(name: str):
+    """(AssetsDefinition producing ``name``, resources) or a loud exit if no code defines it yet."""
+    top, parts, dg = code_location()
+    key = dg.AssetKey(name)
+    for i, part in enumerate(parts):
+        try:
+            if part.resolve_asset_graph().has(key):
+                DEFS_SOURCE[name] = "channel_assets.definitions" if i == 0 else DOMAIN_DEFINITIONS[i - 1]
+                # resolve_assets_def binds the Definitions' resources to the asset already
+                return part.resolve_assets_def(key), {}
+        except Exception as exc:  # noqa: BLE001 - a domain that fails to load is reported below
+            log(f"could not resolve {name} in definitions #{i}: {exc!r}")
+    require(False, f"asset {name!r} is not defined by channel_assets.definitions nor by {DOMAIN_DEFINITIONS} "
+                   "yet; the scenario measures it through Dagster and will not fake a figure")
+    raise AssertionError
+
+
+def materialize(names: list[str], *, tags: dict | None = None, partition_key: str | None = None,
+                instance=None) -> object:
+    """Materialize the named assets in ONE in-process Dagster run with the code location's resources."""
+    import dagster as dg
+
+    assets = []
+    resources: dict = {}
+    for name in names:
+        asset, resources = find_asset(name)
+        if asset not in assets:
+            assets.append(asset)
+    result = dg.materialize(assets, instance=instance or dg.DagsterInstance.ephemeral(),
+                            resources=resources, tags=tags or {}, partition_key=partition_key,
+                            selection=[dg.AssetKey(n) for n in names], raise_on_error=True)
+    return result
+
+
+def all_shards_tags() -> dict:
+    from channel_assets.db.sharding import shard_keys
+
+    keys = shard_keys()
+    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+
+
+def materialization_metadata(result, name: str) -> list[dict]:
+    """Plain-value metadata of every materialization of ``name`` in the run."""
+    import dagster as dg
+
+    out = []
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        if mat.asset_key == dg.AssetKey(name):
+            out.append({k: getattr(v, "value", v) for k, v in mat.metadata.items()})
+    return out

@@ -1,0 +1,225 @@
+"""Full metadata refresh of N never-fetched channels through Dagster, beside the seed-style baseline.
+
+The emulator runs as a SUBPROCESS (its CPU is not the pipeline's GIL), with ``--latency-ms`` added
+to every API answer. The database (PostgreSQL by default) is a clone of a cached COPY-built template
+holding N channels whose ids are the emulator world's. The measured block is ONE Dagster run that
+materializes ``channel_metadata`` for all 16 shards (partition-range tags, single-run backfill
+policy). Afterwards every channel row is compared with the emulator's ``/_emulator/state``.
+
+The baseline (bench/baseline.py, seed style: one call per channel, one commit per row, serial) runs
+on a second clone under the same latency on ``--baseline-channels`` channels.
+
+    .venv/bin/python bench/refresh.py --channels 100000 [--backend postgres|sqlite] [--latency-ms 0]
+        [--baseline-channels 5000] [--direct]
+
+``--direct`` measures the domain function ``refresh_shards`` without Dagster (labelled as such);
+without it a missing ``channel_metadata`` asset is a loud failure, never a fake figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (  # noqa: E402
+    Emulator,
+    Measure,
+    all_shards_tags,
+    cloned_database,
+    emit,
+    log,
+    materialization_metadata,
+    materialize,
+    require,
+)
+from bench.populate import refresh_template  # noqa: E402
+
+API_KEY = "local-emulator-key"
+
+
+def configure_env(db_url: str, emulator: Emulator, in_flight: int) -> None:
+    os.environ.update({
+        "CHANNEL_ASSETS_DATABASE_URL": db_url,
+        "YOUTUBE_API_KEY": API_KEY,
+        "YOUTUBE_API_BASE_URL": emulator.base_url,
+        "YOUTUBE_FEED_BASE_URL": emulator.base_url,
+        "YOUTUBE_MAX_CALLS_IN_FLIGHT": str(in_flight),
+    })
+    from channel_assets.db.engine import engine_for
+
+    engine_for.cache_clear()
+
+
+def sqlite_copy(pg_url: str) -> str:
+    """The same population in a fresh SQLite file (for --backend sqlite), via the migration + bulk insert."""
+    from sqlalchemy import insert, select
+
+    from channel_assets.db.engine import make_engine
+    from channel_assets.db.migrate import upgrade
+    from channel_assets.db.models import Channel
+
+    path = Path(tempfile.mkdtemp(prefix="ca_bench_")) / "app.db"
+    url = f"sqlite:///{path}"
+    dst = make_engine(url)
+    upgrade(dst)
+    src = make_engine(pg_url)
+    cols = [Channel.__table__.c[n] for n in ("uuid", "channel_id", "url", "update_frequency", "shard",
+                                              "created_at", "updated_at")]
+    with src.connect() as s, dst.begin() as d:
+        result = s.execution_options(yield_per=20_000).execute(select(*cols))
+        for part in result.partitions():
+            d.execute(insert(Channel), [dict(r._mapping) for r in part])
+    src.dispose()
+    dst.dispose()
+    return url
+
+
+def compare_with_world(engine, emulator: Emulator, total: int) -> dict:
+    """Every channel row against the emulator's ground truth; returns counts and a few mismatches."""
+    from sqlalchemy import select
+
+    from channel_assets.db.models import Channel
+
+    c = Channel.__table__.c
+    with engine.connect() as conn:
+        rows = {r.channel_id: r for r in conn.execute(select(
+            c.channel_id, c.title, c.description, c.subscriber_count, c.hidden_subscriber_count, c.video_count,
+            c.view_count, c.is_available, c.last_updated, c.missing_since))}
+    checked = mismatched = refreshed = gone_ok = 0
+    examples: list[str] = []
+    for offset in range(0, total, 10_000):
+        for ch in emulator.state(offset, 10_000)["channels"]:
+            row = rows.get(ch["id"])
+            checked += 1
+            if row is None:
+                mismatched += 1
+                examples.append(f"{ch['id']}: not in the database")
+                continue
+            if ch["status"] != "active":
+                # gone: believed after the second pass (is_available false) or pending (missing_since set)
+                if row.is_available is False or row.missing_since is not None:
+                    gone_ok += 1
+                else:
+                    mismatched += 1
+                    examples.append(f"{ch['id']}: {ch['status']} in the world, available in the DB")
+                continue
+            if row.last_updated is not None:
+                refreshed += 1
+            want = (ch["title"], ch["description"], ch["subscriberCount"], ch["hiddenSubscriberCount"],
+                    ch["videoCount"], ch["viewCount"], True)
+            got = (row.title, row.description, row.subscriber_count, row.hidden_subscriber_count, row.video_count,
+                   row.view_count, row.is_available)
+            if want != got:
+                mismatched += 1
+                if len(examples) < 5:
+                    examples.append(f"{ch['id']}: world {want!r:.200} db {got!r:.200}")
+    return {"checked": checked, "mismatched": mismatched, "refreshed_active": refreshed, "gone_ok": gone_ok,
+            "examples": examples[:5]}
+
+
+def run_pipeline(direct: bool, db_url: str, emulator: Emulator, in_flight: int) -> dict:
+    """The measured refresh: one Dagster run over all shards (or the bare domain function)."""
+    if direct:
+        from channel_assets.db.engine import engine_for
+        from channel_assets.db.quota_ledger import QuotaLedger
+        from channel_assets.refresh.metadata import refresh_shards
+        from channel_assets.refresh.quota import CountingGate
+        from channel_assets.settings import load_settings
+        from channel_assets.youtube import YouTubeClient
+
+        engine = engine_for(db_url)
+        gate = CountingGate(QuotaLedger(engine, load_settings().quota_pipeline_limit))
+        with YouTubeClient(emulator.base_url, API_KEY, quota=gate, max_connections=in_flight * 2) as client:
+            summary = refresh_shards(engine, client, gate, datetime.now(UTC), list(range(16)), in_flight=in_flight)
+        return {"through_dagster": False, "summary_wall_s": summary.wall_s, "summary_quota_units": summary.quota_units}
+    import dagster as dg
+
+    with tempfile.TemporaryDirectory() as home:
+        instance = dg.DagsterInstance.local_temp(home)
+        result = materialize(["channel_metadata"], tags=all_shards_tags(), instance=instance)
+        metas = materialization_metadata(result, "channel_metadata")
+        instance.dispose()
+    from bench.common import DEFS_SOURCE
+
+    return {"through_dagster": True, "run_success": result.success, "materializations": len(metas),
+            "defs_source": DEFS_SOURCE.get("channel_metadata"),
+            "asset_metadata": {k: metas[0][k] for k in ("due", "refreshed", "changed", "gone", "failed",
+                                                        "quota_units", "wall_s") if metas and k in metas[0]}}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--channels", type=int, default=100_000)
+    p.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
+    p.add_argument("--latency-ms", type=float, default=0.0)
+    p.add_argument("--baseline-channels", type=int, default=None,
+                   help="default: 2000 at < 50 ms latency, 200 above")
+    p.add_argument("--in-flight", type=int, default=16, help="YOUTUBE_MAX_CALLS_IN_FLIGHT (production default 16)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--direct", action="store_true", help="measure refresh_shards without Dagster (labelled)")
+    p.add_argument("--no-baseline", action="store_true")
+    args = p.parse_args()
+    baseline_n = args.baseline_channels or (2000 if args.latency_ms < 50 else 200)
+    baseline_n = min(baseline_n, args.channels)
+
+    template, pop = refresh_template(args.channels, args.seed)
+    result: dict = {"scenario": "refresh", "channels": args.channels, "latency_ms": args.latency_ms,
+                    "backend": args.backend, "in_flight": args.in_flight, "emulator": "subprocess",
+                    "populate_s": pop["populate_s"], "populate_cache_hit": pop["cache_hit"]}
+    with Emulator(args.channels, args.seed, args.latency_ms) as emulator:
+        with cloned_database(template, "refresh") as (pg_url, clone_s):
+            result["clone_s"] = round(clone_s, 2)
+            db_url = sqlite_copy(pg_url) if args.backend == "sqlite" else pg_url
+            configure_env(db_url, emulator, args.in_flight)
+            from channel_assets.db.engine import engine_for
+
+            stats0 = emulator.stats()
+            log(f"refresh of {args.channels} channels at {args.latency_ms} ms ...")
+            measure = Measure()
+            with measure.run():
+                info = run_pipeline(args.direct, db_url, emulator, args.in_flight)
+            stats1 = emulator.stats()
+            calls = stats1.get("api.channels", 0) - stats0.get("api.channels", 0)
+            check = compare_with_world(engine_for(db_url), emulator, args.channels)
+            refreshed = check["refreshed_active"] + check["gone_ok"]
+            result.update(info)
+            result.update({
+                "refreshed": refreshed, "channels_list_calls": calls, "quota_units": calls,
+                "channels_per_unit": round(refreshed / calls, 2) if calls else 0.0,
+                **measure.as_dict(),
+                "channels_per_s": round(args.channels / measure.wall_s, 1),
+                "db_matches_world": check["mismatched"] == 0 and check["checked"] == args.channels,
+                "world_check": check,
+            })
+            engine_for(db_url).dispose()
+        if not args.no_baseline:
+            with cloned_database(template, "baseline") as (pg_url, _):
+                db_url = sqlite_copy(pg_url) if args.backend == "sqlite" else pg_url
+                from bench.baseline import seed_refresh
+                from channel_assets.db.engine import make_engine
+                from channel_assets.emulator.world import channel_ids
+                from channel_assets.youtube import YouTubeClient
+
+                engine = make_engine(db_url)
+                ids = channel_ids(args.channels, args.seed)[:baseline_n]
+                log(f"seed-style baseline on {baseline_n} channels ...")
+                with YouTubeClient(emulator.base_url, API_KEY) as client:
+                    base = seed_refresh(engine, client, ids)
+                engine.dispose()
+            result["baseline"] = base
+            result["baseline_channels_per_s"] = base["channels_per_s"]
+            result["speedup_vs_baseline"] = round(result["channels_per_s"] / base["channels_per_s"], 1)
+    require(result.get("run_success", True), "the Dagster run failed")
+    emit(result)
+
+
+if __name__ == "__main__":
+    t0 = time.perf_counter()
+    main()

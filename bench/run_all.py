@@ -1,0 +1,141 @@
+"""`make bench`: every scenario at its default scale, each in its own process, one results file.
+
+Writes bench/results/latest.json and bench/results/<date>_<gitsha>.json: machine, commit, each
+scenario's JSON (its last stdout line) or its error, and the MISSION.md quality bars evaluated.
+A failing scenario is recorded with its error and the others still run; the exit code is 1 then.
+
+    .venv/bin/python bench/run_all.py [--only refresh_0ms,sensor] [--quick]
+
+``--quick`` runs every scenario at a small scale (a smoke test of the harness, not a measurement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, git_sha  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+PY = sys.executable
+
+# name -> (argv, scale note or None); all at the full scale of the issue unless noted.
+SCENARIOS: dict[str, tuple[list[str], str | None]] = {
+    "emulator": (["bench/emulator.py"], None),
+    "refresh_0ms": (["bench/refresh.py", "--channels", "100000", "--latency-ms", "0",
+                     "--baseline-channels", "2000"], None),
+    "refresh_150ms": (["bench/refresh.py", "--channels", "100000", "--latency-ms", "150",
+                       "--baseline-channels", "200"], None),
+    "refresh_sqlite_0ms": (["bench/refresh.py", "--channels", "20000", "--backend", "sqlite", "--latency-ms", "0",
+                            "--baseline-channels", "1000"],
+                           "20,000 channels on SQLite (the embedded default), not the 100k PostgreSQL target"),
+    "uploads_0ms": (["bench/uploads.py", "--channels", "100000", "--latency-ms", "0"], None),
+    "uploads_150ms": (["bench/uploads.py", "--channels", "100000", "--latency-ms", "150"], None),
+    "cleanup": (["bench/cleanup.py", "--channels", "1000000", "--orphans", "20000", "--watch-rows", "10000000",
+                 "--baseline-orphans", "200", "--baseline-faithful-orphans", "20"], None),
+    "sensor": (["bench/sensor.py", "--subscriptions", "10000000", "--changes", "1000"], None),
+}
+QUICK = {
+    "emulator": ["--channels", "5000"],
+    "refresh_0ms": ["--channels", "5000", "--baseline-channels", "200"],
+    "refresh_150ms": ["--channels", "5000", "--baseline-channels", "50"],
+    "refresh_sqlite_0ms": ["--channels", "2000", "--baseline-channels", "100"],
+    "uploads_0ms": ["--channels", "5000"],
+    "uploads_150ms": ["--channels", "5000"],
+    "cleanup": ["--channels", "50000", "--orphans", "1000", "--watch-rows", "500000", "--baseline-orphans", "50",
+                "--baseline-faithful-orphans", "5"],
+    "sensor": ["--subscriptions", "200000", "--changes", "100"],
+}
+
+
+def run(name: str, argv: list[str], timeout: int) -> dict:
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run([PY, *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout} s", "argv": argv}
+    lines = [ln for ln in proc.stdout.strip().splitlines() if ln.strip()]
+    try:
+        out = json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError:
+        out = {}
+    if proc.returncode != 0 or not out or "error" in out:
+        tail = proc.stderr.strip().splitlines()[-8:]
+        out = {**out, "error": out.get("error") or f"exit {proc.returncode}", "stderr_tail": tail}
+    out["argv"] = argv
+    out["scenario_total_s"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def targets(r: dict) -> dict:
+    """MISSION.md's quality bars against the figures; None where the scenario did not produce them."""
+    def get(name: str, key: str):
+        return (r.get(name) or {}).get(key)
+
+    def check(value, ok) -> dict:
+        return {"value": value, "pass": None if value is None else bool(ok(value))}
+
+    return {
+        "channels_per_unit>=49": check(get("refresh_0ms", "channels_per_unit"), lambda v: v >= 49),
+        "uploads_units_per_channel<=0.05": check(get("uploads_0ms", "units_per_channel"), lambda v: v <= 0.05),
+        "refresh_100k_0ms_wall<=15s": check(get("refresh_0ms", "wall_s"), lambda v: v <= 15),
+        "refresh_100k_150ms_wall<=30s": check(get("refresh_150ms", "wall_s"), lambda v: v <= 30),
+        "refresh_peak_rss<=400MB": check(get("refresh_0ms", "peak_rss_mb"), lambda v: v <= 400),
+        "refresh_speedup_150ms>=300x": check(get("refresh_150ms", "speedup_vs_baseline"), lambda v: v >= 300),
+        "refresh_speedup_0ms>=5x": check(get("refresh_0ms", "speedup_vs_baseline"), lambda v: v >= 5),
+        "refresh_db_matches_world": check(get("refresh_0ms", "db_matches_world"), lambda v: v is True),
+        "cleanup_wall<=15s": check(get("cleanup", "wall_s"), lambda v: v <= 15),
+        "cleanup_speedup>=5x": check(get("cleanup", "speedup_vs_baseline"), lambda v: v >= 5),
+        "cleanup_rows_lost==0": check(get("cleanup", "rows_lost"), lambda v: v == 0),
+        "sensor_tick<=1s": check(get("sensor", "tick_s"), lambda v: v <= 1),
+        "sensor_missed_rows==0": check(get("sensor", "missed_rows"), lambda v: v == 0),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", default="", help="comma-separated scenario names")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--timeout", type=int, default=1800, help="per scenario, seconds")
+    args = p.parse_args()
+    only = [n for n in args.only.split(",") if n]
+    results: dict[str, dict] = {}
+    for name, (argv, note) in SCENARIOS.items():
+        if only and name not in only:
+            continue
+        if args.quick:
+            argv = [*argv, *QUICK[name]]  # argparse: the later value of an option wins
+            note = "quick smoke scale"
+        print(f"[bench] {name}: {' '.join(argv)}", file=sys.stderr, flush=True)
+        out = run(name, argv, args.timeout)
+        if note:
+            out["scale_note"] = note
+        results[name] = out
+        print(f"[bench] {name}: {json.dumps(out)[:400]}", file=sys.stderr, flush=True)
+    sha = git_sha()
+    doc = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"), "git_sha": sha,
+        "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "quick": args.quick, "results": results, "targets": targets(results),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(doc, indent=2, default=str)
+    (RESULTS / "latest.json").write_text(text + "\n")
+    (RESULTS / f"{datetime.now(UTC):%Y-%m-%dT%H%M}_{sha}.json").write_text(text + "\n")
+    print(json.dumps({"targets": doc["targets"], "errors": {k: v["error"] for k, v in results.items()
+                                                            if "error" in v}}))
+    sys.exit(1 if any("error" in v for v in results.values()) else 0)
+
+
+if __name__ == "__main__":
+    main()
