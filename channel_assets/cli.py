@@ -63,6 +63,19 @@ def cmd_quota(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo_run(args: argparse.Namespace) -> int:
+    import warnings
+
+    from channel_assets.demo import run_demo
+
+    warnings.filterwarnings("ignore", module="dagster")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    if args.users < 1 or args.channels < 20:
+        raise UserError("demo run needs --users >= 1 and --channels >= 20")
+    run_demo(load_settings().database_url, users=args.users, channels=args.channels, seed=args.seed)
+    return 0
+
+
 def start_emulator_process(channels: int, seed: int, port: int = 0):
     """The local emulator as a child process; returns (process, base_url) once it listens."""
     import subprocess
@@ -122,6 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     seed.add_argument("--force", action="store_true", help="replace existing demo data")
     seed.set_defaults(func=cmd_demo_seed)
+
+    run = demo.add_parser("run", help="the main job: seed if empty, refresh, cleanup, a day later and again")
+    run.add_argument("--users", type=int, default=300, help="users when seeding (default 300)")
+    run.add_argument("--channels", type=int, default=1000, help="channels when seeding (default 1000)")
+    run.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    run.set_defaults(func=cmd_demo_run)
 
     emulator = sub.add_parser("emulator", help="local YouTube Data API v3 emulator").add_subparsers(
         dest="emulator_command", required=True

@@ -1,0 +1,30 @@
+"""The main job end to end on the embedded default: what `make demo` runs, on a small population."""
+
+from sqlalchemy import func, select
+
+from channel_assets.db.engine import make_engine
+from channel_assets.db.models import Channel, ChannelUpdateLog, UserVideo, Video
+from channel_assets.demo import run_demo
+
+
+def test_demo_cycle_refreshes_removes_relinks_and_loses_no_watch_history(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    lines: list[str] = []
+    end = run_demo(url, users=60, channels=200, seed=3, out=lines.append)
+    text = "\n".join(lines)
+
+    assert "cleanup DRY RUN (nothing changed)" in text
+    assert "none lost" in text and "CHANGED" not in text
+    assert "preserved videos re-linked" in text
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        removals = conn.execute(select(func.count()).select_from(ChannelUpdateLog)
+                                .where(ChannelUpdateLog.update_type == "removal")).scalar_one()
+        snapshotted = conn.execute(select(func.count()).select_from(Video)
+                                   .where(Video.original_channel_metadata.is_not(None))).scalar_one()
+        watch_rows = conn.execute(select(func.count()).select_from(UserVideo)).scalar_one()
+        channels = conn.execute(select(func.count()).select_from(Channel)).scalar_one()
+    assert removals > 0 and snapshotted > 0
+    assert end.watch_rows == watch_rows and end.channels == channels < 200
+    assert end.fetched > 150
