@@ -118,6 +118,22 @@ def cmd_dev(args: argparse.Namespace) -> int:
             emulator.wait(timeout=10)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from channel_assets.db import migrate
+    from channel_assets.db.quota_ledger import QuotaLedger
+    from channel_assets.reporting.freshness import build_freshness_report, render_text
+
+    engine = _engine()
+    if migrate.current_revision(engine) is None:
+        raise UserError("the database has no channel_assets schema yet: run `channel-assets db upgrade`")
+    now = datetime.now(UTC)
+    ledger = QuotaLedger(engine, load_settings().quota_pipeline_limit)
+    print(render_text(build_freshness_report(engine, now, ledger)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="channel-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--channels", type=int, default=1000, help="emulator world size (match demo seed)")
     dev.add_argument("--seed", type=int, default=7, help="emulator world seed (match demo seed)")
     dev.set_defaults(func=cmd_dev)
+
+    report = sub.add_parser("report", help="the freshness report: per tier, most stale, failing, quota, next runs")
+    report.set_defaults(func=cmd_report)
 
     quota = sub.add_parser("quota", help="today's YouTube quota: used, reserved, left, next reset")
     quota.set_defaults(func=cmd_quota)

@@ -61,3 +61,12 @@ def test_emulator_serve_prints_its_url_first():
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+def test_report_needs_a_schema_then_prints_tiers(app_db, capsys):
+    assert main(["report"]) == 2
+    assert "db upgrade" in capsys.readouterr().err
+    assert main(["demo", "seed", "--users", "10", "--channels", "40"]) == 0
+    assert main(["report"]) == 0
+    out = capsys.readouterr().out
+    assert "daily" in out and "quota" in out.lower()
