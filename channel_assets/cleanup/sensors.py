@@ -71,7 +71,8 @@ def scan_subscriptions(engine: Engine, cursor: str | None, now: datetime, lookba
     return tick
 
 
-@dg.sensor(name="subscription_cleanup_sensor", job=orphan_detection_job, minimum_interval_seconds=60)
+@dg.sensor(name="subscription_cleanup_sensor", job=orphan_detection_job, minimum_interval_seconds=60,
+           default_status=dg.DefaultSensorStatus.RUNNING)
 def subscription_cleanup_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase) -> dg.SensorResult:
     now = datetime.now(UTC)
     tick = scan_subscriptions(app_db.engine, context.cursor, now)
