@@ -6,11 +6,12 @@ about keys, quota, parameters and error bodies live in one place.
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -212,22 +213,120 @@ _enc = json.encoder.encode_basestring  # the C string escaper json.dumps(ensure_
 _enc_cached = lru_cache(maxsize=1024)(_enc)  # descriptions come from a small pool and are long
 
 
+_THUMB_PX = (("default", 88), ("medium", 240), ("high", 800))
+
+
+def _channel_template(parts: frozenset[str]) -> list:
+    """The shape of a channel item for ``parts``, in wire order: ``[(name, node, condition)]``.
+
+    A node is a child list (a JSON object) or a Python expression (str) giving the value's JSON text
+    from ``c`` (ChannelState), ``etag``, ``title``/``desc`` (already JSON-encoded) and ``thumb``.
+    ``condition`` (a Python expression or None) says when an optional key is present.
+    """
+    def q(expr: str) -> str:  # a JSON string from an expression known to need no escaping
+        return f"'\"' + {expr} + '\"'"
+
+    def lit(value: str) -> str:
+        return repr(json.dumps(value))
+
+    item: list = [("kind", lit("youtube#channel"), None), ("etag", q("etag"), None), ("id", q("c.id"), None)]
+    if "snippet" in parts:
+        thumbs = [(name, [("url", q(f"thumb + '=s{px}-c-k-c0x00ffffff-no-rj'"), None), ("width", repr(str(px)), None),
+                          ("height", repr(str(px)), None)], None) for name, px in _THUMB_PX]
+        item.append(("snippet", [
+            ("title", "title", None), ("description", "desc", None), ("customUrl", "_enc(c.custom_url)", None),
+            ("publishedAt", q("c.published_at"), None), ("thumbnails", thumbs, None),
+            ("localized", [("title", "title", None), ("description", "desc", None)], None),
+            ("country", q("c.country"), "c.country"),
+        ], None))
+    if "contentDetails" in parts:
+        item.append(("contentDetails", [("relatedPlaylists", [("likes", lit(""), None),
+                                                              ("uploads", q("'UU' + c.id[2:]"), None)], None)], None))
+    if "statistics" in parts:
+        item.append(("statistics", [
+            ("viewCount", q("str(c.view_count)"), None),
+            ("subscriberCount", q("str(c.subscriber_count)"), "c.subscriber_count is not None"),
+            ("hiddenSubscriberCount", "('true' if c.hidden_subscriber_count else 'false')", None),
+            ("videoCount", q("str(c.video_count)"), None),
+        ], None))
+    if "status" in parts:
+        item.append(("status", [("privacyStatus", lit("public"), None), ("isLinked", "'true'", None),
+                                ("longUploadsStatus", lit("longUploadsUnspecified"), None),
+                                ("madeForKids", "'false'", None)], None))
+    return item
+
+
+def _object_lines(children: list, tree: dict | None, indent: str = "    ", depth: int = 0) -> list[str]:
+    """Python statements appending an object node's JSON text to ``out``, filtered by a ``fields`` tree.
+
+    Mirrors ``select_fields``: ``None`` keeps everything, ``*`` applies its subtree to every key in
+    wire order (other names beside it are ignored), otherwise the selected names in selector order.
+    Scalars ignore any subtree. Every member is appended with a leading comma; the object's first
+    member loses it afterwards.
+    """
+    if tree is None:
+        chosen = [(child, None) for child in children]
+    elif "*" in tree:
+        chosen = [(child, tree["*"]) for child in children]
+    else:
+        by_name = {child[0]: child for child in children}
+        chosen = [(by_name[name], sub) for name, sub in tree.items() if name in by_name]
+    first = f"first{depth}"
+    lines = [f"{indent}out.append('{{')", f"{indent}{first} = len(out)"]
+    for (name, node, cond), sub in chosen:
+        inner = indent
+        if cond:
+            lines.append(f"{indent}if {cond}:")
+            inner = indent + "    "
+        lines.append(f"{inner}out.append({',' + json.dumps(name) + ':'!r})")
+        if isinstance(node, list):
+            lines += _object_lines(node, sub, inner, depth + 1)
+        else:
+            lines.append(f"{inner}out.append({node})")
+    lines += [f"{indent}if len(out) > {first}:", f"{indent}    out[{first}] = out[{first}][1:]",
+              f"{indent}out.append('}}')"]
+    return lines
+
+
+@lru_cache(maxsize=256)
+def _channel_renderer(parts: frozenset[str], items_tree: str) -> Callable[[ChannelState, str], str]:
+    """A compiled ``(c, etag) -> item JSON text`` for these parts, filtered by ``items_tree``.
+
+    ``items_tree`` is the ``repr`` of the ``fields`` subtree that applies to each item (a dict of
+    plain strings, dicts and None, so ``repr`` is a faithful, hashable key).
+    """
+    tree = ast.literal_eval(items_tree)
+    src = "\n".join([
+        "def render(c, etag):",
+        "    title = _enc(c.title)",
+        "    desc = _enc_cached(c.description)",
+        "    thumb = 'https://yt3.ggpht.com/ytc/' + c.thumbnail_key",
+        "    out = []",
+        *_object_lines(_channel_template(parts), tree),
+        "    return ''.join(out)\n",
+    ])
+    scope = {"_enc": _enc, "_enc_cached": _enc_cached}
+    exec(compile(src, "<channel renderer>", "exec"), scope)  # noqa: S102 - generated from a fixed template
+    return scope["render"]
+
+
 def _channel_json(c: ChannelState, parts: frozenset[str]) -> str:
     """A channel resource without kind/etag, assembled by hand: the hot path of a full refresh."""
     out = ['{"id":"', c.id, '"']
     if "snippet" in parts:
         title, desc = _enc(c.title), _enc_cached(c.description)
-        thumb = f"https://yt3.ggpht.com/ytc/{c.thumbnail_key}"
-        thumbs = ",".join(f'"{name}":{{"url":"{thumb}=s{px}-c-k-c0x00ffffff-no-rj","width":{px},"height":{px}}}'
-                          for name, px in (("default", 88), ("medium", 240), ("high", 800)))
+        thumb = "https://yt3.ggpht.com/ytc/" + c.thumbnail_key
         out += [',"snippet":{"title":', title, ',"description":', desc, ',"customUrl":', _enc(c.custom_url),
-                ',"publishedAt":"', c.published_at, '","thumbnails":{', thumbs, '},"localized":{"title":', title,
+                ',"publishedAt":"', c.published_at, '","thumbnails":{"default":{"url":"', thumb,
+                '=s88-c-k-c0x00ffffff-no-rj","width":88,"height":88},"medium":{"url":"', thumb,
+                '=s240-c-k-c0x00ffffff-no-rj","width":240,"height":240},"high":{"url":"', thumb,
+                '=s800-c-k-c0x00ffffff-no-rj","width":800,"height":800}},"localized":{"title":', title,
                 ',"description":', desc, "}"]
         if c.country:
             out += [',"country":"', c.country, '"']
         out.append("}")
     if "contentDetails" in parts:
-        out += [',"contentDetails":{"relatedPlaylists":{"likes":"","uploads":"', c.uploads_playlist, '"}}']
+        out += [',"contentDetails":{"relatedPlaylists":{"likes":"","uploads":"UU', c.id[2:], '"}}']
     if "statistics" in parts:
         out += [',"statistics":{"viewCount":"', str(c.view_count), '"']
         if c.subscriber_count is not None:
@@ -295,6 +394,31 @@ def _list_response(kind: str, items: list[bytes], total: int, per_page: int,
     return raw, etag
 
 
+@lru_cache(maxsize=256)
+def _parse_fields_cached(text: str) -> dict:
+    """``parse_fields`` memoised per selector string (the tree is only ever read)."""
+    return parse_fields(text)
+
+
+def _filtered_list(raw: bytes, items: list[bytes], tree: dict) -> bytes:
+    """``select_fields`` on a list response whose ``items`` are already filtered (as bytes).
+
+    Only the small head is decoded; the items are spliced back in where ``select_fields`` puts them.
+    """
+    at = raw.find(b',"items":[')
+    head = json.loads(raw[:at] + b"}" if at >= 0 else raw)
+    if at >= 0:
+        head["items"] = None  # placeholder, keeps the key order
+    chosen = [(k, tree["*"]) for k in head] if "*" in tree else [(k, sub) for k, sub in tree.items() if k in head]
+    out = []
+    for k, sub in chosen:
+        if k == "items":
+            out.append(b'"items":[' + b",".join(items) + b"]")
+        else:
+            out.append(_dumps(k) + b":" + _dumps(select_fields(head[k], sub)))
+    return b"{" + b",".join(out) + b"}"
+
+
 class YouTubeApi:
     """Keys, quota, faults and the three list methods of the Data API."""
 
@@ -303,7 +427,8 @@ class YouTubeApi:
         self.faults = faults
         self.api_keys = frozenset(api_keys)
         self.quota = Quota(quota_limit)
-        self._cache: dict[tuple[int, frozenset[str]], bytes] = {}
+        # (channel id, parts) -> [full item bytes (b"" when not active), state, {renderer: item bytes}]
+        self._cache: dict[tuple[str, frozenset[str]], list] = {}
         self._cache_generation = -1
         self._cache_lock = threading.Lock()
         self.cache_limit = 100_000
@@ -330,15 +455,21 @@ class YouTubeApi:
         tree = None
         if query.get("fields"):
             try:
-                tree = parse_fields(query["fields"])
+                tree = _parse_fields_cached(query["fields"])
             except FieldsError as exc:
                 return error(400, str(exc), "invalidParameter", location="fields")
-        resp = handler(query)
-        if isinstance(resp, Response):
-            return resp
-        raw, etag = resp
-        if tree is not None:
-            raw = _dumps(select_fields(json.loads(raw), tree))
+        if method_name == "channels":  # filters its items itself, without a JSON round trip
+            resp = self._channels(query, tree)
+            if isinstance(resp, Response):
+                return resp
+            raw, etag = resp
+        else:
+            resp = handler(query)
+            if isinstance(resp, Response):
+                return resp
+            raw, etag = resp
+            if tree is not None:
+                raw = _dumps(select_fields(json.loads(raw), tree))
         if headers.get("if-none-match", "").strip('"') == etag:
             return Response(304, b"", headers={"ETag": f'"{etag}"'})
         return Response(200, raw, headers={"ETag": f'"{etag}"'}, body_fault_allowed=True)
@@ -375,25 +506,16 @@ class YouTubeApi:
                          location="id")
         return ids
 
-    def _channel_bytes(self, i: int, parts: frozenset[str]) -> bytes | None:
-        """A found channel's serialised item, cached until the clock or an override changes."""
+    def _channel_cache(self) -> tuple[dict, int]:
+        """The item cache for the world's current generation (replaced, not cleared, when stale)."""
         world = self.world
         with self._cache_lock:
             if self._cache_generation != world.generation or len(self._cache) >= self.cache_limit:
-                self._cache.clear()
+                self._cache = {}
                 self._cache_generation = world.generation
-            hit = self._cache.get((i, parts))
-        if hit is not None:
-            return hit or None
-        generation = world.generation
-        c = world.channel(i)
-        raw = _item("youtube#channel", _channel_json(c, parts)) if c.status == "active" else b""
-        with self._cache_lock:
-            if generation == self._cache_generation == world.generation:
-                self._cache[(i, parts)] = raw
-        return raw or None
+            return self._cache, self._cache_generation
 
-    def _channels(self, query: Mapping[str, str]) -> tuple[bytes, str] | Response:
+    def _channels(self, query: Mapping[str, str], tree: dict | None = None) -> tuple[bytes, str] | Response:
         parts = self._parts(query, _CHANNEL_PARTS)
         if isinstance(parts, Response):
             return parts
@@ -403,12 +525,40 @@ class YouTubeApi:
         ids = self._ids(query)
         if isinstance(ids, Response):
             return ids
-        items = []
+        world = self.world
+        cache, generation = self._channel_cache()
+        # what each item becomes under fields=: None = the whole item, else a compiled renderer
+        item_tree = None if tree is None else tree["*"] if "*" in tree else tree.get("items")
+        render = None if item_tree is None else _channel_renderer(parts, repr(item_tree))
+        items: list[bytes] = []
+        shown: list[bytes] = []
         for cid in ids:
-            i = self.world.channel_index(cid) if cid.startswith("UC") else None
-            if i is not None and (raw := self._channel_bytes(i, parts)) is not None:
-                items.append(raw)
-        return _list_response("youtube#channelListResponse", items, len(items), per_page)
+            entry = cache.get((cid, parts))
+            if entry is None:
+                i = world.channel_index(cid) if cid.startswith("UC") else None
+                if i is None:
+                    continue
+                c = world.channel(i, channel_id=cid)
+                raw = _item("youtube#channel", _channel_json(c, parts)) if c.status == "active" else b""
+                entry = [raw, c, {}]
+                if world.generation == generation:
+                    cache[(cid, parts)] = entry
+            raw = entry[0]
+            if not raw:
+                continue
+            items.append(raw)
+            if render is not None:
+                done = entry[2]
+                out = done.get(render)
+                if out is None:
+                    etag_at = raw.index(b'"etag":"') + 8
+                    etag = raw[etag_at : raw.index(b'"', etag_at)].decode()
+                    out = done[render] = render(entry[1], etag).encode()
+                shown.append(out)
+        raw, etag = _list_response("youtube#channelListResponse", items, len(items), per_page)
+        if tree is not None:
+            raw = _filtered_list(raw, shown if render is not None else items, tree)
+        return raw, etag
 
     def _videos(self, query: Mapping[str, str]) -> tuple[bytes, str] | Response:
         parts = self._parts(query, _VIDEO_PARTS)

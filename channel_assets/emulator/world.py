@@ -10,7 +10,7 @@ by replaying days.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import math
 import random
@@ -27,7 +27,6 @@ _EXPLICIT_K0 = 512  # video numbers >= this are explicitly added uploads
 _MAX_K = 1024
 _DEATH_RATE_PER_DAY = 0.002
 _TITLE_CHANGE_RATE_PER_DAY = 0.003
-_B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 GONE_STATUSES = ("deleted", "terminated", "private")
 STATUSES = ("active", *GONE_STATUSES)
 
@@ -61,8 +60,16 @@ _COUNTRIES = ("US", "GB", "DE", "FR", "JP", "BR", "IN", "CA", "ES", "KR", "MX", 
 _DESCRIPTIONS = _description_pool()
 
 
+@lru_cache(maxsize=256)
+def _keyed(key: bytes, size: int) -> hashlib.blake2b:
+    """A keyed hasher with the key block already absorbed: ``copy()`` is ~40 % cheaper than a new keyed one."""
+    return hashlib.blake2b(digest_size=size, key=key)
+
+
 def _digest(key: bytes, data: bytes, size: int = 8) -> bytes:
-    return hashlib.blake2b(data, digest_size=size, key=key).digest()
+    h = _keyed(key, size).copy()
+    h.update(data)
+    return h.digest()
 
 
 def _unit(key: bytes, data: bytes) -> float:
@@ -70,15 +77,21 @@ def _unit(key: bytes, data: bytes) -> float:
     return (int.from_bytes(_digest(key, data), "big") >> 11) * (2.0**-53)
 
 
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode()
 
 
 def _unb64(text: str, nbytes: int) -> bytes | None:
-    """Strict inverse of ``_b64``: only the canonical spelling decodes."""
-    if not set(text) <= _B64:
+    """Strict inverse of ``_b64``: only the canonical spelling decodes (the round trip decides)."""
+    try:
+        raw = binascii.a2b_base64(text.encode("ascii").translate(_FROM_URLSAFE) + b"=" * (-len(text) % 4),
+                                  strict_mode=True)
+    except (binascii.Error, UnicodeEncodeError):
         return None
-    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     if len(raw) != nbytes or _b64(raw) != text:
         return None
     return raw
@@ -134,9 +147,18 @@ def channel_ids(channels: int, seed: int) -> list[str]:
     return [_encode_channel(key, i) for i in range(channels)]
 
 
+_DATES: dict[int, str] = {}
+
+
 def iso(ts: float) -> str:
-    """RFC 3339 in the API's current style (``2005-09-18T22:37:10Z``)."""
-    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 in the API's current style (``2005-09-18T22:37:10Z``); dates memoised, time by arithmetic."""
+    days, secs = divmod(int(ts), 86_400)
+    date = _DATES.get(days)
+    if date is None:
+        date = _DATES[days] = datetime.fromtimestamp(days * 86_400, UTC).strftime("%Y-%m-%d")
+    hh, secs = divmod(secs, 3600)
+    mm, ss = divmod(secs, 60)
+    return f"{date}T{hh:02d}:{mm:02d}:{ss:02d}Z"
 
 
 @dataclass(slots=True)
@@ -238,7 +260,13 @@ class World:
         self._overrides: dict[int, _Override] = {}
         self._lock = threading.Lock()
         self.generation = 0
-        self._static = lru_cache(maxsize=65_536)(self._compute_static)
+        self._statics: dict[int, _Static] = {}  # ~300 B per channel ever looked at; never stale
+
+    def _static(self, i: int, channel_id: str | None = None) -> _Static:
+        st = self._statics.get(i)
+        if st is None:
+            st = self._statics[i] = self._compute_static(i, channel_id)
+        return st
 
     # ----- clock -----------------------------------------------------------------
     @property
@@ -321,8 +349,9 @@ class World:
         return self.video_id(i, k)
 
     # ----- per-channel model -----------------------------------------------------
-    def _compute_static(self, i: int) -> _Static:
-        h = hashlib.blake2b(b"s" + i.to_bytes(6, "big"), digest_size=64, key=self._key).digest()
+    def _compute_static(self, i: int, channel_id: str | None = None) -> _Static:
+        """``channel_id``, when the caller has just decoded it, saves re-encoding it."""
+        h = _digest(self._key, b"s" + i.to_bytes(6, "big"), 64)
         u = [x * 2.0**-32 for x in struct.unpack(">16I", h)]
         start = self._start_ts
         subs0 = int(10 ** (1 + 6.7 * u[0] ** 1.8))
@@ -349,7 +378,7 @@ class World:
         death_in_days = -math.log(1.0 - u[6]) / _DEATH_RATE_PER_DAY
         kind = u[7]
         return _Static(
-            id=_encode_channel(self._key, i),
+            id=channel_id or _encode_channel(self._key, i),
             published_at=iso(created),
             thumbnail_key=_b64(h[40:56]),
             subs0=subs0,
@@ -412,10 +441,13 @@ class World:
     def _upload_ts(self, st: _Static, i: int, k: int) -> float:
         return st.anchor_ts + (k + self._jitter(i, k)) * st.interval
 
-    def channel(self, i: int, now: float | None = None) -> ChannelState:
-        """The full state of channel ``i`` at ``now`` (default: the world's clock)."""
+    def channel(self, i: int, now: float | None = None, channel_id: str | None = None) -> ChannelState:
+        """The full state of channel ``i`` at ``now`` (default: the world's clock).
+
+        ``channel_id`` is an optimisation for callers that have just decoded ``i`` from it.
+        """
         now = self._now_ts if now is None else now
-        st = self._static(i)
+        st = self._static(i, channel_id)
         ov = self._overrides.get(i)
         title, desc, handle = self._texts(st, self._title_version(i, now))
         if ov is not None:
