@@ -195,6 +195,9 @@ def main() -> None:
                 "channels_per_unit": round(refreshed / calls, 2) if calls else 0.0,
                 **measure.as_dict(),
                 "channels_per_s": round(args.channels / measure.wall_s, 1),
+                # the run's cost beyond the refresh itself: run/instance setup, apply_tiers, events
+                "outside_refresh_s": round(measure.wall_s - (info.get("asset_metadata") or {}).get(
+                    "wall_s", info.get("summary_wall_s", measure.wall_s)), 2),
                 "db_matches_world": check["mismatched"] == 0 and check["checked"] == args.channels,
                 "world_check": check,
             })

@@ -71,7 +71,7 @@ def main() -> None:
         units = served["api.videos"] + served["api.playlistItems"] + served["api.channels"]
         # one run over all shards: every shard's materialization carries the run's totals
         summed = {k: (metas[0].get(k, 0) if metas else 0) for k in
-                  ("checked", "candidates", "videos_added", "feed_hits", "feed_failures", "overflows",
+                  ("wall_s", "checked", "candidates", "videos_added", "feed_hits", "feed_failures", "overflows",
                    "playlist_pages", "video_calls", "failed", "quota_units")}
         from channel_assets.db.engine import engine_for
 
@@ -92,6 +92,7 @@ def main() -> None:
             "playlist_pages": served["api.playlistItems"], "videos_list_calls": served["api.videos"],
             "failed": summed["failed"], **measure.as_dict(),
             "channels_per_s": round(checked / measure.wall_s, 1),
+            "outside_uploads_s": round(measure.wall_s - summed["wall_s"], 2),
         })
     require(result["checked"] > 0, "the uploads cycle checked no channel")
     emit(result)
