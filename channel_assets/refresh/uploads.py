@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, or_, select, tuple_, update
+from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -100,13 +100,16 @@ def select_upload_candidates(engine: Engine, shards: Sequence[int], now: datetim
 
 
 def _known(engine: Engine, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Stored (channel, video) pairs among `pairs` (one channel's): `channel = :id AND video_id IN (…)`
+    walks the unique index; a row-value IN does not on SQLite and degrades to a scan per call."""
     if not pairs:
         return set()
+    (channel_id,) = {cid for cid, _ in pairs}
     v = Video.__table__.c
     with engine.connect() as conn:
-        rows = conn.execute(select(v.channel_id_snapshot, v.video_id)
-                            .where(tuple_(v.channel_id_snapshot, v.video_id).in_(sorted(pairs))))
-        return {(r[0], r[1]) for r in rows}
+        rows = conn.execute(select(v.video_id).where(v.channel_id_snapshot == channel_id,
+                                                     v.video_id.in_(sorted(vid for _, vid in pairs))))
+        return {(channel_id, r[0]) for r in rows}
 
 
 class _Uploads:
