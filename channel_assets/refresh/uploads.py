@@ -99,6 +99,25 @@ def select_upload_candidates(engine: Engine, shards: Sequence[int], now: datetim
     return out
 
 
+def _known_many(engine: Engine, pairs: set[tuple[str, str]], channels_per_query: int = 200) -> set[tuple[str, str]]:
+    """Stored (channel, video) pairs among the feed entries of a whole group: one indexed query per
+    200 channels (`channel IN (…) AND video_id IN (…)`), never one per channel."""
+    by_channel: dict[str, set[str]] = {}
+    for cid, vid in pairs:
+        by_channel.setdefault(cid, set()).add(vid)
+    channels = sorted(by_channel)
+    v = Video.__table__.c
+    found: set[tuple[str, str]] = set()
+    with engine.connect() as conn:
+        for i in range(0, len(channels), channels_per_query):
+            chunk = channels[i : i + channels_per_query]
+            videos = sorted({vid for cid in chunk for vid in by_channel[cid]})
+            rows = conn.execute(select(v.channel_id_snapshot, v.video_id)
+                                .where(v.channel_id_snapshot.in_(chunk), v.video_id.in_(videos)))
+            found |= {(cid, vid) for cid, vid in rows if vid in by_channel[cid]}
+    return found
+
+
 def _known(engine: Engine, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """Stored (channel, video) pairs among `pairs` (one channel's): `channel = :id AND video_id IN (…)`
     walks the unique index; a row-value IN does not on SQLite and degrades to a scan per call."""
@@ -144,11 +163,10 @@ class _Uploads:
                 break
         return found, pages
 
-    def _discover(self, ch: _Channel, feed) -> tuple[list[tuple[str, datetime | None]], str]:
+    def _discover(self, ch: _Channel, feed, known: set[tuple[str, str]]) -> tuple[list[tuple[str, datetime | None]], str]:
         """(new video ids with publish time, how): feed entries, or the playlist when the feed cannot tell."""
         first = ch.checked_at is None
         if feed.ok:
-            known = _known(self.engine, {(ch.channel_id, e.video_id) for e in feed.entries})
             new = [(e.video_id, e.published) for e in feed.entries if (ch.channel_id, e.video_id) not in known]
             if first or len(feed.entries) < FEED_SIZE or len(new) < len(feed.entries):
                 return new, "feed"
@@ -164,7 +182,10 @@ class _Uploads:
         done: list[_Channel] = []
         failures: dict[str, str] = {}
         stop = False
-        futures = {ch.channel_id: self.pool.submit(self._discover, ch, feed)
+        known = _known_many(self.engine, {(ch.channel_id, e.video_id)
+                                          for ch, feed in zip(group, feeds, strict=True) if feed.ok
+                                          for e in feed.entries})
+        futures = {ch.channel_id: self.pool.submit(self._discover, ch, feed, known)
                    for ch, feed in zip(group, feeds, strict=True)}
         for ch, feed in zip(group, feeds, strict=True):
             try:
