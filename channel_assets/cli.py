@@ -66,10 +66,10 @@ def cmd_quota(args: argparse.Namespace) -> int:
 def cmd_demo_run(args: argparse.Namespace) -> int:
     import warnings
 
-    from channel_assets.demo import run_demo
-
     warnings.filterwarnings("ignore", module="dagster")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
+    from channel_assets.demo import run_demo
+
     if args.users < 1 or args.channels < 20:
         raise UserError("demo run needs --users >= 1 and --channels >= 20")
     run_demo(load_settings().database_url, users=args.users, channels=args.channels, seed=args.seed)

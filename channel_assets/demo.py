@@ -93,7 +93,8 @@ class Demo:
 
     def _materialize(self, assets: list, config: dict[str, dict], **kwargs) -> dg.ExecuteInProcessResult:
         """Materialize through Dagster (events land in the instance, so `make dev` shows these runs)."""
-        run_config = {"ops": {name: {"config": c} for name, c in config.items()}}
+        run_config = {"ops": {name: {"config": c} for name, c in config.items()},
+                      "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         return dg.materialize(assets, resources=self.resources, instance=self.instance,
                               run_config=run_config, **kwargs)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 
 import dagster as dg
-from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
 from channel_assets.db.engine import engine_for
@@ -54,31 +53,24 @@ class YouTubeApi(dg.ConfigurableResource):
     feed_base_url: str | None = None
     max_calls_in_flight: int | None = None
 
-    _client = PrivateAttr(default=None)
+    def new_client(self, quota):
+        """A pooled client whose every call reserves its unit in `quota` first; the caller closes it.
 
-    def client(self, quota):
-        """A pooled client whose every call reserves its unit in `quota` first."""
+        One per step, so each step's quota gate counts exactly its own calls."""
         from channel_assets.youtube import YouTubeClient
 
         settings = load_settings()
-        if self._client is None:
-            self._client = YouTubeClient(
-                self.base_url or settings.youtube_api_base_url,
-                self.api_key or settings.youtube_api_key,
-                quota=quota,
-                feed_base_url=self.feed_base_url or settings.youtube_feed_base_url,
-                max_connections=max(self.in_flight * 2, 8),
-            )
-        return self._client
+        return YouTubeClient(
+            self.base_url or settings.youtube_api_base_url,
+            self.api_key or settings.youtube_api_key,
+            quota=quota,
+            feed_base_url=self.feed_base_url or settings.youtube_feed_base_url,
+            max_connections=max(self.in_flight * 2, 8),
+        )
 
     @property
     def in_flight(self) -> int:
         return self.max_calls_in_flight or load_settings().max_calls_in_flight
-
-    def teardown_after_execution(self, context) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:

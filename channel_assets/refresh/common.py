@@ -14,8 +14,7 @@ from channel_assets.refresh.quota import CountingGate
 from channel_assets.reporting.markdown import md_table
 from channel_assets.resources import AppDatabase, YouTubeApi
 from channel_assets.runtime import CycleConfig
-from channel_assets.settings import load_settings
-from channel_assets.youtube import ConfigurationError, YouTubeClient, redact
+from channel_assets.youtube import ConfigurationError, redact
 
 
 def clock_for(config: CycleConfig) -> tuple[datetime, Callable[[], datetime]]:
@@ -30,17 +29,10 @@ def one_line_failure(exc: Exception) -> dg.Failure:
 
 @contextmanager
 def api_session(app_db: AppDatabase, youtube: YouTubeApi, ledger_clock: Callable[[], datetime]):
-    """A gate on the app's ledger and a client reserving through it, closed at the end of the step.
-
-    The client is built here rather than with ``youtube.client(quota)`` because that caches the first
-    gate for the whole run, and per-asset quota attribution needs each step's own gate."""
-    settings = load_settings()
+    """A gate on the app's ledger and a client reserving through it, closed at the end of the step."""
     gate = CountingGate(QuotaLedger(app_db.engine, app_db.settings.quota_pipeline_limit, now=ledger_clock))
     try:
-        client = YouTubeClient(youtube.base_url or settings.youtube_api_base_url,
-                               youtube.api_key or settings.youtube_api_key, quota=gate,
-                               feed_base_url=youtube.feed_base_url or settings.youtube_feed_base_url,
-                               max_connections=max(youtube.in_flight * 2, 8))
+        client = youtube.new_client(gate)
     except ConfigurationError as exc:
         raise one_line_failure(exc) from None
     try:
