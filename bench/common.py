@@ -49,6 +49,7 @@ def emit(result: dict) -> None:
     """The scenario's one JSON line; the 1-minute load average says how busy the shared machine was."""
     result.setdefault("loadavg_1m_at_end", round(os.getloadavg()[0], 2))
     result.setdefault("cores", os.cpu_count())
+    result.setdefault("git_sha", git_sha())  # the code measured (others commit while benchmarks run)
     print(json.dumps(result, default=str), flush=True)
 
 

@@ -120,7 +120,9 @@ def main() -> None:
         if note:
             out["scale_note"] = note
         results[name] = out
-        print(f"[bench] {name}: {json.dumps(out)[:400]}", file=sys.stderr, flush=True)
+        print(f"[bench] {name}: {json.dumps(out)}", file=sys.stderr, flush=True)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "partial.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     sha = git_sha()
     doc = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"), "git_sha": sha,
