@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
-from channel_assets.settings import SettingsError, load_settings
+from channel_assets.settings import PROJECT_ROOT, SettingsError, load_settings
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -107,8 +108,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"no YOUTUBE_API_KEY set: using the local emulator at {url}")
     print(f"Dagster UI on http://{args.host}:{args.port}")
     try:
+        dagster = str(Path(sys.executable).with_name("dagster"))
         return subprocess.call(
-            ["dagster", "dev", "-h", args.host, "-p", str(args.port), "-w", "workspace.yaml"], env=env
+            [dagster, "dev", "-h", args.host, "-p", str(args.port), "-w", str(PROJECT_ROOT / "workspace.yaml")],
+            env=env, cwd=PROJECT_ROOT,
         )
     except KeyboardInterrupt:
         return 0

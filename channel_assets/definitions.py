@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from channel_assets.cleanup.definitions import defs as cleanup_defs
-from channel_assets.refresh.definitions import defs as refresh_defs
+from channel_assets.cleanup import definitions as cleanup
+from channel_assets.refresh import definitions as refresh
 from channel_assets.resources import build_resources
 
-defs = dg.Definitions.merge(refresh_defs, cleanup_defs, dg.Definitions(resources=build_resources()))
+defs = dg.Definitions.merge(refresh.defs, cleanup.defs, dg.Definitions(resources=build_resources()))
