@@ -69,7 +69,8 @@ def priority_channels_subquery(now: datetime):
 
 
 def apply_tiers(engine: Engine, now: datetime) -> TierSummary:
-    """One SELECT of the channels whose tier changes, one executemany UPDATE; next_refresh_at follows."""
+    """One SELECT of the channels whose tier changes, one executemany UPDATE; next_refresh_at follows
+    (last refresh + the new interval) for healthy channels."""
     c = Channel.__table__.c
     new_priority = c.uuid.in_(priority_channels_subquery(now)).label("new_priority")
     dormant = and_(c.frequency_pinned.is_(False), c.last_upload_at < now - DORMANT_AFTER,
@@ -78,7 +79,8 @@ def apply_tiers(engine: Engine, now: datetime) -> TierSummary:
                   c.update_frequency != "daily")
     query = (
         select(c.channel_id, c.is_priority, c.is_critical, c.update_frequency, c.last_updated,
-               c.next_refresh_at, c.last_upload_at, c.frequency_pinned, new_priority)
+               c.next_refresh_at, c.last_upload_at, c.frequency_pinned, c.is_available, c.failed_update_count,
+               new_priority)
         .where(c.soft_deleted_at.is_(None), or_(c.is_priority != new_priority, dormant, active))
     )
     promoted = demoted = to_daily = to_monthly = rescheduled = 0
@@ -97,7 +99,10 @@ def apply_tiers(engine: Engine, now: datetime) -> TierSummary:
             next_at = row.next_refresh_at
             old = interval_for(row.update_frequency, row.is_priority, row.is_critical)
             new = interval_for(freq, priority, row.is_critical)
-            if row.last_updated is not None and next_at is not None and old != new:
+            # Only a healthy channel's schedule follows its tier: a failing one keeps its backoff and a gone
+            # one its monthly recheck (the next success reschedules them on the new interval).
+            healthy = row.is_available and not row.failed_update_count
+            if healthy and row.last_updated is not None and next_at is not None and old != new:
                 next_at = row.last_updated + new
                 rescheduled += 1
             params.append({"b_id": row.channel_id, "v_freq": freq, "v_prio": priority, "v_next": next_at})
