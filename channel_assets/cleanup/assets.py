@@ -41,7 +41,8 @@ def _held_table(held: list[tuple[Impact, str]]) -> dg.MetadataValue:
     ))
 
 
-@dg.asset(partitions_def=daily_partitions, group_name="cleanup")
+@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres", "sqlite"}, owners=["team:gallery-data"],
+           tags={"domain": "cleanup"})
 def orphaned_channels(context: dg.AssetExecutionContext, config: CleanupConfig,
                       app_db: AppDatabase) -> dg.MaterializeResult:
     """The day's orphan set: channels nobody actively follows (one NOT EXISTS query); channels followed
@@ -66,7 +67,8 @@ def orphaned_channels(context: dg.AssetExecutionContext, config: CleanupConfig,
     })
 
 
-@dg.asset(partitions_def=daily_partitions, group_name="cleanup", deps=[orphaned_channels])
+@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres", "sqlite"}, owners=["team:gallery-data"],
+           tags={"domain": "cleanup"}, deps=[orphaned_channels])
 def preserved_video_snapshots(context: dg.AssetExecutionContext, config: CleanupConfig,
                               app_db: AppDatabase) -> dg.MaterializeResult:
     """Channel snapshots written into the videos and watch rows of every channel due for hard delete."""
@@ -84,7 +86,8 @@ def preserved_video_snapshots(context: dg.AssetExecutionContext, config: Cleanup
     })
 
 
-@dg.asset(partitions_def=daily_partitions, group_name="cleanup", deps=[preserved_video_snapshots])
+@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres", "sqlite"}, owners=["team:gallery-data"],
+           tags={"domain": "cleanup"}, deps=[preserved_video_snapshots])
 def removed_channels(context: dg.AssetExecutionContext, config: CleanupConfig,
                      app_db: AppDatabase) -> dg.MaterializeResult:
     """Soft delete of orphans, hard delete after the cool-down; enforces the safety rules itself because
