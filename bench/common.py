@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -38,6 +39,14 @@ TEMPLATE_PREFIX = "ca_bench_"
 GENERATOR_VERSION = 3
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like an exception, so the emulator subprocess is stopped and clones are dropped."""
+    raise SystemExit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _terminated)
 
 
 def log(*parts: object) -> None:
