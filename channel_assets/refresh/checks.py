@@ -4,6 +4,7 @@ They judge the state as of the latest cycle's clock (`cycle_now` in its metadata
 clock in production and the emulator's clock in the demo and tests.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -18,6 +19,7 @@ from channel_assets.resources import AppDatabase
 
 FRESH_TARGET_PCT = 95.0
 SUCCESS_TARGET_PCT = 98.0
+SUCCESS_WINDOW = timedelta(hours=24)
 
 
 def check_now(context: dg.AssetCheckExecutionContext) -> datetime:
@@ -56,24 +58,48 @@ def within_30_day_policy(context: dg.AssetCheckExecutionContext, app_db: AppData
         metadata={"over_30_days": report.over_policy, "most_stale": _stale_table(report)})
 
 
+@dataclass(frozen=True)
+class SuccessRate:
+    attempts: int
+    failed: int
+    recent_failures: list[tuple]
+
+    @property
+    def pct(self) -> float:
+        return 100.0 if not self.attempts else round(100.0 * (self.attempts - self.failed) / self.attempts, 2)
+
+
+def success_rate(engine, now: datetime, window: timedelta = SUCCESS_WINDOW) -> SuccessRate:
+    """Refresh attempts and failures of the metadata batches logged in (now - window, now].
+
+    Deterministic on the cycle's clock: the window is closed on both sides, so runs stamped later (a
+    simulated clock ahead, a concurrent newer cycle) never leak in. A channel counts once per run: the
+    second pass re-asks ids that were missing (they end up gone or refreshed, never failed unless the
+    call itself fails), so only first-pass ids are attempts, while failures of either pass count.
+    """
+    log = ChannelUpdateLog.__table__.c
+    in_window = (log.created_at > now - window, log.created_at <= now, log.update_type == "metadata")
+    with engine.connect() as conn:
+        batches = conn.execute(select(log.changes_made).where(*in_window, log.channel_id.is_(None))).scalars().all()
+        failures = conn.execute(select(log.channel_id, log.error_message).where(
+            *in_window, log.status == "failed", log.channel_id.is_not(None)).order_by(log.id.desc()).limit(10)).all()
+    attempts = failed = 0
+    for b in batches:
+        batch = (b or {}).get("batch")
+        if not batch:
+            continue
+        attempts += 0 if batch.get("second_pass") else batch["asked"]
+        failed += batch["failed"]
+    return SuccessRate(attempts, failed, [tuple(r) for r in failures])
+
+
 @dg.asset_check(asset=channel_metadata, description="≥98% of channel refresh attempts succeeded in the last 24 h.")
 def update_success_rate(context: dg.AssetCheckExecutionContext, app_db: AppDatabase) -> dg.AssetCheckResult:
-    now = check_now(context)
-    log = ChannelUpdateLog.__table__.c
-    with app_db.engine.connect() as conn:
-        batches = conn.execute(select(log.changes_made).where(
-            log.created_at >= now - timedelta(hours=24), log.update_type == "metadata",
-            log.channel_id.is_(None))).scalars().all()
-        failures = conn.execute(select(log.channel_id, log.error_message).where(
-            log.created_at >= now - timedelta(hours=24), log.update_type == "metadata", log.status == "failed",
-            log.channel_id.is_not(None)).order_by(log.id.desc()).limit(10)).all()
-    asked = sum(b["batch"]["asked"] for b in batches if b and "batch" in b)
-    failed = sum(b["batch"]["failed"] for b in batches if b and "batch" in b)
-    rate = 100.0 if not asked else round(100.0 * (asked - failed) / asked, 2)
+    rate = success_rate(app_db.engine, check_now(context))
     return dg.AssetCheckResult(
-        passed=rate >= SUCCESS_TARGET_PCT, severity=dg.AssetCheckSeverity.WARN,
-        metadata={"success_pct": float(rate), "attempts": asked, "failed": failed,
-                  "recent_failures": dg.MetadataValue.md(md_table(("channel", "error"), failures))})
+        passed=rate.pct >= SUCCESS_TARGET_PCT, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"success_pct": float(rate.pct), "attempts": rate.attempts, "failed": rate.failed,
+                  "recent_failures": dg.MetadataValue.md(md_table(("channel", "error"), rate.recent_failures))})
 
 
 @dg.asset_check(asset=channel_metadata, description="Units spent today (Pacific day) stay within the pipeline's share.")
