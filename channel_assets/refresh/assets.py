@@ -47,7 +47,7 @@ def channel_metadata(context: dg.AssetExecutionContext, config: MetadataConfig, 
     with api_session(app_db, youtube, ledger_clock) as (gate, client):
         try:
             summary = refresh_shards(engine, client, gate, now, _shards(context), in_flight=youtube.in_flight,
-                                     run_id=context.run_id, priority_only=config.priority_only)
+                                     run_id=context.run.run_id, priority_only=config.priority_only)
         except ConfigurationError as exc:
             raise one_line_failure(exc) from None
     if summary.stopped_by_quota:
@@ -73,7 +73,7 @@ def channel_uploads(context: dg.AssetExecutionContext, config: CycleConfig, app_
     with api_session(app_db, youtube, ledger_clock) as (gate, client):
         try:
             s = refresh_uploads(app_db.engine, client, gate, now, _shards(context), in_flight=youtube.in_flight,
-                                run_id=context.run_id)
+                                run_id=context.run.run_id)
         except ConfigurationError as exc:
             raise one_line_failure(exc) from None
     return dg.MaterializeResult(metadata={

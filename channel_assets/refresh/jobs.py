@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-from channel_assets.partitions import daily_partitions, shard_partitions
 from channel_assets.refresh.assets import (
     channel_freshness_report,
     channel_metadata,
@@ -17,16 +16,15 @@ from channel_assets.runtime import CycleConfig
 from channel_assets.youtube import ConfigurationError, InvalidChannelId
 
 refresh_all_shards_job = dg.define_asset_job(
-    "refresh_all_shards", selection=[channel_metadata, channel_uploads], partitions_def=shard_partitions,
+    "refresh_all_shards", selection=[channel_metadata, channel_uploads],
     description="Metadata then uploads of every due channel; schedules run all shards in one run.")
 priority_refresh_job = dg.define_asset_job(
-    "priority_refresh", selection=[channel_metadata], partitions_def=shard_partitions,
+    "priority_refresh", selection=[channel_metadata],
     config={"ops": {"channel_metadata": {"config": {"priority_only": True}}}},
     description="Only due critical/priority channels (30-minute interval).")
-statistics_job = dg.define_asset_job("statistics_snapshot", selection=[channel_statistics],
-                                     partitions_def=daily_partitions)
-freshness_report_job = dg.define_asset_job("freshness_report", selection=[channel_freshness_report],
-                                           partitions_def=daily_partitions)
+# Partitioning is inferred from the selected assets (shards, or days).
+statistics_job = dg.define_asset_job("statistics_snapshot", selection=[channel_statistics])
+freshness_report_job = dg.define_asset_job("freshness_report", selection=[channel_freshness_report])
 
 
 class ForceRefreshConfig(CycleConfig):

@@ -185,6 +185,14 @@ def test_schedules_request_all_shards_in_one_run_and_today(tmp_path):
     assert daily_full_refresh.execution_timezone == "UTC" and priority_refresh.cron_schedule == "*/30 * * * *"
     request = daily_statistics(dg.build_schedule_context(scheduled_execution_time=at))
     assert request.partition_key == "2026-03-02"
+    # the jobs infer their partitioning from the selected assets (no partitions_def on define_asset_job)
+    from channel_assets.definitions import defs
+    from channel_assets.partitions import daily_partitions, shard_partitions
+
+    for schedule in (daily_full_refresh, priority_refresh, daily_statistics):
+        job = defs.resolve_job_def(schedule.job_name)
+        assert job.partitions_def == (daily_partitions if schedule is daily_statistics else shard_partitions)
+    assert defs.resolve_job_def(daily_statistics.job_name).partitions_def.has_partition_key(request.partition_key)
 
 
 def test_report_renders_for_the_terminal(engine, emulator, ledger_factory):
