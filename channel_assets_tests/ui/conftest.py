@@ -1,0 +1,72 @@
+"""One running stack per test session (worker): emulator, seeded SQLite app DB, webserver, daemon."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+import pytest
+
+from channel_assets.db import migrate
+from channel_assets.db.demo_seed import seed_demo
+from channel_assets.db.engine import make_engine
+
+from .stack import CHANNELS, ROOT, SEED, USERS, DagsterStack, Emulator, app_env
+
+
+@dataclass
+class UiStack:
+    dagster: DagsterStack
+    location: str
+    database_url: str
+    emulator_url: str
+    engine: object
+    stopped_sensors: list[str]
+
+
+@pytest.fixture(scope="session")
+def ui_stack(tmp_path_factory):
+    """The embedded instance (a copy of dagster.yaml: SQLite storage, queued runs, so the daemon runs
+    too), the repo's workspace.yaml, the emulator and a small demo population of the same seed."""
+    base = tmp_path_factory.mktemp("ui_stack")
+    home, logs = base / "dagster_home", base / "logs"
+    home.mkdir()
+    logs.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    database_url = f"sqlite:///{base / 'app.db'}"
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    seed_demo(engine, users=USERS, channels=CHANNELS, seed=SEED)
+
+    emulator = Emulator(CHANNELS, SEED)
+    stack = DagsterStack(home, logs, app_env(database_url, emulator.url))
+    try:
+        workspace = ROOT / "workspace.yaml"
+        stack.start_webserver(workspace)
+        location = stack.wait_loaded()
+        # The seeded subscriptions are all to never-fetched channels: with the sensors running, the
+        # daemon would launch force-refresh runs of its own. The tests want only the runs they launch.
+        stopped = stack.stop_sensors(location)
+        stack.start_daemon(workspace)
+        yield UiStack(stack, location, database_url, emulator.url, engine, stopped)
+    finally:
+        stack.close()
+        emulator.close()
+        engine.dispose()
+
+
+def world_channel(engine, shard: int | None = None, exclude_shard: int | None = None) -> str:
+    """A seeded channel id that exists in the emulator's world (the seed adds a few that never did)."""
+    from sqlalchemy import select
+
+    from channel_assets.db.models import Channel
+    from channel_assets.db.sharding import shard_of
+    from channel_assets.emulator.world import channel_ids
+
+    world = set(channel_ids(CHANNELS, SEED))
+    with engine.connect() as conn:
+        seeded = conn.execute(select(Channel.channel_id).order_by(Channel.channel_id)).scalars().all()
+    for cid in seeded:
+        if cid in world and (shard is None or shard_of(cid) == shard) and shard_of(cid) != exclude_shard:
+            return cid
+    raise AssertionError("no seeded channel of the emulator's world fits")
