@@ -205,8 +205,8 @@ class _Uploads:
             new[ch.channel_id] = found
             done.append(ch)
         details = self._details([vid for found in new.values() for vid, _ in found])
-        if details is None:  # quota gone while fetching details: leave this group unchecked
-            stop, done = True, []
+        if details is None:  # quota gone while fetching details: keep what was found (ids and dates;
+            stop = True      # details are best effort), else the units spent on the group are wasted
         self._write(done, new, details or {}, failures, self.gate.total - units_before,
                     int((time.perf_counter() - start) * 1000))
         self.summary.failed += len(failures)
