@@ -6,7 +6,8 @@ A failing scenario is recorded with its error and the others still run; the exit
 
     .venv/bin/python bench/run_all.py [--only refresh_0ms,sensor] [--quick]
 
-``--quick`` runs every scenario at a small scale (a smoke test of the harness, not a measurement).
+``--quick`` runs every scenario at a small scale (a smoke test of the harness, not a measurement) and
+writes bench/results/quick.json instead.
 """
 
 from __future__ import annotations
@@ -138,8 +139,11 @@ def main() -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(doc, indent=2, default=str)
-    (RESULTS / "latest.json").write_text(text + "\n")
-    (RESULTS / f"{datetime.now(UTC):%Y-%m-%dT%H%M}_{sha}.json").write_text(text + "\n")
+    if args.quick:  # a smoke test never replaces the measured figures
+        (RESULTS / "quick.json").write_text(text + "\n")
+    else:
+        (RESULTS / "latest.json").write_text(text + "\n")
+        (RESULTS / f"{datetime.now(UTC):%Y-%m-%dT%H%M}_{sha}.json").write_text(text + "\n")
     print(json.dumps({"targets": doc["targets"], "errors": {k: v["error"] for k, v in results.items()
                                                             if "error" in v}}))
     sys.exit(1 if any("error" in v for v in results.values()) else 0)
