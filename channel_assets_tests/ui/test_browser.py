@@ -113,8 +113,7 @@ class Operator:
 
 
 # Two multiprocess runs (the UI's default executor: one process per step) take 1-4 minutes on 2 cores;
-# `make test` skips it as slow, .ci/run runs it explicitly.
-@pytest.mark.slow
+# it is part of `make test` all the same: CI must prove the operator's path works.
 def test_operator_flow_in_the_browser(ui_stack, browser, tmp_path):
     shots = tmp_path / "screenshots"
     shots.mkdir()
