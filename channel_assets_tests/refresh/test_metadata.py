@@ -183,3 +183,49 @@ def test_two_concurrent_runs_of_one_shard_converge(engine, emulator, ledger_fact
         if rows[cid].is_available:
             assert rows[cid].title == truth[cid]["title"] and rows[cid].failed_update_count == 0
     assert quota_logged(engine) == sum(r.quota_units for r in results) == gate.total
+
+
+def test_every_tracked_field_is_logged_old_to_new_alike_on_both_backends(engine, emulator, ledger_factory,
+                                                                         client_factory):
+    """PostgreSQL diffs in SQL (COPY + one UPDATE … FROM), SQLite in Python: the same log rows either way,
+    including datetimes (isoformat, with and without microseconds), NULLs, booleans and restores."""
+    from datetime import UTC, datetime
+
+    from channel_assets.refresh.metadata import TRACKED, _jsonable
+
+    ids = emulator.ids(120)
+    insert_channels(engine, ids)
+    gate = ledger_factory()
+    client = client_factory(gate)
+    refresh_shards(engine, client, gate, emulator.world.now, ALL)
+    fresh = channels(engine)
+    a, b, c = [cid for cid in ids if fresh[cid].is_available][:3]
+    stale = {
+        a: {"title": "Old <b>| title", "published_at": datetime(2001, 2, 3, 4, 5, 6, 789, tzinfo=UTC),
+            "hidden_subscriber_count": not fresh[a].hidden_subscriber_count, "country": None, "view_count": None},
+        b: {"description": 'old\n"quoted" ünïcødé ✓', "published_at": datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC),
+            "custom_url": "@old", "subscriber_count": 1},
+        c: {"thumbnail_url": "https://old.example/t.jpg", "uploads_playlist_id": "UUold", "video_count": 0,
+            "is_available": False, "unavailable_reason": "missing"},
+    }
+    with engine.begin() as conn:
+        conn.execute(update(Channel).values(next_refresh_at=emulator.world.now))
+        for cid, values in stale.items():
+            conn.execute(update(Channel).where(Channel.channel_id == cid).values(**values))
+    later = emulator.world.now + timedelta(days=1)
+    summary = refresh_shards(engine, client, gate, later, ALL)
+
+    expected = {cid: {f: [_jsonable(v), _jsonable(getattr(fresh[cid], f))] for f, v in values.items() if f in TRACKED}
+                for cid, values in stale.items()}
+    expected[c]["is_available"] = [False, True]
+    with engine.connect() as conn:
+        logged = {r.channel_id: r.changes_made for r in conn.execute(
+            select(ChannelUpdateLog).where(ChannelUpdateLog.created_at == later,
+                                           ChannelUpdateLog.channel_id.is_not(None)))}
+    assert logged == expected
+    assert (summary.changed, summary.restored, summary.unchanged) == (3, 1, summary.refreshed - 3)
+    assert {item[0]: item[2] for item in summary.largest_changes} == {
+        cid: ", ".join(sorted(changes)) for cid, changes in expected.items()}
+    again = channels(engine)
+    for cid in stale:
+        assert all(getattr(again[cid], f) == getattr(fresh[cid], f) for f in TRACKED) and again[cid].is_available
