@@ -101,7 +101,9 @@ def kill_at(rng: random.Random, mode: str, db_url: str, emulator_url: str, now, 
     mid_run = "DONE" not in out
     if not mid_run:
         assert proc.returncode in (0, -signal.SIGKILL), proc.stderr.read()
-    print(f"KILL {mode} mid_run={mid_run}")
+    if os.environ.get("KILL_STATS"):  # figures for the issue note
+        with open(os.environ["KILL_STATS"], "a") as fh:
+            fh.write(f"{mode} mid_run={mid_run}\n")
     return mid_run
 
 
@@ -195,9 +197,8 @@ def _assert_cleanup_state_whole(w: CleanupWorld, videos: int, watch: int, all_ch
                                                  Video.original_channel_metadata.is_not(None))
         else:  # untouched (maybe soft-deleted or snapshotted ahead): every video still linked
             assert linked == w.count(Video, Video.channel_id_snapshot == ch.channel_id) > 0
-    for ch in followed:
-        row = w.channel(ch.channel_id)
-        assert row is not None and row.soft_deleted_at is None, "a followed channel was removed"
+    for ch in followed:  # never hard-deleted (the 'regained' ones start soft-deleted; the run restores them)
+        assert w.channel(ch.channel_id) is not None, "a followed channel was removed"
     with w.engine.connect() as conn:
         lost_context = conn.execute(
             sa.select(sa.func.count()).select_from(UserVideo).join(Video, UserVideo.video_id == Video.uuid)
@@ -231,3 +232,4 @@ def test_sigkill_during_cleanup_leaves_channels_whole_then_a_normal_run_complete
     assert all(w.channel(c.channel_id) is None for c in past)
     assert all(w.channel(c.channel_id).soft_deleted_at == now for c in fresh)
     assert w.count(UserChannel, UserChannel.is_active.is_(True)) == len(followed)
+    assert all(w.channel(c.channel_id).soft_deleted_at is None for c in followed)
