@@ -22,9 +22,15 @@ from sqlalchemy import Connection, Engine
 from channel_assets.cleanup.batches import default_batch_size, has_active_subscription, in_strings, in_uuids
 from channel_assets.cleanup.impact import Impact, Limits, analyze, hold, split
 from channel_assets.cleanup.restore import CHANNEL_ID_RE, RestoreError, restore_followed
-from channel_assets.cleanup.snapshots import CLEANUP_REASON, preserved_counts, snapshot_channels
+from channel_assets.cleanup.snapshots import (
+    CLEANUP_REASON,
+    context_watch_rows,
+    detach_videos,
+    preserved_counts,
+    snapshot_channels,
+)
 from channel_assets.db.engine import is_postgres, transaction
-from channel_assets.db.models import Channel, UserChannel, Video
+from channel_assets.db.models import Channel, UserChannel
 from channel_assets.db.update_log import write_logs
 
 # Orphans are soft-deleted at once: soft delete only stops refreshes, the cool-down protects the data.
@@ -210,10 +216,18 @@ def _hard_delete_batch(conn: Connection, rows, now: datetime, limits: Limits | N
     if not allowed:
         return
     ok = [i.channel_uuid for i in allowed]
-    youtube_ids = [i.channel_id for i in allowed]
-    snapshot_channels(conn, ok, now, only_missing=True)
-    before = preserved_counts(conn, youtube_ids)
-    conn.execute(sa.update(Video).where(in_uuids(conn, Video.channel_id, ok)).values(channel_id=None, updated_at=now))
+    expected = (sum(i.videos for i in allowed), sum(i.watch_rows for i in allowed))
+    # One UPDATE snapshots (where missing) and detaches the videos, then their watch rows get the context
+    # through users_uservideo(video_id); both are checked row by row below before anything is deleted.
+    vids = detach_videos(conn, ok, now)
+    context_watch_rows(conn, vids, only_missing=True)
+    preserved, unpreserved = preserved_counts(conn, vids)
+    if (preserved.videos, preserved.watch_rows, unpreserved) != (*expected, 0) or len(vids) != expected[0]:
+        raise PreservationError(
+            f"batch would leave videos/watch rows without snapshot: expected {expected}, preserved "
+            f"{(preserved.videos, preserved.watch_rows)} of {len(vids)} videos, {unpreserved} watch row(s) "
+            "without context; rolled back"
+        )
     conn.execute(
         sa.delete(UserChannel).where(in_uuids(conn, UserChannel.channel_id, ok), UserChannel.is_active.is_(False))
     )
@@ -224,16 +238,9 @@ def _hard_delete_batch(conn: Connection, rows, now: datetime, limits: Limits | N
         raise ConcurrentSubscriptionError(
             f"{len(set(ok) - deleted)} channel(s) were followed again during the delete; batch rolled back"
         )
-    after = preserved_counts(conn, youtube_ids)
     result.add_removed(allowed)
-    result.videos_preserved += after.videos - before.videos
-    result.watch_rows_preserved += after.watch_rows - before.watch_rows
-    expected = (sum(i.videos for i in allowed), sum(i.watch_rows for i in allowed))
-    if (after.videos - before.videos, after.watch_rows - before.watch_rows) != expected:
-        raise PreservationError(
-            f"batch would leave videos/watch rows without snapshot: expected {expected}, preserved "
-            f"{(after.videos - before.videos, after.watch_rows - before.watch_rows)}; rolled back"
-        )
+    result.videos_preserved += preserved.videos
+    result.watch_rows_preserved += preserved.watch_rows
     by_uuid = {r.uuid: r for r in rows}
     write_logs(conn, [
         {"channel_uuid": i.channel_uuid, "channel_id": i.channel_id, "update_type": "removal", "status": "success",
