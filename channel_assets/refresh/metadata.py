@@ -17,6 +17,7 @@ A successful answer that omits an id is only believed after a second pass at the
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -44,6 +45,7 @@ from channel_assets.youtube import (
     QuotaShareExhausted,
     YouTubeClient,
     YouTubeError,
+    is_valid_channel_id,
     redact,
 )
 
@@ -451,8 +453,17 @@ def refresh_channels(engine: Engine, client: YouTubeClient, gate: CountingGate, 
                      channels: Sequence[DueChannel], *, in_flight: int = 16, run_id: str | None = None,
                      actor: str = "channel_metadata") -> RefreshSummary:
     """Refresh exactly these channels (in the given order); ConfigurationError propagates after
-    the batches already fetched are written."""
-    return _Refresher(engine, client, gate, now, in_flight, run_id, actor).run(channels)
+    the batches already fetched are written. Rows whose channel id has the wrong shape (written by the
+    gallery app; the API cannot know them) are logged, counted as invalid and never sent: one bad row
+    must not fail the batch, let alone the run."""
+    valid = [ch for ch in channels if is_valid_channel_id(ch.channel_id)]
+    if len(valid) < len(channels):
+        bad = [ch.channel_id for ch in channels if not is_valid_channel_id(ch.channel_id)]
+        logging.getLogger(__name__).warning("skipped %d channel row(s) with a malformed channel id, e.g. %r",
+                                            len(bad), str(bad[0])[:40])
+    summary = _Refresher(engine, client, gate, now, in_flight, run_id, actor).run(valid)
+    summary.invalid += len(channels) - len(valid)
+    return summary
 
 
 def plan_within_budget(channels: Sequence[DueChannel], units_left: int) -> tuple[list[DueChannel], dict[str, int]]:

@@ -32,6 +32,7 @@ from channel_assets.youtube import (
     VideoRecord,
     YouTubeClient,
     YouTubeError,
+    is_valid_channel_id,
     redact,
 )
 
@@ -91,6 +92,8 @@ def select_upload_candidates(engine: Engine, shards: Sequence[int], now: datetim
     out = []
     with engine.connect() as conn:
         for r in conn.execute(query):
+            if not is_valid_channel_id(r.channel_id):  # a malformed row of the gallery app: skipped
+                continue
             due = r.uploads_checked_at is None or r.uploads_checked_at <= now - interval_for(
                 r.update_frequency, r.is_priority, r.is_critical)
             if due:
