@@ -32,6 +32,7 @@ from channel_assets.refresh.checks import metadata_checks
 from channel_assets.refresh.jobs import force_refresh_channels
 from channel_assets.refresh.schedules import ALL_SHARDS_TAGS
 from channel_assets.resources import build_resources
+from channel_assets.youtube import YouTubeClient
 from channel_assets_tests.conftest import ThrowawayPostgres
 from channel_assets_tests.refresh.conftest import SEED, START, insert_channels
 
@@ -67,6 +68,8 @@ def engine(request, tmp_path):
 
 def test_full_cycle_with_faults_never_shows_the_key(engine, tmp_path, monkeypatch, caplog, capfd):
     caplog.set_level(logging.DEBUG)
+    # retries back off without real sleeping (the client built by the resource keeps every other default)
+    monkeypatch.setitem(YouTubeClient.__init__.__kwdefaults__, "sleep", lambda s: None)
     world = World(200, SEED, START)
     server = EmulatorServer(world, api_keys=(SECRET,)).start()
     url = engine.url.render_as_string(hide_password=False)
