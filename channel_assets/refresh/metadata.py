@@ -56,9 +56,11 @@ MAX_GROUP = 20  # API batches (of 50 ids) written per transaction at most: 1,000
 
 # -- PostgreSQL write path ------------------------------------------------------------------------
 _PG_LOCK = """
-SELECT channel_id, uuid, update_frequency, is_priority, is_critical, is_available, unavailable_reason,
-       missing_since, failed_update_count
+SELECT channel_id, update_frequency, is_priority, is_critical
 FROM videos_channel WHERE channel_id = ANY(%(ids)s) ORDER BY channel_id FOR UPDATE"""
+_PG_OLD = """
+SELECT channel_id, uuid, is_available, unavailable_reason, missing_since, failed_update_count
+FROM videos_channel WHERE channel_id = ANY(%(ids)s)"""
 # ON COMMIT DELETE ROWS: empty at the start of every transaction that uses it (also after a rollback).
 _PG_TEMP = """
 CREATE TEMP TABLE IF NOT EXISTS channel_assets_metadata_in (
@@ -66,21 +68,26 @@ CREATE TEMP TABLE IF NOT EXISTS channel_assets_metadata_in (
     published_at timestamptz, uploads_playlist_id text, subscriber_count bigint,
     hidden_subscriber_count boolean, video_count bigint, view_count bigint, etag text,
     next_refresh_at timestamptz) ON COMMIT DELETE ROWS"""
-_PG_COPY = f"COPY channel_assets_metadata_in (channel_id, {', '.join(TRACKED)}, etag, next_refresh_at) FROM STDIN"
+_PG_COPY = (f"COPY channel_assets_metadata_in (channel_id, {', '.join(TRACKED)}, etag, next_refresh_at) "
+            "FROM STDIN (FORMAT BINARY)")  # binary: ~4x less client CPU than text for these rows
+_PG_COPY_TYPES = ("text", "text", "text", "text", "text", "text", "timestamptz", "text", "int8", "bool", "int8",
+                  "int8", "text", "timestamptz")
 
 
 def _pg_json(expr: str, field_name: str) -> str:
     """The JSON of a value as the Python path logs it (datetimes as `datetime.isoformat()` in UTC)."""
     if field_name != "published_at":
-        return f"to_jsonb({expr})"
+        return expr
     utc = f"({expr} AT TIME ZONE 'UTC')"
-    return (f"to_jsonb(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN extract(microseconds FROM {utc})"
-            f"::bigint %% 1000000 <> 0 THEN to_char({utc}, '.US') ELSE '' END || '+00:00')")
+    return (f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN extract(microseconds FROM {utc})"
+            f"::bigint %% 1000000 <> 0 THEN to_char({utc}, '.US') ELSE '' END || '+00:00'")
 
 
-_PG_DIFF = ",\n".join(
-    f"'{f}', CASE WHEN c.{f} IS DISTINCT FROM t.{f} THEN jsonb_build_array({_pg_json('c.' + f, f)}, "
-    f"{_pg_json('t.' + f, f)}) END" for f in TRACKED)
+# The diff is built as json TEXT (json_build_array, concat_ws skipping the unchanged fields) and parsed
+# into jsonb once: ~3x cheaper in the server than jsonb_build_object + jsonb_strip_nulls per field.
+_PG_DIFF = "concat_ws(',', " + ",\n".join(
+    f"CASE WHEN c.{f} IS DISTINCT FROM t.{f} THEN '\"{f}\":' || json_build_array({_pg_json('c.' + f, f)}, "
+    f"{_pg_json('t.' + f, f)}) END" for f in TRACKED) + ",\nCASE WHEN NOT c.is_available THEN '\"is_available\":[false,true]' END)"
 _PG_SET = ", ".join(f"{f} = t.{f}" for f in (*TRACKED, "etag", "next_refresh_at"))
 # The rows are locked (by _PG_LOCK) before this statement takes its snapshot, so `d` reads the current
 # values; every CTE sees that same snapshot, so `d` holds the old values while `u` writes the new ones.
@@ -89,28 +96,28 @@ _PG_APPLY = f"""
 WITH d AS (
     SELECT t.channel_id, c.uuid, c.is_available AS was_available, c.subscriber_count AS old_subs,
            t.subscriber_count AS new_subs, t.title AS new_title,
-           jsonb_strip_nulls(jsonb_build_object(
-{_PG_DIFF},
-'is_available', CASE WHEN NOT c.is_available THEN '[false, true]'::jsonb END)) AS changes
+           {_PG_DIFF} AS diff
     FROM channel_assets_metadata_in t JOIN videos_channel c ON c.channel_id = t.channel_id
     WHERE c.channel_id = ANY(%(ids)s)
 ), u AS (
     UPDATE videos_channel c SET {_PG_SET}, last_updated = %(now)s, failed_update_count = 0, last_error = NULL,
            missing_since = NULL, is_available = true, unavailable_reason = NULL, updated_at = %(now)s
     FROM channel_assets_metadata_in t WHERE c.channel_id = t.channel_id AND c.channel_id = ANY(%(ids)s)
+), dj AS (
+    SELECT d.*, ('{{' || diff || '}}')::jsonb AS changes FROM d WHERE diff <> ''
 ), l AS (
     INSERT INTO channel_update_logs (channel_uuid, channel_id, update_type, status, changes_made,
                                      api_quota_used, run_id, actor, created_at)
     SELECT uuid, channel_id, 'metadata', 'success', changes, 0, %(run_id)s, %(actor)s, %(now)s
-    FROM d WHERE changes <> '{{}}'::jsonb ORDER BY channel_id
+    FROM dj ORDER BY channel_id
 )
-SELECT count(*) AS refreshed, count(*) FILTER (WHERE changes <> '{{}}'::jsonb) AS changed,
+SELECT count(*) AS refreshed, count(*) FILTER (WHERE diff <> '') AS changed,
        count(*) FILTER (WHERE NOT was_available) AS restored,
        (SELECT coalesce(jsonb_agg(jsonb_build_array(w, channel_id, new_title, keys, old_subs, new_subs)), '[]')
         FROM (SELECT abs(coalesce(new_subs, 0) - coalesce(old_subs, 0)) AS w, channel_id, new_title, old_subs,
                      new_subs, (SELECT string_agg(k, ', ' ORDER BY k COLLATE "C")
                                 FROM jsonb_object_keys(changes) k) AS keys
-              FROM d WHERE changes <> '{{}}'::jsonb
+              FROM dj
               ORDER BY w DESC, channel_id COLLATE "C" DESC LIMIT {TOP_N}) top) AS top
 FROM d"""
 
@@ -312,20 +319,24 @@ class _Refresher:
         if not ids:
             return []
         raw = conn.connection.driver_connection  # the psycopg connection, inside this same transaction
-        with raw.cursor(row_factory=namedtuple_row) as cur:
-            # Re-runs converge (absolute values, idempotent logs per run), so a commit lost in a server
-            # crash costs nothing but a later refresh: no need to wait for the WAL flush here.
-            cur.execute("SET LOCAL synchronous_commit = off")
+        with raw.cursor() as cur:
+            # synchronous_commit: re-runs converge (absolute values, logs per run), so a commit lost in a
+            # server crash costs nothing but a later refresh; no need to wait for the WAL flush here.
+            # random_page_cost: with the default 4.0 the planner prices ~1,000 index lookups of
+            # `channel_id = ANY(ids)` above a scan of the whole table, twice per group (measured at 100k
+            # rows: 13 ms per scan vs ~2.5 ms by the index; worse as the table grows). The pages are hot.
+            # jit: never pays off for a statement over ~1,000 rows (and costs ~0.5 s when it triggers).
+            cur.execute("SET LOCAL synchronous_commit = off; SET LOCAL random_page_cost = 1.1; SET LOCAL jit = off")
             cur.execute(_PG_LOCK, {"ids": ids})
-            old = {row.channel_id: row for row in cur}
-            ok = [cid for cid in found if cid in old]
+            tiers = {cid: (freq, priority, critical) for cid, freq, priority, critical in cur}
+            ok = [cid for cid in found if cid in tiers]
             if ok:
                 cur.execute(_PG_TEMP)
                 now, intervals = self.now, {}
                 with cur.copy(_PG_COPY) as copy:
+                    copy.set_types(_PG_COPY_TYPES)
                     for cid in ok:
-                        rec, row = found[cid], old[cid]
-                        key = (row.update_frequency, row.is_priority, row.is_critical)
+                        rec, key = found[cid], tiers[cid]
                         nxt = intervals.get(key)
                         if nxt is None:
                             nxt = intervals[key] = now + interval_for(*key)
@@ -341,6 +352,11 @@ class _Refresher:
                 self.summary.restored += restored
                 for weight, cid, title, keys, old_subs, new_subs in top:
                     self._track_change(weight, (cid, title, keys, old_subs, new_subs))
+            if not gone and not failed:
+                return []
+            cur.row_factory = namedtuple_row
+            cur.execute(_PG_OLD, {"ids": [cid for cid in (*gone, *failed) if cid in tiers]})
+            old = {row.channel_id: row for row in cur}
         return self._apply_gone_failed(conn, old, gone, failed)
 
     def _apply_gone_failed(self, conn, old: dict, gone: list[str], failed: dict[str, str]) -> list[dict]:
