@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 
 from channel_assets.cleanup.batches import default_batch_size, has_active_subscription, in_strings, in_uuids
 from channel_assets.cleanup.impact import Impact, Limits, analyze, hold, split
-from channel_assets.cleanup.restore import CHANNEL_ID_RE, RestoreError, restore_followed
+from channel_assets.cleanup.restore import RestoreError, operator_request, restore_followed
 from channel_assets.cleanup.snapshots import (
     CLEANUP_REASON,
     context_watch_rows,
@@ -132,12 +132,7 @@ def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: s
                            run_id: str | None = None) -> Removal:
     """The explicit, logged override: held channels are removed now, without the thresholds, still with
     their snapshots and still only if nobody follows them. Refuses (changing nothing) ids that are not held."""
-    wanted = list(dict.fromkeys(c.strip() for c in channel_ids))
-    bad = [c for c in wanted if not CHANNEL_ID_RE.match(c)]
-    if not wanted or bad:
-        raise RestoreError(f"channel_ids must be YouTube channel ids (UC + 22 chars); invalid: {bad or 'none given'}")
-    if not reason.strip():
-        raise RestoreError("a reason is required")
+    wanted = operator_request(channel_ids, reason)
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(Channel.uuid, Channel.channel_id, Channel.removal_hold_reason, has_active_subscription())

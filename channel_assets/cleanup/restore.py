@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -20,8 +19,7 @@ from channel_assets.cleanup.batches import (
 from channel_assets.db.engine import transaction
 from channel_assets.db.models import Channel, Video
 from channel_assets.db.update_log import write_logs
-
-CHANNEL_ID_RE = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
+from channel_assets.youtube.ids import InvalidChannelId, validate_channel_ids
 
 
 class RestoreError(ValueError):
@@ -53,16 +51,24 @@ def restore_followed(conn: Connection, now: datetime, actor: str, run_id: str | 
     return rows
 
 
+def operator_request(channel_ids: Sequence[str], reason: str) -> list[str]:
+    """The validated ids of an operator's restore or override (one clear line on a mistake)."""
+    try:
+        wanted = validate_channel_ids(channel_ids)
+    except InvalidChannelId as exc:
+        raise RestoreError(str(exc)) from None
+    if not wanted:
+        raise RestoreError("channel_ids: give at least one YouTube channel id (UC + 22 characters)")
+    if not reason.strip():
+        raise RestoreError("a reason is required")
+    return wanted
+
+
 def restore_channels(engine: Engine, channel_ids: Sequence[str], reason: str, actor: str, now: datetime,
                      run_id: str | None = None) -> list[str]:
     """Operator undo within the cool-down: the soft-deleted channels come back and are held, so the next
     cycle does not soft-delete them again while nobody follows them. All or nothing."""
-    wanted = list(dict.fromkeys(c.strip() for c in channel_ids))
-    bad = [c for c in wanted if not CHANNEL_ID_RE.match(c)]
-    if not wanted or bad:
-        raise RestoreError(f"channel_ids must be YouTube channel ids (UC + 22 chars); invalid: {bad or 'none given'}")
-    if not reason.strip():
-        raise RestoreError("a reason is required")
+    wanted = operator_request(channel_ids, reason)
     with transaction(engine) as conn:
         found = {
             r.channel_id: r
