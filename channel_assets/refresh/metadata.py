@@ -1,7 +1,8 @@
 """Channel metadata refresh (F1, F2, F5, F6): 50-id channels.list batches, set-based writes, audit log.
 
-API calls run in a thread pool; the calling thread is the writer. Whenever it is free it takes every
-answer that is ready (up to MAX_GROUP batches) and writes them in ONE transaction, so a crash leaves
+API calls run in a thread pool; the calling thread is the writer. Whenever it is free it takes the
+answers that are ready (waiting up to MAX_GROUP_WAIT_S for MIN_GROUP of them, taking at most MAX_GROUP
+batches) and writes them in ONE transaction, so a crash leaves
 whole batches and two runs of one shard converge (absolute values, counters read under row locks taken
 in channel-id order). At most `in_flight + 2 * MAX_GROUP` batches are submitted ahead of the writer,
 which bounds memory whatever the size of the cycle.
