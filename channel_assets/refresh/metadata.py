@@ -7,7 +7,7 @@ whole batches and two runs of one shard converge (absolute values, counters read
 in channel-id order). At most `in_flight + 2 * MAX_GROUP` batches are submitted ahead of the writer,
 which bounds memory whatever the size of the cycle.
 
-PostgreSQL: one ordered SELECT … FOR UPDATE of the group's rows (narrow: tier and failure columns
+PostgreSQL: one ordered SELECT … FOR UPDATE of the group's rows (narrow: the tier columns
 only), the answers COPYed into a temp table, then ONE statement diffs old against new in SQL
 (IS DISTINCT FROM), updates the rows, inserts the old→new change-log rows and returns the counts and
 the largest changes. SQLite (the embedded default) diffs in Python and uses executemany.
@@ -56,7 +56,8 @@ TOP_N = 10
 MAX_GROUP = 20  # API batches (of 50 ids) written per transaction at most: 1,000 channels
 # A transaction costs ~8 round trips whatever its size, each slow while 16 fetch threads hold the GIL;
 # at 150 ms per call the writer, taking whatever was ready, wrote 522 groups of ~4 batches and spent
-# 90% of the run in them. It now waits (briefly) for a few batches before it writes.
+# 90% of the run in them. It now waits (briefly) for a few batches before it writes: up to
+# min(MIN_GROUP, in_flight // 2), since no more than `in_flight` answers can arrive per round of calls.
 MIN_GROUP = 8
 MAX_GROUP_WAIT_S = 0.25
 
@@ -446,7 +447,7 @@ class _Refresher:
             while outstanding:
                 group = [ready.get()]
                 deadline = time.monotonic() + MAX_GROUP_WAIT_S
-                while len(group) < min(MIN_GROUP, outstanding):
+                while len(group) < min(MIN_GROUP, self.in_flight // 2, outstanding):
                     try:
                         group.append(ready.get(timeout=max(deadline - time.monotonic(), 0)))
                     except Empty:
