@@ -56,7 +56,8 @@ def channel_metadata(context: dg.AssetExecutionContext, config: MetadataConfig, 
                                                  "priority_only": config.priority_only}
     if tiers is not None:
         metadata |= {"tier_promoted": tiers.promoted, "tier_demoted": tiers.demoted,
-                     "tier_to_daily": tiers.to_daily, "tier_to_monthly": tiers.to_monthly}
+                     "tier_to_daily": tiers.to_daily, "tier_to_weekly": tiers.to_weekly,
+                     "tier_to_monthly": tiers.to_monthly}
     return dg.MaterializeResult(metadata=metadata)
 
 

@@ -1,5 +1,8 @@
 """Update tiers (F3): refresh intervals per tier and the set-based automatic tiering.
 
+Automatic tiering follows upload activity unless the frequency is pinned: an upload in the last
+7 days → daily; a daily channel quiet for 30 days → weekly; no upload for 180 days → monthly.
+
 Intervals keep the 30-day policy with margin: monthly is 27 days so that a failed run or a late
 schedule still refreshes every available channel within 30 days.
 """
@@ -21,6 +24,7 @@ POLICY_MAX_AGE = timedelta(days=30)
 PRIORITY_MIN_SUBSCRIBERS = 5
 ACTIVE_USER_WINDOW = timedelta(days=30)
 DORMANT_AFTER = timedelta(days=180)
+QUIET_AFTER = timedelta(days=30)
 ACTIVE_UPLOAD_WINDOW = timedelta(days=7)
 TIER_ORDER = ("critical", "priority", "new", "daily", "weekly", "monthly")
 
@@ -54,6 +58,7 @@ class TierSummary:
     to_daily: int
     to_monthly: int
     rescheduled: int
+    to_weekly: int = 0
 
 
 def priority_channels_subquery(now: datetime):
@@ -77,13 +82,15 @@ def apply_tiers(engine: Engine, now: datetime) -> TierSummary:
                    c.update_frequency != "monthly")
     active = and_(c.frequency_pinned.is_(False), c.last_upload_at >= now - ACTIVE_UPLOAD_WINDOW,
                   c.update_frequency != "daily")
+    quiet = and_(c.frequency_pinned.is_(False), c.last_upload_at < now - QUIET_AFTER,
+                 c.update_frequency == "daily")
     query = (
         select(c.channel_id, c.is_priority, c.is_critical, c.update_frequency, c.last_updated,
                c.next_refresh_at, c.last_upload_at, c.frequency_pinned, c.is_available, c.failed_update_count,
                new_priority)
-        .where(c.soft_deleted_at.is_(None), or_(c.is_priority != new_priority, dormant, active))
+        .where(c.soft_deleted_at.is_(None), or_(c.is_priority != new_priority, dormant, active, quiet))
     )
-    promoted = demoted = to_daily = to_monthly = rescheduled = 0
+    promoted = demoted = to_daily = to_weekly = to_monthly = rescheduled = 0
     params = []
     with transaction(engine) as conn:
         for row in conn.execute(query):
@@ -93,6 +100,8 @@ def apply_tiers(engine: Engine, now: datetime) -> TierSummary:
                     freq, to_monthly = "monthly", to_monthly + 1
                 elif row.last_upload_at >= now - ACTIVE_UPLOAD_WINDOW and freq != "daily":
                     freq, to_daily = "daily", to_daily + 1
+                elif row.last_upload_at < now - QUIET_AFTER and freq == "daily":
+                    freq, to_weekly = "weekly", to_weekly + 1
             priority = bool(row.new_priority)
             promoted += priority and not row.is_priority
             demoted += row.is_priority and not priority
@@ -114,4 +123,4 @@ def apply_tiers(engine: Engine, now: datetime) -> TierSummary:
                         next_refresh_at=bindparam("v_next", type_=c.next_refresh_at.type)),
                 params,
             )
-    return TierSummary(promoted, demoted, to_daily, to_monthly, rescheduled)
+    return TierSummary(promoted, demoted, to_daily, to_monthly, rescheduled, to_weekly)

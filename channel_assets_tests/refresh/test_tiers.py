@@ -200,3 +200,17 @@ def test_no_channel_exceeds_30_days_on_the_daily_schedule(engine, start_delay_mi
                              .values(last_updated=now, next_refresh_at=now + interval))
     assert [row(engine, n).update_frequency for n in range(3)] == ["monthly", "monthly", "monthly"]
     assert timedelta(days=27) < worst < POLICY_MAX_AGE
+
+
+def test_daily_channels_that_went_quiet_for_a_month_go_weekly_unless_pinned(engine):
+    last = NOW - timedelta(days=2)
+    add_channel(engine, 0, **fetched(last, "daily", last_upload_at=NOW - timedelta(days=31)))
+    add_channel(engine, 1, **fetched(last, "daily", last_upload_at=NOW - timedelta(days=31), frequency_pinned=True))
+    add_channel(engine, 2, **fetched(last, "daily", last_upload_at=NOW - timedelta(days=29)))
+    add_channel(engine, 3, **fetched(last, "weekly", last_upload_at=NOW - timedelta(days=60)))
+
+    summary = apply_tiers(engine, NOW)
+    assert [row(engine, n).update_frequency for n in range(4)] == ["weekly", "daily", "daily", "weekly"]
+    assert summary.to_weekly == 1 and summary.rescheduled == 1
+    assert row(engine, 0).next_refresh_at == last + INTERVALS["weekly"]
+    assert apply_tiers(engine, NOW).to_weekly == 0
