@@ -12,7 +12,6 @@ import dagster as dg
 from sqlalchemy import Engine
 
 from channel_assets.db.engine import engine_for
-from channel_assets.db.quota_ledger import QuotaLedger
 from channel_assets.settings import Settings, load_settings
 
 
@@ -36,13 +35,6 @@ class AppDatabase(dg.ConfigurableResource):
     @property
     def engine(self) -> Engine:
         return engine_for(self.url)
-
-    @property
-    def backend(self) -> str:
-        return self.engine.dialect.name
-
-    def quota_ledger(self) -> QuotaLedger:
-        return QuotaLedger(self.engine, self.settings.quota_pipeline_limit)
 
 
 class YouTubeApi(dg.ConfigurableResource):

@@ -28,8 +28,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from channel_assets.db.types import JSONType, UTCDateTime
 
-UPDATE_FREQUENCIES = ("daily", "weekly", "monthly")
-
 
 def _now_default():
     return func.now()

@@ -10,13 +10,11 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from channel_assets.db.engine import transaction
 from channel_assets.db.models import ChannelUpdateLog
 
-UPDATE_TYPES = ("metadata", "statistics", "uploads", "removal", "restore", "error", "override", "hold")
-STATUSES = ("success", "failed", "skipped")
-
 
 def write_logs(conn: Connection, rows: Sequence[dict]) -> int:
-    """One multi-row INSERT per call. Each row: channel_uuid, channel_id, update_type, status, and
-    optionally error_message, changes_made, api_quota_used, processing_time_ms, run_id, actor, created_at."""
+    """One multi-row INSERT per call. Each row: channel_uuid, channel_id, update_type (metadata, uploads,
+    removal, restore, hold, override), status (success, failed, skipped), and optionally error_message,
+    changes_made, api_quota_used, processing_time_ms, run_id, actor, created_at."""
     if not rows:
         return 0
     conn.execute(insert(ChannelUpdateLog), list(rows))
