@@ -12,7 +12,7 @@ from channel_assets.db.sharding import SHARD_COUNT
 from channel_assets.refresh.forced import UnknownChannels, force_refresh
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.statistics import snapshot_statistics
-from channel_assets.refresh.uploads import refresh_uploads
+from channel_assets.refresh.uploads import _new_many, refresh_uploads
 from channel_assets.youtube import InvalidChannelId
 
 from .conftest import insert_channels
@@ -117,3 +117,30 @@ def test_force_refresh_validates_ids_and_refreshes_now(engine, emulator, ledger_
         updated = conn.execute(select(Channel.channel_id).where(Channel.last_updated.is_not(None))).scalars().all()
     assert sorted(updated) == sorted(cid for cid in ids[:2]
                                      if emulator.world.status(emulator.world.channel_index(cid)) == "active")
+
+
+def test_unstored_pairs_come_from_an_anti_join_in_chunks(engine, emulator, fetched):
+    gate, client = fetched
+    refresh_uploads(engine, client, gate, emulator.world.now, ALL)
+    stored = set(video_pairs(engine))
+    cid = next(iter(sorted(stored)))[0]
+    fresh = {(cid, f"new{i:08d}"[:11]) for i in range(7)} | {("UCnotstoredanywhere0000", "abcdefghijk")}
+    assert _new_many(engine, stored | fresh, pairs_per_query=3) == fresh  # many chunks, a short last one
+    assert _new_many(engine, stored) == set() and _new_many(engine, set()) == set()
+
+
+def test_a_feed_of_only_new_entries_overflows_to_the_playlist(engine, emulator, fetched):
+    gate, client = fetched
+    now = emulator.world.now
+    refresh_uploads(engine, client, gate, now, ALL)
+    cid = next(cid for cid, _ in sorted(video_pairs(engine)))
+    emulator.world.advance(days=1, hours=3)
+    later = emulator.world.now
+    new_ids = [emulator.world.add_upload(cid, published=later - timedelta(hours=3, minutes=i)) for i in range(20)]
+    with engine.begin() as conn:
+        conn.execute(update(Channel).where(Channel.channel_id == cid)
+                     .values(uploads_checked_at=now - timedelta(days=30)))
+    summary = refresh_uploads(engine, client, gate, later, ALL)
+    assert summary.checked == 1 and summary.feed_hits == 1 and summary.overflows == 1, summary
+    assert summary.playlist_pages >= 1 and summary.videos_added == 20
+    assert {(cid, vid) for vid in new_ids} <= set(video_pairs(engine))
