@@ -30,7 +30,7 @@ from channel_assets.reporting.markdown import md_table
 from channel_assets.youtube import YouTubeClient
 from channel_assets_tests.refresh.conftest import insert_channels
 from channel_assets_tests.reliability.conftest import ALL, channel_rows
-from channel_assets_tests.youtube.test_parsing import json_values
+from channel_assets_tests.youtube.test_parsing import json_paths, json_values
 
 FIXTURE = "/work/shared/fixtures/youtube-api-recorded/apidata__channels__info_multiple.json"
 with open(FIXTURE) as fh:
@@ -54,21 +54,11 @@ ODD_TEXTS = [
 ]
 
 
-def _paths(node, prefix=()):
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _paths(value, (*prefix, index))
-
-
 @st.composite
 def mutated_answers(draw):
     payload = copy.deepcopy(RECORDED)
     for _ in range(draw(st.integers(1, 5))):
-        paths = [p for p in _paths(payload) if p]
+        paths = [p for p in json_paths(payload) if p]
         if not paths:
             break
         path = draw(st.sampled_from(paths))

@@ -204,21 +204,22 @@ json_values = st.recursive(
 )
 
 
-def _paths(node, prefix=()):
+def json_paths(node, prefix=()):
+    """Every key/index path in a JSON document, the root included (for mutation strategies)."""
     yield prefix
     if isinstance(node, dict):
         for key, value in node.items():
-            yield from _paths(value, (*prefix, key))
+            yield from json_paths(value, (*prefix, key))
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _paths(value, (*prefix, index))
+            yield from json_paths(value, (*prefix, index))
 
 
 @st.composite
 def mutated_channels(draw):
     payload = copy.deepcopy(fixture_json("apidata__channels__info_multiple.json"))
     for _ in range(draw(st.integers(1, 4))):
-        paths = [p for p in _paths(payload) if p]
+        paths = [p for p in json_paths(payload) if p]
         if not paths:
             break
         path = draw(st.sampled_from(paths))
