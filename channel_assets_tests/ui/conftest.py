@@ -45,8 +45,10 @@ def ui_stack(tmp_path_factory):
         stack.start_webserver(workspace)
         location = stack.wait_loaded()
         # The seeded subscriptions are all to never-fetched channels: with the sensors running, the
-        # daemon would launch force-refresh runs of its own. The tests want only the runs they launch.
+        # daemon would launch force-refresh runs of its own, and a schedule falling due (priority_refresh
+        # every 30 min) would refresh the shards under test. The tests want only the runs they launch.
         stopped = stack.stop_sensors(location)
+        stack.stop_schedules(location)
         stack.start_daemon(workspace)
         yield UiStack(stack, location, database_url, emulator.url, engine, stopped)
     finally:

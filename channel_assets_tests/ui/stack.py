@@ -185,6 +185,21 @@ class DagsterStack:
                 stopped.append(sensor["name"])
         return stopped
 
+    def stop_schedules(self, location: str) -> list[str]:
+        """Stop every running schedule (Automation → toggle off); returns their names."""
+        query = """query($sel: RepositorySelector!) { schedulesOrError(repositorySelector: $sel) {
+                   ... on Schedules { results { name scheduleState { id status } } } } }"""
+        sel = {"repositoryLocationName": location, "repositoryName": "__repository__"}
+        stopped = []
+        for schedule in self.gql(query, {"sel": sel})["schedulesOrError"]["results"]:
+            if schedule["scheduleState"]["status"] == "RUNNING":
+                out = self.gql("""mutation($id: String) { stopRunningSchedule(id: $id) { __typename
+                                  ... on ScheduleStateResult { scheduleState { status } } } }""",
+                               {"id": schedule["scheduleState"]["id"]})["stopRunningSchedule"]
+                assert out.get("scheduleState", {}).get("status") == "STOPPED", out
+                stopped.append(schedule["name"])
+        return stopped
+
 
 def app_env(database_url: str, emulator_url: str) -> dict[str, str]:
     from channel_assets.emulator import DEFAULT_API_KEY
