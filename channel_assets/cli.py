@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from channel_assets.settings import PROJECT_ROOT, SettingsError, load_settings
@@ -16,10 +17,49 @@ class UserError(Exception):
     """A mistake in the operator's input: printed as one line, never as a traceback."""
 
 
+@contextmanager
+def app_database() -> Iterator[str]:
+    """The app database's URL for the command: CHANNEL_ASSETS_DATABASE_URL, or the embedded PostgreSQL.
+
+    The embedded server is started (or joined, when another command already runs it) for the command
+    and stopped when the last command using it ends; child processes (Dagster's) inherit the URL."""
+    import os
+
+    from channel_assets.db.embedded import EmbeddedPostgresError, embedded_database, psql_hint
+    from channel_assets.settings import EMBEDDED_PGDATA
+
+    settings = load_settings()  # a wrong setting fails here, before any server starts
+    if os.environ.get("CHANNEL_ASSETS_DATABASE_URL", "").strip():
+        yield settings.database_url
+        return
+    try:
+        with embedded_database(EMBEDDED_PGDATA) as url:
+            os.environ["CHANNEL_ASSETS_DATABASE_URL"] = url
+            print(f"app database: embedded PostgreSQL in {EMBEDDED_PGDATA} (connect: {psql_hint(url)})",
+                  file=sys.stderr)
+            try:
+                yield url
+            finally:
+                del os.environ["CHANNEL_ASSETS_DATABASE_URL"]
+    except EmbeddedPostgresError as exc:
+        raise UserError(str(exc)) from None
+
+
 def _engine():
     from channel_assets.db.engine import make_engine
 
     return make_engine(load_settings().database_url)
+
+
+def needs_database(command: Command) -> Command:
+    """Run `command` with the app database up (the embedded one is stopped afterwards)."""
+
+    def run(args: argparse.Namespace) -> int:
+        with app_database():
+            return command(args)
+
+    run.__doc__ = command.__doc__
+    return run
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -143,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="app database schema").add_subparsers(dest="db_command", required=True)
     up = db.add_parser("upgrade", help="create or upgrade the app tables (Alembic); a no-op when current")
-    up.set_defaults(func=cmd_db_upgrade)
+    up.set_defaults(func=needs_database(cmd_db_upgrade))
 
     demo = sub.add_parser("demo", help="demo data and the main job").add_subparsers(
         dest="demo_command", required=True
@@ -153,13 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--channels", type=int, default=1000, help="number of channels (default 1000)")
     seed.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     seed.add_argument("--force", action="store_true", help="replace existing demo data")
-    seed.set_defaults(func=cmd_demo_seed)
+    seed.set_defaults(func=needs_database(cmd_demo_seed))
 
     run = demo.add_parser("run", help="the main job: seed if empty, refresh, cleanup, a day later and again")
     run.add_argument("--users", type=int, default=300, help="users when seeding (default 300)")
     run.add_argument("--channels", type=int, default=1000, help="channels when seeding (default 1000)")
     run.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    run.set_defaults(func=cmd_demo_run)
+    run.set_defaults(func=needs_database(cmd_demo_run))
 
     emulator = sub.add_parser("emulator", help="local YouTube Data API v3 emulator").add_subparsers(
         dest="emulator_command", required=True
@@ -172,14 +212,24 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=3000)
     dev.add_argument("--channels", type=int, default=1000, help="emulator world size (match demo seed)")
     dev.add_argument("--seed", type=int, default=7, help="emulator world seed (match demo seed)")
-    dev.set_defaults(func=cmd_dev)
+    dev.set_defaults(func=needs_database(cmd_dev))
 
     report = sub.add_parser("report", help="the freshness report: per tier, most stale, failing, quota, next runs")
-    report.set_defaults(func=cmd_report)
+    report.set_defaults(func=needs_database(cmd_report))
 
     quota = sub.add_parser("quota", help="today's YouTube quota: used, reserved, left, next reset")
-    quota.set_defaults(func=cmd_quota)
+    quota.set_defaults(func=needs_database(cmd_quota))
     return parser
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the embedded PostgreSQL is stopped on the way out."""
+    import signal
+
+    def _exit(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         return serve_main(argv[2:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    _stop_cleanly_on_sigterm()
     try:
         return args.func(args)
     except (UserError, SettingsError) as exc:

@@ -51,8 +51,8 @@ class Settings:
 
 # (variable, default, description) — the README's configuration table is generated from this.
 VARIABLES: tuple[tuple[str, str, str], ...] = (
-    ("CHANNEL_ASSETS_DATABASE_URL", "sqlite:///<project>/.data/channel_assets.db",
-     "SQLAlchemy URL of the app database (sqlite:/// or postgresql+psycopg://)."),
+    ("CHANNEL_ASSETS_DATABASE_URL", "the embedded PostgreSQL in <project>/.data/pg",
+     "SQLAlchemy URL of the app database (postgresql+psycopg://; plain postgresql:// is accepted)."),
     ("YOUTUBE_API_KEY", "(empty)", "YouTube Data API v3 key; never logged."),
     ("YOUTUBE_API_BASE_URL", GOOGLE_API_BASE_URL, "API root; the demo points it at the local emulator."),
     ("YOUTUBE_FEED_BASE_URL", "same as YOUTUBE_API_BASE_URL unless that is Google's, then "
@@ -69,8 +69,14 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+EMBEDDED_PGDATA = DEFAULT_DATA_DIR / "pg"
+
+
 def default_database_url() -> str:
-    return f"sqlite:///{DEFAULT_DATA_DIR / 'channel_assets.db'}"
+    """The embedded PostgreSQL's database (started by the `channel-assets` commands that need it)."""
+    from channel_assets.db.embedded import expected_url
+
+    return expected_url(EMBEDDED_PGDATA)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -120,12 +126,16 @@ def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
 
 def _database_url(env: Mapping[str, str]) -> str:
     name = "CHANNEL_ASSETS_DATABASE_URL"
-    raw = env.get(name, "").strip() or default_database_url()
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default_database_url()
     scheme = raw.split("://", 1)[0] if "://" in raw else ""
-    if scheme not in {"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"}:
+    if scheme.startswith("sqlite"):
         raise SettingsError(
-            f"{name} must start with sqlite:/// or postgresql+psycopg://, got {scheme or raw!r}"
+            f"{name}: PostgreSQL is required (postgresql+psycopg://…); leave it unset for the embedded one"
         )
+    if scheme not in {"postgresql", "postgresql+psycopg"}:
+        raise SettingsError(f"{name} must start with postgresql+psycopg://, got {scheme or raw!r}")
     if scheme == "postgresql":
         raw = "postgresql+psycopg://" + raw.split("://", 1)[1]
     return raw

@@ -4,10 +4,9 @@ from channel_assets.cli import main
 
 
 @pytest.fixture
-def app_db(monkeypatch, tmp_path):
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("CHANNEL_ASSETS_DATABASE_URL", url)
-    return url
+def app_db(monkeypatch, pg_url):
+    monkeypatch.setenv("CHANNEL_ASSETS_DATABASE_URL", pg_url)
+    return pg_url
 
 
 def test_help_on_every_command(capsys):

@@ -7,9 +7,9 @@ from channel_assets.db.models import Channel, ChannelUpdateLog, UserVideo, Video
 from channel_assets.demo import run_demo
 
 
-def test_demo_cycle_refreshes_removes_relinks_and_loses_no_watch_history(tmp_path, monkeypatch):
+def test_demo_cycle_refreshes_removes_relinks_and_loses_no_watch_history(pg_url, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    url = pg_url
     lines: list[str] = []
     end = run_demo(url, users=60, channels=200, seed=3, out=lines.append)
     text = "\n".join(lines)

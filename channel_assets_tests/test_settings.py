@@ -5,7 +5,7 @@ from channel_assets.settings import SettingsError, load_settings
 
 def test_defaults_are_sane():
     s = load_settings({})
-    assert s.database_url.startswith("sqlite:///") and s.database_url.endswith("channel_assets.db")
+    assert s.database_url.startswith("postgresql+psycopg://postgres@/channel_assets?host=")
     assert s.youtube_api_base_url == "https://www.googleapis.com"
     assert s.youtube_feed_base_url == "https://www.youtube.com"
     assert s.quota_pipeline_limit == 8000
@@ -27,6 +27,7 @@ def test_plain_postgresql_url_uses_psycopg3():
     ("name", "value"),
     [
         ("CHANNEL_ASSETS_DATABASE_URL", "mysql://x/y"),
+        ("CHANNEL_ASSETS_DATABASE_URL", "sqlite:///app.db"),
         ("YOUTUBE_API_BASE_URL", "not a url"),
         ("YOUTUBE_API_BASE_URL", "ftp://example.com"),
         ("YOUTUBE_QUOTA_DAILY_LIMIT", "-5"),
@@ -43,6 +44,11 @@ def test_bad_values_fail_with_one_line_naming_the_variable(name, value):
         load_settings({name: value})
     message = str(err.value)
     assert name in message and "\n" not in message
+
+
+def test_sqlite_is_refused_with_the_way_to_the_embedded_postgresql():
+    with pytest.raises(SettingsError, match="PostgreSQL is required.*leave it unset for the embedded one"):
+        load_settings({"CHANNEL_ASSETS_DATABASE_URL": "sqlite:////tmp/app.db"})
 
 
 def test_repr_never_shows_the_api_key():

@@ -41,7 +41,7 @@ def _held_table(held: list[tuple[Impact, str]]) -> dg.MetadataValue:
     ))
 
 
-@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres", "sqlite"}, owners=["team:gallery-data"],
+@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres"}, owners=["team:gallery-data"],
            tags={"domain": "cleanup"})
 def orphaned_channels(context: dg.AssetExecutionContext, config: CleanupConfig,
                       app_db: AppDatabase) -> dg.MaterializeResult:
@@ -67,7 +67,7 @@ def orphaned_channels(context: dg.AssetExecutionContext, config: CleanupConfig,
     })
 
 
-@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres", "sqlite"}, owners=["team:gallery-data"],
+@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres"}, owners=["team:gallery-data"],
            tags={"domain": "cleanup"}, deps=[orphaned_channels])
 def preserved_video_snapshots(context: dg.AssetExecutionContext, config: CleanupConfig,
                               app_db: AppDatabase) -> dg.MaterializeResult:
@@ -86,7 +86,7 @@ def preserved_video_snapshots(context: dg.AssetExecutionContext, config: Cleanup
     })
 
 
-@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres", "sqlite"}, owners=["team:gallery-data"],
+@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres"}, owners=["team:gallery-data"],
            tags={"domain": "cleanup"}, deps=[preserved_video_snapshots])
 def removed_channels(context: dg.AssetExecutionContext, config: CleanupConfig,
                      app_db: AppDatabase) -> dg.MaterializeResult:

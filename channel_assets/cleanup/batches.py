@@ -1,4 +1,4 @@
-"""Set-based statements over batches of channel ids, within each backend's bound-parameter limits."""
+"""Set-based statements over batches of channel ids: a whole batch binds as one array (`= ANY`)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,11 @@ import uuid
 from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql
 
 from channel_assets.db.models import Channel, UserChannel
 
-# PostgreSQL binds a whole batch as one array (= ANY); SQLite expands IN (...) and caps at 999 params.
-PG_BATCH = 5_000
-SQLITE_BATCH = 900
-
-
-def default_batch_size(conn: Connection) -> int:
-    return PG_BATCH if conn.dialect.name == "postgresql" else SQLITE_BATCH
+BATCH = 5_000
 
 
 def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
@@ -25,17 +18,13 @@ def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
         yield items[start : start + size]
 
 
-def in_uuids(conn: Connection, column, ids: Sequence[uuid.UUID]):
-    """`column = ANY(:array)` on PostgreSQL (one parameter), `column IN (...)` on SQLite."""
-    if conn.dialect.name == "postgresql":
-        return column == sa.any_(sa.literal(list(ids), postgresql.ARRAY(sa.Uuid)))
-    return column.in_(list(ids))
+def in_uuids(column, ids: Sequence[uuid.UUID]):
+    """`column = ANY(:array)`: one bound parameter whatever the batch size."""
+    return column == sa.any_(sa.literal(list(ids), postgresql.ARRAY(sa.Uuid)))
 
 
-def in_strings(conn: Connection, column, values: Sequence[str]):
-    if conn.dialect.name == "postgresql":
-        return column == sa.any_(sa.literal(list(values), postgresql.ARRAY(sa.String)))
-    return column.in_(list(values))
+def in_strings(column, values: Sequence[str]):
+    return column == sa.any_(sa.literal(list(values), postgresql.ARRAY(sa.String)))
 
 
 def has_active_subscription():

@@ -70,7 +70,7 @@ def analyze(conn: Connection, channels: Sequence) -> list[Impact]:
             )
             .select_from(Video)
             .outerjoin(UserVideo, UserVideo.video_id == Video.uuid)
-            .where(in_uuids(conn, Video.channel_id, ids))
+            .where(in_uuids(Video.channel_id, ids))
             .group_by(Video.channel_id)
         )
     }

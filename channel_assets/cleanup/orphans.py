@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from channel_assets.cleanup.batches import has_active_subscription
 from channel_assets.cleanup.restore import restore_followed
-from channel_assets.db.engine import is_postgres, transaction
+from channel_assets.db.engine import transaction
 from channel_assets.db.models import Channel, ChannelOrphanDaily
 
 AGE_BUCKETS = ((1, "< 1 day"), (7, "1-7 days"), (30, "7-30 days"), (None, ">= 30 days"))
@@ -41,8 +41,8 @@ def detect_orphans(engine: Engine, now: datetime, day: date, *, dry_run: bool = 
             regained = _count(conn, *followed_again)
             restored = _count(conn, *followed_again, Channel.soft_deleted_at.is_not(None))
         else:
-            if is_postgres(conn):  # two detections at once would both replace the day's set: one at a time
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('channel_orphan_daily'))"))
+            # two detections at once would both replace the day's set: one at a time
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('channel_orphan_daily'))"))
             new = conn.execute(sa.update(Channel).where(*unmarked_orphan).values(orphaned_at=now)).rowcount
             rows = restore_followed(conn, now, actor, run_id)
             regained, restored = len(rows), sum(r.soft_deleted_at is not None for r in rows)

@@ -1,17 +1,15 @@
 """Soft delete, then hard delete after the cool-down (F9–F11), one transaction per batch of channels.
 
 A batch rolls back whole, so a crash leaves every channel either removed with its snapshots or
-untouched. The "nobody follows it" rule is decided inside the deleting transaction: on PostgreSQL
-the candidate channel rows are locked FOR UPDATE (a concurrent subscription INSERT needs FOR KEY
+untouched. The "nobody follows it" rule is decided inside the deleting transaction: the candidate channel rows are locked FOR UPDATE (a concurrent subscription INSERT needs FOR KEY
 SHARE on the channel row, so it waits for us and then fails its FK check, or commits before we lock
 and we see it), the channels' subscription rows are locked too (an UPDATE re-activating an existing
 row takes no lock on the channel), and only then is the re-check run, in a fresh READ COMMITTED
-snapshot. The final DELETE repeats the NOT EXISTS guard. SQLite's BEGIN IMMEDIATE serializes writers.
+snapshot. The final DELETE repeats the NOT EXISTS guard.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +17,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from channel_assets.cleanup.batches import default_batch_size, has_active_subscription, in_strings, in_uuids
+from channel_assets.cleanup.batches import BATCH, has_active_subscription, in_strings, in_uuids
 from channel_assets.cleanup.impact import Impact, Limits, analyze, hold, split
 from channel_assets.cleanup.restore import RestoreError, operator_request, restore_followed
 from channel_assets.cleanup.snapshots import (
@@ -29,7 +27,7 @@ from channel_assets.cleanup.snapshots import (
     preserved_counts,
     snapshot_channels,
 )
-from channel_assets.db.engine import is_postgres, transaction
+from channel_assets.db.engine import transaction
 from channel_assets.db.models import Channel, UserChannel
 from channel_assets.db.update_log import write_logs
 
@@ -96,7 +94,7 @@ def soft_delete_orphans(engine: Engine, now: datetime, limits: Limits, *, dry_ru
             by_uuid = {i.channel_uuid: i for i in allowed}
             done = conn.execute(
                 sa.update(Channel)
-                .where(in_uuids(conn, Channel.uuid, list(by_uuid)), Channel.soft_deleted_at.is_(None),
+                .where(in_uuids(Channel.uuid, list(by_uuid)), Channel.soft_deleted_at.is_(None),
                        ~has_active_subscription())
                 .values(soft_deleted_at=now, updated_at=now)
                 .returning(Channel.uuid)
@@ -136,7 +134,7 @@ def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: s
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(Channel.uuid, Channel.channel_id, Channel.removal_hold_reason, has_active_subscription())
-            .where(in_strings(conn, Channel.channel_id, wanted))
+            .where(in_strings(Channel.channel_id, wanted))
         ).all()
     found = {r.channel_id: r for r in rows}
     problems = [f"{c}: unknown" for c in wanted if c not in found]
@@ -152,22 +150,17 @@ def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: s
              "run_id": run_id, "created_at": now}
             for c in wanted
         ])
-    where = (in_uuids_any(ids), Channel.removal_hold_reason.is_not(None))
+    where = (in_uuids(Channel.uuid, ids), Channel.removal_hold_reason.is_not(None))
     return _hard_delete(engine, where, now, None, dry_run=False, actor=actor, run_id=run_id, batch_size=None,
                         result=Removal(False))
 
 
-def in_uuids_any(ids: Sequence[uuid.UUID]):
-    """Backend-neutral IN for the few ids an operator names (the override's candidate filter)."""
-    return Channel.uuid.in_(list(ids))
-
-
 def _next_batch(conn: Connection, where, last, batch_size: int | None, *, lock: bool):
     query = sa.select(*CHANNEL_COLUMNS).where(*where).order_by(Channel.uuid)
-    query = query.limit(batch_size or default_batch_size(conn))
+    query = query.limit(batch_size or BATCH)
     if last is not None:
         query = query.where(Channel.uuid > last)
-    if lock and is_postgres(conn):
+    if lock:
         query = query.with_for_update()
     return conn.execute(query).all()
 
@@ -188,13 +181,13 @@ def _hard_delete(engine: Engine, where, now: datetime, limits: Limits | None, *,
 def _hard_delete_batch(conn: Connection, rows, now: datetime, limits: Limits | None, *, dry_run: bool, actor: str,
                        run_id: str | None, result: Removal) -> None:
     ids = [r.uuid for r in rows]
-    if is_postgres(conn) and not dry_run:
+    if not dry_run:
         conn.execute(
-            sa.select(UserChannel.id).where(in_uuids(conn, UserChannel.channel_id, ids))
+            sa.select(UserChannel.id).where(in_uuids(UserChannel.channel_id, ids))
             .order_by(UserChannel.id).with_for_update()
         ).all()
     followed = set(conn.execute(
-        sa.select(Channel.uuid).where(in_uuids(conn, Channel.uuid, ids), has_active_subscription())
+        sa.select(Channel.uuid).where(in_uuids(Channel.uuid, ids), has_active_subscription())
     ).scalars())
     if followed:
         result.restored += len(followed)
@@ -224,10 +217,10 @@ def _hard_delete_batch(conn: Connection, rows, now: datetime, limits: Limits | N
             "without context; rolled back"
         )
     conn.execute(
-        sa.delete(UserChannel).where(in_uuids(conn, UserChannel.channel_id, ok), UserChannel.is_active.is_(False))
+        sa.delete(UserChannel).where(in_uuids(UserChannel.channel_id, ok), UserChannel.is_active.is_(False))
     )
     deleted = set(conn.execute(
-        sa.delete(Channel).where(in_uuids(conn, Channel.uuid, ok), ~has_active_subscription()).returning(Channel.uuid)
+        sa.delete(Channel).where(in_uuids(Channel.uuid, ok), ~has_active_subscription()).returning(Channel.uuid)
     ).scalars())
     if deleted != set(ok):
         raise ConcurrentSubscriptionError(

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from channel_assets.cleanup.batches import (
+    BATCH,
     chunks,
-    default_batch_size,
     has_active_subscription,
     in_strings,
     in_uuids,
@@ -34,12 +34,12 @@ def restore_followed(conn: Connection, now: datetime, actor: str, run_id: str | 
         sa.or_(Channel.orphaned_at.is_not(None), Channel.soft_deleted_at.is_not(None)), has_active_subscription()
     )
     rows = []
-    for batch in chunks(list(ids), default_batch_size(conn)) if ids is not None else [None]:
-        rows += conn.execute(query if batch is None else query.where(in_uuids(conn, Channel.uuid, batch))).all()
-    for batch in chunks([r.uuid for r in rows], default_batch_size(conn)):
+    for batch in chunks(list(ids), BATCH) if ids is not None else [None]:
+        rows += conn.execute(query if batch is None else query.where(in_uuids(Channel.uuid, batch))).all()
+    for batch in chunks([r.uuid for r in rows], BATCH):
         conn.execute(
             sa.update(Channel)
-            .where(in_uuids(conn, Channel.uuid, batch))
+            .where(in_uuids(Channel.uuid, batch))
             .values(orphaned_at=None, soft_deleted_at=None, removal_hold_reason=None, updated_at=now)
         )
     write_logs(conn, [
@@ -74,7 +74,7 @@ def restore_channels(engine: Engine, channel_ids: Sequence[str], reason: str, ac
             r.channel_id: r
             for r in conn.execute(
                 sa.select(Channel.uuid, Channel.channel_id, Channel.soft_deleted_at)
-                .where(in_strings(conn, Channel.channel_id, wanted))
+                .where(in_strings(Channel.channel_id, wanted))
                 .with_for_update()
             )
         }
@@ -86,7 +86,7 @@ def restore_channels(engine: Engine, channel_ids: Sequence[str], reason: str, ac
             raise RestoreError(f"not soft-deleted, nothing to restore: {live}")
         conn.execute(
             sa.update(Channel)
-            .where(in_strings(conn, Channel.channel_id, wanted))
+            .where(in_strings(Channel.channel_id, wanted))
             .values(soft_deleted_at=None, removal_hold_reason=f"restored by {actor}: {reason}", updated_at=now)
         )
         write_logs(conn, [
@@ -109,8 +109,8 @@ def relink_preserved_videos(engine: Engine, now: datetime, channel_ids: Sequence
     relinked = 0
     with transaction(engine) as conn:
         scopes = [()] if channel_ids is None else [
-            (in_strings(conn, Video.channel_id_snapshot, batch),)
-            for batch in chunks(list(channel_ids), default_batch_size(conn))
+            (in_strings(Video.channel_id_snapshot, batch),)
+            for batch in chunks(list(channel_ids), BATCH)
         ]
         for scope in scopes:
             per_channel = conn.execute(

@@ -15,7 +15,7 @@ import dagster as dg
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from channel_assets.cleanup.batches import chunks, default_batch_size, has_active_subscription, in_uuids
+from channel_assets.cleanup.batches import BATCH, chunks, has_active_subscription, in_uuids
 from channel_assets.cleanup.jobs import orphan_detection_job
 from channel_assets.cleanup.restore import relink_preserved_videos, restore_followed
 from channel_assets.db.engine import transaction
@@ -53,10 +53,10 @@ def scan_subscriptions(engine: Engine, cursor: str | None, now: datetime, lookba
     latest = dict(changed)
     with transaction(engine) as conn:
         restored_ids, relink_ids = [], []
-        for batch in chunks(list(latest), default_batch_size(conn)):
+        for batch in chunks(list(latest), BATCH):
             rows = conn.execute(
                 sa.select(Channel.uuid, Channel.channel_id, Channel.orphaned_at, has_active_subscription())
-                .where(in_uuids(conn, Channel.uuid, batch))
+                .where(in_uuids(Channel.uuid, batch))
             ).all()
             relink_ids += [r.channel_id for r in rows if r[3]]
             orphaned = [r for r in rows if not r[3] and r.orphaned_at is None]

@@ -2,8 +2,7 @@
 
 One UPDATE ... FROM per batch for the videos, and the watch rows by their videos' own ids a few
 thousand at a time, instead of the seed's save() per video and per watch row. The JSON is built by
-the database (jsonb_build_object on PostgreSQL, json_object on SQLite) with the same keys and
-ISO-8601 UTC timestamps on both.
+the database (jsonb_build_object) with ISO-8601 UTC timestamps.
 
 Watch rows are reached through users_uservideo(video_id) with `video_id = ANY(:video ids)`: joined on
 the videos' channel instead, the planner hash-joins a sequential scan of the whole watch table per
@@ -25,10 +24,8 @@ from channel_assets.cleanup.batches import chunks, in_uuids
 from channel_assets.db.models import Channel, UserVideo, Video
 
 CLEANUP_REASON = "orphaned_channel_removal"
-# Video ids per watch-row statement: PostgreSQL binds them as one array; SQLite's IN caps at 999
-# parameters and the watch UPDATE names the chunk twice.
-PG_VIDEO_CHUNK = 5_000
-SQLITE_VIDEO_CHUNK = 450
+# Video ids per watch-row statement, bound as one array (see the module docstring for why not more).
+VIDEO_CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -37,31 +34,15 @@ class SnapshotCounts:
     watch_rows: int
 
 
-def _uuid_text(conn: Connection, column):
-    if conn.dialect.name == "postgresql":
-        return sa.cast(column, sa.Text)
-    # SQLite stores Uuid as 32 hex digits: re-insert the hyphens so both backends write the same text.
-    hexed = sa.func.lower(sa.type_coerce(column, sa.String))
-    parts = [sa.func.substr(hexed, start, length) for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))]
-    text = parts[0]
-    for part in parts[1:]:
-        text = text.concat("-").concat(part)
-    return text
+def _iso_utc(column):
+    return sa.func.to_char(sa.func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
 
 
-def _iso_utc(conn: Connection, column):
-    if conn.dialect.name == "postgresql":
-        return sa.func.to_char(sa.func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
-    # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC.
-    return sa.func.replace(sa.type_coerce(column, sa.String), " ", "T").concat("+00:00")
-
-
-def snapshot_expression(conn: Connection, now: datetime, reason: str):
+def snapshot_expression(now: datetime, reason: str):
     """The snapshot document of the joined Channel row, as a SQL expression."""
-    build = sa.func.jsonb_build_object if conn.dialect.name == "postgresql" else sa.func.json_object
     text = sa.String
-    return build(
-        sa.literal("channel_uuid", text), _uuid_text(conn, Channel.uuid),
+    return sa.func.jsonb_build_object(
+        sa.literal("channel_uuid", text), sa.cast(Channel.uuid, sa.Text),
         sa.literal("channel_id", text), Channel.channel_id,
         sa.literal("title", text), Channel.title,
         sa.literal("description", text), Channel.description,
@@ -69,7 +50,7 @@ def snapshot_expression(conn: Connection, now: datetime, reason: str):
         sa.literal("subscriber_count", text), Channel.subscriber_count,
         sa.literal("video_count", text), Channel.video_count,
         sa.literal("view_count", text), Channel.view_count,
-        sa.literal("last_updated", text), _iso_utc(conn, Channel.last_updated),
+        sa.literal("last_updated", text), _iso_utc(Channel.last_updated),
         sa.literal("snapshot_created_at", text), sa.literal(now.isoformat(), text),
         sa.literal("cleanup_reason", text), sa.literal(reason, text),
     )
@@ -79,21 +60,17 @@ def video_ids(conn: Connection, ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
     """The videos of channels `ids` (served by video_channel_idx)."""
     if not ids:
         return []
-    return list(conn.execute(sa.select(Video.uuid).where(in_uuids(conn, Video.channel_id, ids))).scalars())
-
-
-def _video_chunks(conn: Connection, vids: Sequence[uuid.UUID]):
-    return chunks(list(vids), PG_VIDEO_CHUNK if conn.dialect.name == "postgresql" else SQLITE_VIDEO_CHUNK)
+    return list(conn.execute(sa.select(Video.uuid).where(in_uuids(Video.channel_id, ids))).scalars())
 
 
 def context_watch_rows(conn: Connection, vids: Sequence[uuid.UUID], *, only_missing: bool) -> int:
     """Copy each video's snapshot into the channel context of its watch rows; returns rows updated."""
     updated = 0
-    for chunk in _video_chunks(conn, vids):
+    for chunk in chunks(list(vids), VIDEO_CHUNK):
         watch = (
             sa.update(UserVideo)
-            .where(UserVideo.video_id == Video.uuid, in_uuids(conn, UserVideo.video_id, chunk),
-                   in_uuids(conn, Video.uuid, chunk))
+            .where(UserVideo.video_id == Video.uuid, in_uuids(UserVideo.video_id, chunk),
+                   in_uuids(Video.uuid, chunk))
             .values(channel_context=Video.original_channel_metadata)
         )
         if only_missing:
@@ -112,9 +89,9 @@ def snapshot_channels(conn: Connection, ids: Sequence[uuid.UUID], now: datetime,
         return SnapshotCounts(0, 0)
     videos = (
         sa.update(Video)
-        .where(Video.channel_id == Channel.uuid, in_uuids(conn, Channel.uuid, ids))
+        .where(Video.channel_id == Channel.uuid, in_uuids(Channel.uuid, ids))
         .values(
-            original_channel_metadata=snapshot_expression(conn, now, reason),
+            original_channel_metadata=snapshot_expression(now, reason),
             channel_title_snapshot=Channel.title,
             channel_id_snapshot=Channel.channel_id,
             updated_at=now,
@@ -137,10 +114,10 @@ def detach_videos(conn: Connection, ids: Sequence[uuid.UUID], now: datetime,
     missing = Video.original_channel_metadata.is_(None)
     return list(conn.execute(
         sa.update(Video)
-        .where(Video.channel_id == Channel.uuid, in_uuids(conn, Channel.uuid, ids))
+        .where(Video.channel_id == Channel.uuid, in_uuids(Channel.uuid, ids))
         .values(
             original_channel_metadata=sa.case(
-                (missing, snapshot_expression(conn, now, reason)), else_=Video.original_channel_metadata),
+                (missing, snapshot_expression(now, reason)), else_=Video.original_channel_metadata),
             channel_title_snapshot=sa.case((missing, Channel.title), else_=Video.channel_title_snapshot),
             channel_id_snapshot=sa.case((missing, Channel.channel_id), else_=Video.channel_id_snapshot),
             channel_id=None,
@@ -160,14 +137,14 @@ def preserved_counts(conn: Connection, vids: Sequence[uuid.UUID]) -> tuple[Snaps
         return sa.func.coalesce(sa.func.sum(sa.case((cond, 1), else_=0)), 0)
 
     videos = watch = unpreserved = 0
-    for chunk in _video_chunks(conn, vids):
+    for chunk in chunks(list(vids), VIDEO_CHUNK):
         videos += conn.execute(
             sa.select(tally(sa.and_(Video.channel_id.is_(None), Video.original_channel_metadata.is_not(None))))
-            .where(in_uuids(conn, Video.uuid, chunk))
+            .where(in_uuids(Video.uuid, chunk))
         ).scalar_one()
         with_context, without = conn.execute(
             sa.select(tally(UserVideo.channel_context.is_not(None)), tally(UserVideo.channel_context.is_(None)))
-            .where(in_uuids(conn, UserVideo.video_id, chunk))
+            .where(in_uuids(UserVideo.video_id, chunk))
         ).one()
         watch += with_context
         unpreserved += without

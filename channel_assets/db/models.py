@@ -24,9 +24,10 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from channel_assets.db.types import JSONType, UTCDateTime
+from channel_assets.db.types import UTCDateTime
 
 
 def _now_default():
@@ -40,7 +41,7 @@ class Base(DeclarativeBase):
 class User(Base):
     __tablename__ = "users_user"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     username: Mapped[str] = mapped_column(String(150), unique=True)
     last_login: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
@@ -108,7 +109,7 @@ class Channel(Base):
 class UserChannel(Base):
     __tablename__ = "users_userchannel"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users_user.id", ondelete="CASCADE"))
     channel_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos_channel.uuid", ondelete="CASCADE"))
     subscribed_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=_now_default())
@@ -139,7 +140,7 @@ class Video(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration: Mapped[int | None] = mapped_column(Integer)
     view_count: Mapped[int | None] = mapped_column(BigInteger)
-    original_channel_metadata: Mapped[dict | None] = mapped_column(JSONType)
+    original_channel_metadata: Mapped[dict | None] = mapped_column(JSONB)
     channel_title_snapshot: Mapped[str | None] = mapped_column(String(500))
     # The YouTube channel id, set on import and kept after removal: the key for re-linking.
     channel_id_snapshot: Mapped[str | None] = mapped_column(String(64))
@@ -157,12 +158,12 @@ class Video(Base):
 class UserVideo(Base):
     __tablename__ = "users_uservideo"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users_user.id", ondelete="CASCADE"))
     video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos_video.uuid", ondelete="CASCADE"))
     is_watched: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     watched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    channel_context: Mapped[dict | None] = mapped_column(JSONType)
+    channel_context: Mapped[dict | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=_now_default())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=_now_default())
 
@@ -180,13 +181,13 @@ class ChannelUpdateLog(Base):
 
     __tablename__ = "channel_update_logs"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     channel_uuid: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     channel_id: Mapped[str | None] = mapped_column(String(64))
     update_type: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(10))
     error_message: Mapped[str | None] = mapped_column(Text)
-    changes_made: Mapped[dict | None] = mapped_column(JSONType)
+    changes_made: Mapped[dict | None] = mapped_column(JSONB)
     api_quota_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     processing_time_ms: Mapped[int | None] = mapped_column(Integer)
     run_id: Mapped[str | None] = mapped_column(String(64))

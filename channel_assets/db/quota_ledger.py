@@ -2,7 +2,7 @@
 
 The API's quota resets at midnight America/Los_Angeles. A reservation is one conditional UPDATE
 that refuses to cross the pipeline's share, so concurrent runs (threads or processes) can never
-overspend: PostgreSQL re-checks the WHERE clause under the row lock, SQLite serialises writers.
+overspend: PostgreSQL re-checks the WHERE clause under the row lock.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from channel_assets.db.engine import transaction
 from channel_assets.db.models import ApiQuotaLedger
@@ -59,9 +58,8 @@ class QuotaLedger:
         self._now = now
 
     def _ensure_row(self, conn, day: date) -> None:
-        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         conn.execute(
-            insert(ApiQuotaLedger)
+            pg_insert(ApiQuotaLedger)
             .values(quota_day=day, units_reserved=0, units_used=0, updated_at=self._now())
             .on_conflict_do_nothing(index_elements=["quota_day"])
         )

@@ -1,18 +1,15 @@
-"""Column types that behave the same on SQLite (embedded default) and PostgreSQL (production)."""
+"""Column types: timezone-aware UTC datetimes everywhere, so no naive time ever reaches the database."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
-
-JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
 class UTCDateTime(TypeDecorator):
-    """Timezone-aware datetimes stored as UTC; SQLite drops the zone, so it is restored on read."""
+    """`timestamptz` that refuses naive datetimes on write and returns UTC on read."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -22,12 +19,9 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; channel_assets stores aware UTC datetimes only")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

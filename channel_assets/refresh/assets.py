@@ -34,7 +34,7 @@ def _shards(context: dg.AssetExecutionContext) -> list[int]:
 
 @dg.asset(
     partitions_def=shard_partitions, backfill_policy=dg.BackfillPolicy.single_run(), pool="youtube_api",
-    kinds={"youtube", "postgres", "sqlite"}, group_name="refresh", owners=OWNERS, tags={"domain": "refresh"},
+    kinds={"youtube", "postgres"}, group_name="refresh", owners=OWNERS, tags={"domain": "refresh"},
     freshness_policy=DAILY_FRESHNESS,
     description="Channel metadata and statistics of the shard's due channels, in 50-id channels.list batches "
                 "within the quota share; gone channels confirmed on a second pass.",
@@ -63,7 +63,7 @@ def channel_metadata(context: dg.AssetExecutionContext, config: MetadataConfig, 
 
 @dg.asset(
     partitions_def=shard_partitions, backfill_policy=dg.BackfillPolicy.single_run(), pool="youtube_api",
-    kinds={"youtube", "postgres", "sqlite"}, group_name="refresh", owners=OWNERS, tags={"domain": "refresh"},
+    kinds={"youtube", "postgres"}, group_name="refresh", owners=OWNERS, tags={"domain": "refresh"},
     deps=[channel_metadata], freshness_policy=DAILY_FRESHNESS,
     description="New uploads since the last pull: public feed first (0 quota), uploads playlist as fallback, "
                 "videos.list details; insert-or-ignore on (channel, video id).",
@@ -89,7 +89,7 @@ def channel_uploads(context: dg.AssetExecutionContext, config: CycleConfig, app_
 
 
 @dg.asset(
-    partitions_def=daily_partitions, kinds={"postgres", "sqlite"}, group_name="refresh", owners=OWNERS, tags={"domain": "refresh"},
+    partitions_def=daily_partitions, kinds={"postgres"}, group_name="refresh", owners=OWNERS, tags={"domain": "refresh"},
     deps=[dg.AssetDep(channel_metadata, partition_mapping=dg.AllPartitionMapping())],
     freshness_policy=DAILY_FRESHNESS,
     description="The day's subscriber/video/view counts of every available channel (re-materializing replaces it).",
@@ -105,7 +105,7 @@ def channel_statistics(context: dg.AssetExecutionContext, app_db: AppDatabase) -
 
 
 @dg.asset(
-    partitions_def=daily_partitions, kinds={"postgres", "sqlite"}, group_name="reporting", owners=OWNERS,
+    partitions_def=daily_partitions, kinds={"postgres"}, group_name="reporting", owners=OWNERS,
     tags={"domain": "reporting"},
     deps=[dg.AssetDep(channel_metadata, partition_mapping=dg.AllPartitionMapping()),
           dg.AssetDep(channel_uploads, partition_mapping=dg.AllPartitionMapping())],

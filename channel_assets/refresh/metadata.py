@@ -7,11 +7,10 @@ whole batches and two runs of one shard converge (absolute values, counters read
 in channel-id order). At most `in_flight + 2 * MAX_GROUP` batches are submitted ahead of the writer,
 which bounds memory whatever the size of the cycle.
 
-PostgreSQL: one ordered SELECT … FOR UPDATE of the group's rows (narrow: the tier columns
+One ordered SELECT … FOR UPDATE of the group's rows (narrow: the tier columns
 only), the answers COPYed into a temp table, then ONE statement diffs old against new in SQL
 (IS DISTINCT FROM), updates the rows, inserts the old→new change-log rows and returns the counts and
-the largest changes. SQLite (the embedded default) diffs in Python and uses executemany.
-Gone and failed channels (rare) take the executemany path on both backends.
+the largest changes. Gone and failed channels (rare) take an executemany path.
 A successful answer that omits an id is only believed after a second pass at the end of the run.
 """
 
@@ -29,9 +28,9 @@ from queue import Empty, SimpleQueue
 from threading import Event
 
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, update
 
-from channel_assets.db.engine import is_postgres, transaction
+from channel_assets.db.engine import transaction
 from channel_assets.db.models import Channel
 from channel_assets.db.update_log import write_logs
 from channel_assets.refresh.quota import CountingGate
@@ -263,10 +262,7 @@ class _Refresher:
             return to_confirm
         start = time.perf_counter()
         with transaction(self.engine) as conn:
-            if is_postgres(conn):
-                logs = self._apply_pg(conn, found, gone, failed)
-            else:
-                logs = self._apply(conn, found, gone, failed)
+            logs = self._apply_pg(conn, found, gone, failed)
             write_ms = int((time.perf_counter() - start) * 1000)
             summaries = [{
                 "channel_uuid": None, "channel_id": None, "update_type": "metadata",
@@ -277,48 +273,6 @@ class _Refresher:
             } for out, changes in batches]
             write_logs(conn, summaries + logs)
         return to_confirm
-
-    def _apply(self, conn, found: dict[str, ChannelRecord], gone: list[str], failed: dict[str, str]) -> list[dict]:
-        """SQLite: old values read under the write lock, diff in Python, executemany UPDATEs."""
-        c = Channel.__table__.c
-        ids = sorted({*found, *gone, *failed})
-        if not ids:
-            return []
-        query = select(c.uuid, c.channel_id, c.update_frequency, c.is_priority, c.is_critical, c.is_available,
-                       c.unavailable_reason, c.missing_since, c.failed_update_count, *(c[f] for f in TRACKED)
-                       ).where(c.channel_id.in_(ids)).order_by(c.channel_id)
-        old = {row.channel_id: row for row in conn.execute(query)}
-        now, logs = self.now, []
-        ok_params = []
-        for cid, rec in found.items():
-            row = old.get(cid)
-            if row is None:
-                continue
-            changes = {f: [_jsonable(getattr(row, f)), _jsonable(getattr(rec, f))]
-                       for f in TRACKED if getattr(row, f) != getattr(rec, f)}
-            if not row.is_available:
-                changes["is_available"] = [False, True]
-                self.summary.restored += 1
-            self.summary.refreshed += 1
-            if changes:
-                self.summary.changed += 1
-                logs.append(self._log(row, "success", changes=changes))
-                delta = (rec.subscriber_count or 0) - (row.subscriber_count or 0)
-                self._track_change(abs(delta), (cid, rec.title, ", ".join(sorted(changes)),
-                                                row.subscriber_count, rec.subscriber_count))
-            else:
-                self.summary.unchanged += 1
-            params = {f"v_{f}": getattr(rec, f) for f in TRACKED}
-            params |= {"b_id": cid, "v_etag": rec.etag, "v_next": now + self._interval(row)}
-            ok_params.append(params)
-        if ok_params:
-            t, c = Channel.__table__, Channel.__table__.c
-            values = {f: bindparam(f"v_{f}", type_=c[f].type) for f in TRACKED}
-            conn.execute(update(t).where(c.channel_id == bindparam("b_id")).values(
-                **values, etag=bindparam("v_etag"), next_refresh_at=bindparam("v_next", type_=c.next_refresh_at.type),
-                last_updated=now, failed_update_count=0, last_error=None, missing_since=None,
-                is_available=True, unavailable_reason=None, updated_at=now), ok_params)
-        return logs + self._apply_gone_failed(conn, old, gone, failed)
 
     def _apply_pg(self, conn, found: dict[str, ChannelRecord], gone: list[str], failed: dict[str, str]) -> list[dict]:
         """PostgreSQL: lock in channel-id order, COPY the answers, diff/update/log in one statement."""

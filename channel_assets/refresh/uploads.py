@@ -17,9 +17,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from channel_assets.db.engine import is_postgres, transaction
+from channel_assets.db.engine import transaction
 from channel_assets.db.models import Channel, Video
 from channel_assets.db.update_log import write_logs
 from channel_assets.refresh.quota import CountingGate
@@ -102,8 +101,8 @@ def select_upload_candidates(engine: Engine, shards: Sequence[int], now: datetim
     return out
 
 
-def _anti_join_sql(pairs: int, placeholder: str) -> str:
-    rows = ", ".join([f"({placeholder}, {placeholder})"] * pairs)
+def _anti_join_sql(pairs: int) -> str:
+    rows = ", ".join(["(%s, %s)"] * pairs)
     return (f"WITH feed(cid, vid) AS (VALUES {rows}) SELECT feed.cid, feed.vid FROM feed "
             "LEFT JOIN videos_video v ON v.channel_id_snapshot = feed.cid AND v.video_id = feed.vid "
             "WHERE v.uuid IS NULL")
@@ -111,9 +110,8 @@ def _anti_join_sql(pairs: int, placeholder: str) -> str:
 
 def _new_many(engine: Engine, pairs: set[tuple[str, str]], pairs_per_query: int = 450) -> set[tuple[str, str]]:
     """The (channel, video) pairs among a whole group's feed entries that are NOT stored yet: a LEFT JOIN
-    anti-join of a VALUES list, 450 pairs (900 bound parameters, under SQLite's oldest 999 limit) per
-    statement. Plans: one index probe per pair on both backends (SQLite: the unique (channel_id_snapshot,
-    video_id) index; PostgreSQL: an index on channel_id_snapshot, ~8 rows filtered on video_id). Past
+    anti-join of a VALUES list, 450 pairs (900 bound parameters) per statement. Plan: one index probe per
+    pair (an index on channel_id_snapshot, ~8 rows filtered on video_id). Past
     ~1,000 pairs PostgreSQL switched to a hash join over a scan of the whole table, hence the small chunks.
     In steady state nearly every entry is stored, so this returns a handful of rows where fetching the
     stored ones returned ~15 per channel. Plain SQL text: compiling thousands of bound VALUES through
@@ -121,17 +119,16 @@ def _new_many(engine: Engine, pairs: set[tuple[str, str]], pairs_per_query: int 
     ordered = sorted(pairs)
     new: set[tuple[str, str]] = set()
     with engine.connect() as conn:
-        placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         for i in range(0, len(ordered), pairs_per_query):
             chunk = ordered[i : i + pairs_per_query]
             params = tuple(x for pair in chunk for x in pair)
-            new |= {(cid, vid) for cid, vid in conn.exec_driver_sql(_anti_join_sql(len(chunk), placeholder), params)}
+            new |= {(cid, vid) for cid, vid in conn.exec_driver_sql(_anti_join_sql(len(chunk)), params)}
     return new
 
 
 def _known(engine: Engine, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """Stored (channel, video) pairs among `pairs` (one channel's): `channel = :id AND video_id IN (…)`
-    walks the unique index; a row-value IN does not on SQLite and degrades to a scan per call."""
+    walks the unique index."""
     if not pairs:
         return set()
     (channel_id,) = {cid for cid, _ in pairs}
@@ -272,8 +269,7 @@ class _Uploads:
         c = Channel.__table__.c
         with transaction(self.engine) as conn:
             if rows:
-                insert = pg_insert if is_postgres(conn) else sqlite_insert
-                result = conn.execute(insert(Video.__table__).on_conflict_do_nothing(
+                result = conn.execute(pg_insert(Video.__table__).on_conflict_do_nothing(
                     index_elements=["channel_id_snapshot", "video_id"]).returning(Video.__table__.c.uuid), rows)
                 self.summary.videos_added += len(result.all())
             if channel_params:

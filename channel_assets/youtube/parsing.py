@@ -59,7 +59,10 @@ def parse_duration(value: Any) -> int:
     if m is None or value in ("P", "PT"):
         raise ItemError(f"bad duration {value!r:.40}")
     g = {k: v or "0" for k, v in m.groupdict().items()}
-    return int(int(g["w"]) * 604800 + int(g["d"]) * 86400 + int(g["h"]) * 3600 + int(g["m"]) * 60 + float(g["s"]))
+    seconds = int(int(g["w"]) * 604800 + int(g["d"]) * 86400 + int(g["h"]) * 3600 + int(g["m"]) * 60 + float(g["s"]))
+    if seconds > _INT_MAX:
+        raise ItemError(f"duration out of range: {value!r:.40}")
+    return seconds
 
 
 def _count(obj: dict, key: str) -> int | None:
@@ -89,7 +92,13 @@ def _obj(parent: dict, key: str, *, required: bool) -> dict:
     raise ItemError(f"missing {key}" if value is None else f"{key} is not an object")
 
 
-def _text(obj: dict, key: str, *, required: bool = False) -> str | None:
+# The widest value the gallery's columns hold (seed 000's schema): anything longer is invalid data,
+# reported per item, never a failed write transaction for the whole batch.
+MAX_TITLE, MAX_URL, MAX_CUSTOM_URL, MAX_COUNTRY, MAX_ID, MAX_ETAG = 500, 500, 200, 8, 64, 100
+_INT_MAX = 2**31 - 1
+
+
+def _text(obj: dict, key: str, *, required: bool = False, max_len: int | None = None) -> str | None:
     value = obj.get(key)
     if value is None:
         if required:
@@ -97,7 +106,10 @@ def _text(obj: dict, key: str, *, required: bool = False) -> str | None:
         return None
     if not isinstance(value, str):
         raise ItemError(f"{key} is not a string")
-    return clean_text(value)
+    value = clean_text(value)
+    if max_len is not None and len(value) > max_len:
+        raise ItemError(f"{key} longer than {max_len} characters")
+    return value
 
 
 def _thumbnail(snippet: dict) -> str | None:
@@ -107,7 +119,7 @@ def _thumbnail(snippet: dict) -> str | None:
     for size in ("high", "medium", "default"):
         entry = thumbs.get(size)
         if isinstance(entry, dict) and isinstance(entry.get("url"), str) and entry["url"]:
-            return clean_text(entry["url"])
+            return _text(entry, "url", max_len=MAX_URL)
     return None
 
 
@@ -126,18 +138,18 @@ def parse_channel_item(item: dict, parts: Collection[str] = CHANNEL_PARTS) -> Ch
     etag = item.get("etag")
     return ChannelRecord(
         channel_id=item["id"],
-        title=_text(snippet, "title", required=True),
+        title=_text(snippet, "title", required=True, max_len=MAX_TITLE),
         description=_text(snippet, "description") or "",
-        custom_url=_text(snippet, "customUrl"),
+        custom_url=_text(snippet, "customUrl", max_len=MAX_CUSTOM_URL),
         thumbnail_url=_thumbnail(snippet),
-        country=_text(snippet, "country"),
+        country=_text(snippet, "country", max_len=MAX_COUNTRY),
         published_at=_published(snippet, "publishedAt"),
-        uploads_playlist_id=_text(playlists, "uploads") or None,
+        uploads_playlist_id=_text(playlists, "uploads", max_len=MAX_ID) or None,
         subscriber_count=_count(stats, "subscriberCount"),
         hidden_subscriber_count=hidden,
         video_count=_count(stats, "videoCount"),
         view_count=_count(stats, "viewCount"),
-        etag=clean_text(etag) if isinstance(etag, str) else None,
+        etag=_text(item, "etag", max_len=MAX_ETAG) if isinstance(etag, str) else None,
     )
 
 
@@ -148,8 +160,8 @@ def parse_video_item(item: dict, parts: Collection[str] = VIDEO_PARTS) -> VideoR
     duration = details.get("duration")
     return VideoRecord(
         video_id=item["id"],
-        channel_id=_text(snippet, "channelId", required=True),
-        title=_text(snippet, "title", required=True),
+        channel_id=_text(snippet, "channelId", required=True, max_len=MAX_ID),
+        title=_text(snippet, "title", required=True, max_len=MAX_TITLE),
         description=_text(snippet, "description") or "",
         published_at=_published(snippet, "publishedAt"),
         duration_seconds=None if duration is None else parse_duration(duration),

@@ -7,7 +7,6 @@ import threading
 from datetime import timedelta
 
 import psycopg
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -15,8 +14,6 @@ from channel_assets.cleanup.removal import hard_delete_due
 from channel_assets.db.engine import transaction
 from channel_assets.db.models import Channel, UserChannel
 from channel_assets_tests.cleanup.conftest import LIMITS, NOW, World
-
-pytestmark = pytest.mark.postgres
 
 
 def _writer(engine, targets, start, results, seed):

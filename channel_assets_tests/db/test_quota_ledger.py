@@ -3,7 +3,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channel_assets.db import migrate
 from channel_assets.db.engine import make_engine
 from channel_assets.db.quota_ledger import QuotaLedger, next_reset, quota_day
 from channel_assets.youtube import QuotaShareExhausted
@@ -72,15 +71,8 @@ def _hammer(url: str, limit: int, threads: int, attempts: int) -> list[int]:
     return granted
 
 
-@pytest.mark.postgres
 def test_twenty_threads_never_overshoot_on_postgres(pg_engine, pg_url):
     granted = _hammer(pg_url, limit=137, threads=20, attempts=12)
     assert sum(granted) == 137
     ledger = QuotaLedger(pg_engine, limit=137, now=lambda: datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
     assert ledger.status().reserved == 137
-
-
-def test_concurrent_writers_never_overshoot_on_sqlite(sqlite_url):
-    migrate.upgrade(make_engine(sqlite_url))
-    granted = _hammer(sqlite_url, limit=40, threads=8, attempts=8)
-    assert sum(granted) == 40

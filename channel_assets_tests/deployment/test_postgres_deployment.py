@@ -21,10 +21,8 @@ from channel_assets.db.engine import make_engine, transaction
 from channel_assets.db.models import Channel, ChannelUpdateLog, User, UserChannel
 from channel_assets.db.sharding import shard_of
 from channel_assets.emulator.world import channel_ids
-from channel_assets_tests.conftest import ThrowawayPostgres
+from channel_assets_tests.pg import ThrowawayPostgres, tcp_or_socket
 from channel_assets_tests.ui.stack import ROOT, DagsterStack, Emulator, app_env, free_port, tool, wait_for
-
-pytestmark = pytest.mark.postgres
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -70,9 +68,10 @@ def pg_deployment(tmp_path):
         logs.mkdir()
         shutil.copy(ROOT / "deploy" / "dagster.postgres.yaml", home / "dagster.yaml")
         pg = make_url(dagster_url)
+        host, port = tcp_or_socket(dagster_url)
         emulator = Emulator()
         env = app_env(app_url, emulator.url) | {
-            "DAGSTER_PG_HOST": pg.host, "DAGSTER_PG_PORT": str(pg.port or 5432), "DAGSTER_PG_USER": pg.username,
+            "DAGSTER_PG_HOST": host, "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_USER": pg.username,
             "DAGSTER_PG_PASSWORD": pg.password or "unused-with-trust-auth", "DAGSTER_PG_DB": pg.database}
         stack = DagsterStack(home, logs, env)
         try:

@@ -55,7 +55,6 @@ def test_forced_refresh_during_the_scheduled_one_converges(engine, emulator, led
     assert max(n for _, n in per_channel) <= 2  # at most one change row per run, never more
 
 
-@pytest.mark.postgres
 @pytest.mark.parametrize("round_", [pytest.param(r, marks=() if r < 2 else pytest.mark.slow) for r in range(8)])
 def test_two_cleanups_at_once_with_resubscribers_never_delete_twice_or_a_followed_channel(pg_engine, round_):
     rng = random.Random(round_)

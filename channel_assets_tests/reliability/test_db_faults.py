@@ -17,7 +17,7 @@ from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets_tests.cleanup.conftest import LIMITS, NOW
 from channel_assets_tests.cleanup.conftest import World as CleanupWorld
-from channel_assets_tests.conftest import PG_ADMIN_DSN
+from channel_assets_tests.pg import admin_dsn
 
 from .conftest import (
     ALL,
@@ -29,8 +29,6 @@ from .conftest import (
     quota_logged,
     video_pairs,
 )
-
-pytestmark = pytest.mark.postgres
 
 
 class DropConnectionOn:
@@ -45,7 +43,7 @@ class DropConnectionOn:
         if self.calls == self.n:
             self.victim_rows = rows
             pid = conn.connection.dbapi_connection.info.backend_pid
-            with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+            with psycopg.connect(admin_dsn(), autocommit=True) as admin:
                 assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
         return self.real(conn, rows)
 

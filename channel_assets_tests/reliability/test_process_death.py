@@ -32,7 +32,7 @@ from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets.youtube import YouTubeClient
 from channel_assets_tests.cleanup.conftest import LIMITS
 from channel_assets_tests.cleanup.conftest import World as CleanupWorld
-from channel_assets_tests.conftest import ThrowawayPostgres
+from channel_assets_tests.pg import ThrowawayPostgres
 
 from . import _worker
 from .conftest import (
@@ -52,8 +52,8 @@ N_CHANNELS = 120
 
 
 def _cases(kind: str) -> list:
-    cases = [("postgres", s) for s in range(20)] + [("sqlite", s) for s in range(5)]
-    default = {("postgres", 0), ("postgres", 1), ("sqlite", 0)}
+    cases = [("postgres", s) for s in range(20)]
+    default = {("postgres", 0), ("postgres", 1)}
     return [pytest.param(b, s, id=f"{kind}-{b}-{s}", marks=() if (b, s) in default else pytest.mark.slow)
             for b, s in cases]
 
@@ -63,12 +63,9 @@ def make_db(tmp_path):
     stack = []
 
     def make(backend: str):
-        if backend == "sqlite":
-            url = f"sqlite:///{tmp_path / 'app.db'}"
-        else:
-            pg = ThrowawayPostgres()
-            url = pg.__enter__()
-            stack.append(pg)
+        pg = ThrowawayPostgres()
+        url = pg.__enter__()
+        stack.append(pg)
         engine = make_engine(url)
         migrate.upgrade(engine)
         stack.append(engine)

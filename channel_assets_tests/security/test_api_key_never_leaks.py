@@ -12,14 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
-import pytest
 import sqlalchemy as sa
 from dagster._serdes import serialize_value
 
 from channel_assets.cleanup.assets import cleanup_assets
 from channel_assets.cleanup.checks import cleanup_checks
-from channel_assets.db import migrate
-from channel_assets.db.engine import make_engine
 from channel_assets.db.models import Channel, ChannelUpdateLog
 from channel_assets.emulator import EmulatorServer, World
 from channel_assets.refresh.assets import (
@@ -33,7 +30,6 @@ from channel_assets.refresh.jobs import force_refresh_channels
 from channel_assets.refresh.schedules import ALL_SHARDS_TAGS
 from channel_assets.resources import build_resources
 from channel_assets.youtube import YouTubeClient
-from channel_assets_tests.conftest import ThrowawayPostgres
 from channel_assets_tests.refresh.conftest import SEED, START, insert_channels
 
 SECRET = "AIzaSyZ-LeakCanary_9f3b7c1d5e"
@@ -48,22 +44,6 @@ def _closed_port() -> int:
 
 def _cfg(now, *ops, **extra) -> dict:
     return {"ops": {op: {"config": {"now": now.isoformat(), **extra}} for op in ops}}
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])])
-def engine(request, tmp_path):
-    """SQLite by default; the PostgreSQL variant runs in `make test-full`."""
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'app.db'}")
-        migrate.upgrade(eng)
-        yield eng
-        eng.dispose()
-    else:
-        with ThrowawayPostgres() as url:
-            eng = make_engine(url)
-            migrate.upgrade(eng)
-            yield eng
-            eng.dispose()
 
 
 def test_full_cycle_with_faults_never_shows_the_key(engine, tmp_path, monkeypatch, caplog, capfd):
@@ -159,8 +139,6 @@ def test_full_cycle_with_faults_never_shows_the_key(engine, tmp_path, monkeypatc
             texts.append(str(tuple(row)))
         log_rows = conn.execute(sa.select(sa.func.count()).select_from(ChannelUpdateLog)).scalar_one()
     files = [p for p in Path(home).rglob("*") if p.is_file()]
-    if engine.dialect.name == "sqlite":
-        files.append(Path(engine.url.database))
     raw = [(p, p.read_bytes()) for p in files]
 
     assert log_rows > 30 and len(texts) > 300

@@ -28,6 +28,7 @@ from channel_assets.refresh.selection import DueChannel
 from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets.reporting.markdown import md_table
 from channel_assets.youtube import YouTubeClient
+from channel_assets_tests.pg import ThrowawayPostgres
 from channel_assets_tests.refresh.conftest import insert_channels
 from channel_assets_tests.reliability.conftest import ALL, channel_rows
 from channel_assets_tests.youtube.test_parsing import json_paths, json_values
@@ -74,12 +75,13 @@ def mutated_answers(draw):
 
 @pytest.fixture(scope="module")
 def recorded_db(tmp_path_factory):
-    """One SQLite database for every hypothesis example; each example restores the two rows first."""
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('hyp') / 'app.db'}")
-    migrate.upgrade(engine)
-    insert_channels(engine, RECORDED_IDS)
-    yield engine
-    engine.dispose()
+    """One database for every hypothesis example; each example restores the two rows first."""
+    with ThrowawayPostgres() as url:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        insert_channels(engine, RECORDED_IDS)
+        yield engine
+        engine.dispose()
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,

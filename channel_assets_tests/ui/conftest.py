@@ -10,6 +10,7 @@ import pytest
 from channel_assets.db import migrate
 from channel_assets.db.demo_seed import seed_demo
 from channel_assets.db.engine import make_engine
+from channel_assets_tests.pg import ThrowawayPostgres
 
 from .stack import CHANNELS, ROOT, SEED, USERS, DagsterStack, Emulator, app_env
 
@@ -26,14 +27,15 @@ class UiStack:
 
 @pytest.fixture(scope="session")
 def ui_stack(tmp_path_factory):
-    """The embedded instance (a copy of dagster.yaml: SQLite storage, queued runs, so the daemon runs
+    """The embedded instance (a copy of dagster.yaml: Dagster's own SQLite storage, queued runs, so the daemon runs
     too), the repo's workspace.yaml, the emulator and a small demo population of the same seed."""
     base = tmp_path_factory.mktemp("ui_stack")
     home, logs = base / "dagster_home", base / "logs"
     home.mkdir()
     logs.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    database_url = f"sqlite:///{base / 'app.db'}"
+    database = ThrowawayPostgres()
+    database_url = database.__enter__()
     engine = make_engine(database_url)
     migrate.upgrade(engine)
     seed_demo(engine, users=USERS, channels=CHANNELS, seed=SEED)
@@ -55,6 +57,7 @@ def ui_stack(tmp_path_factory):
         stack.close()
         emulator.close()
         engine.dispose()
+        database.__exit__(None, None, None)
 
 
 def world_channel(engine, shard: int | None = None, exclude_shard: int | None = None) -> str:
