@@ -4,10 +4,10 @@ from datetime import date
 
 import dagster as dg
 
-from channel_assets.cleanup.impact import Impact, Limits
-from channel_assets.cleanup.orphans import detect_orphans
-from channel_assets.cleanup.removal import run_removal, snapshot_due
-from channel_assets.cleanup.restore import relink_preserved_videos
+from channel_assets.db.impact import Impact, Limits
+from channel_assets.db.orphans import detect_orphans
+from channel_assets.db.removal import run_removal, snapshot_due
+from channel_assets.db.restore import relink_preserved_videos
 from channel_assets.partitions import daily_partitions
 from channel_assets.reporting.markdown import md_table
 from channel_assets.resources import AppDatabase

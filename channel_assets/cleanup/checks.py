@@ -1,14 +1,19 @@
 """Asset checks enforcing the cleanup safety rules (F10, F16); each reads the cycle's clock from the
-materialization it checks, so a run with a `now` override is checked at that time."""
+materialization it checks, so a run with a `now` override is checked at that time. The data comes from
+channel_assets.db.cleanup_checks, which applies the removal's own predicates and safety rule."""
 
 from datetime import datetime, timedelta
 
 import dagster as dg
-import sqlalchemy as sa
 
 from channel_assets.cleanup.assets import orphaned_channels, preserved_video_snapshots, removed_channels
-from channel_assets.cleanup.batches import has_active_subscription
-from channel_assets.db.models import Channel, ChannelUpdateLog, UserVideo, Video
+from channel_assets.db.cleanup_checks import (
+    followed_but_soft_deleted,
+    hard_delete_readiness,
+    overdue_orphans,
+    removed_without_snapshot,
+)
+from channel_assets.db.impact import Limits
 from channel_assets.reporting.markdown import md_table
 from channel_assets.resources import AppDatabase
 
@@ -34,41 +39,19 @@ def cleanup_safety_rules(context: dg.AssetCheckExecutionContext, app_db: AppData
         return dg.AssetCheckResult(passed=False, description="no snapshot materialization to check")
     now, dry_run = _cycle(meta)
     settings = app_db.settings
-    due = (Channel.soft_deleted_at <= now - timedelta(days=settings.cooldown_days),
-           Channel.removal_hold_reason.is_(None), ~has_active_subscription())
-    with app_db.engine.connect() as conn:
-        over = conn.execute(
-            sa.select(Channel.channel_id, sa.func.count(sa.distinct(Video.uuid)), sa.func.count(UserVideo.id),
-                      sa.func.count(sa.distinct(UserVideo.user_id)))
-            .join(Video, Video.channel_id == Channel.uuid)
-            .outerjoin(UserVideo, UserVideo.video_id == Video.uuid)
-            .where(*due)
-            .group_by(Channel.channel_id)
-            .having(sa.or_(sa.func.count(sa.distinct(Video.uuid)) >= settings.max_videos,
-                           sa.func.count(UserVideo.id) >= settings.max_watch_rows,
-                           sa.func.count(sa.distinct(UserVideo.user_id)) >= settings.max_users))
-            .limit(50)
-        ).all()
-        missing_videos = missing_watch = 0
-        if not dry_run:
-            missing_videos = conn.execute(
-                sa.select(sa.func.count()).select_from(Video).join(Channel, Video.channel_id == Channel.uuid)
-                .where(*due, Video.original_channel_metadata.is_(None))
-            ).scalar_one()
-            missing_watch = conn.execute(
-                sa.select(sa.func.count()).select_from(UserVideo).join(Video).join(Channel, Video.channel_id == Channel.uuid)
-                .where(*due, UserVideo.channel_context.is_(None))
-            ).scalar_one()
-    passed = not over and missing_videos == 0 and missing_watch == 0
+    ready = hard_delete_readiness(app_db.engine, now, settings.cooldown_days, Limits.from_settings(settings),
+                                  check_snapshots=not dry_run)
+    over = [(i.channel_id, i.videos, i.watch_rows, i.users, reason) for i, reason in ready.over_threshold]
+    passed = not over and ready.videos_without_snapshot == 0 and ready.watch_rows_without_context == 0
     return dg.AssetCheckResult(
         passed=passed,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
             "over_threshold": len(over),
-            "videos_without_snapshot": missing_videos,
-            "watch_rows_without_context": missing_watch,
+            "videos_without_snapshot": ready.videos_without_snapshot,
+            "watch_rows_without_context": ready.watch_rows_without_context,
             "over_threshold_channels": dg.MetadataValue.md(
-                md_table(["channel id", "videos", "watch rows", "users"], over)),
+                md_table(["channel id", "videos", "watch rows", "users", "rule"], over)),
         },
     )
 
@@ -78,18 +61,7 @@ def snapshot_completeness(context: dg.AssetCheckExecutionContext, app_db: AppDat
     """Nothing lost: every channel-less video of a removed channel has its snapshot, its watch rows their
     context, and the cycle preserved exactly the videos and watch rows it found before deleting."""
     meta = _latest(context, removed_channels)
-    removed = sa.select(ChannelUpdateLog.id).where(
-        ChannelUpdateLog.update_type == "removal", ChannelUpdateLog.channel_id == Video.channel_id_snapshot
-    ).exists()
-    with app_db.engine.connect() as conn:
-        videos = conn.execute(
-            sa.select(sa.func.count()).select_from(Video)
-            .where(Video.channel_id.is_(None), Video.original_channel_metadata.is_(None), removed)
-        ).scalar_one()
-        watch = conn.execute(
-            sa.select(sa.func.count()).select_from(UserVideo).join(Video)
-            .where(Video.channel_id.is_(None), UserVideo.channel_context.is_(None), removed)
-        ).scalar_one()
+    videos, watch = removed_without_snapshot(app_db.engine)
     counts_match = (meta.get("videos_before") == meta.get("videos_preserved")
                     and meta.get("watch_rows_before") == meta.get("watch_rows_preserved"))
     return dg.AssetCheckResult(
@@ -109,12 +81,7 @@ def orphans_removed_in_time(context: dg.AssetCheckExecutionContext, app_db: AppD
     if not meta:
         return dg.AssetCheckResult(passed=False, description="no removal materialization to check")
     now, _ = _cycle(meta)
-    limit = now - timedelta(days=ORPHAN_REMOVAL_DAYS + app_db.settings.cooldown_days)
-    with app_db.engine.connect() as conn:
-        late = conn.execute(
-            sa.select(sa.func.count()).select_from(Channel)
-            .where(Channel.orphaned_at < limit, Channel.removal_hold_reason.is_(None), ~has_active_subscription())
-        ).scalar_one()
+    late = overdue_orphans(app_db.engine, now - timedelta(days=ORPHAN_REMOVAL_DAYS + app_db.settings.cooldown_days))
     return dg.AssetCheckResult(passed=late == 0, severity=dg.AssetCheckSeverity.WARN,
                                metadata={"overdue_orphans": late})
 
@@ -123,11 +90,7 @@ def orphans_removed_in_time(context: dg.AssetCheckExecutionContext, app_db: AppD
 def no_followed_channel_soft_deleted(context: dg.AssetCheckExecutionContext,
                                      app_db: AppDatabase) -> dg.AssetCheckResult:
     """ERROR when a soft-deleted channel has an active subscription (the restore path failed)."""
-    with app_db.engine.connect() as conn:
-        followed = conn.execute(
-            sa.select(Channel.channel_id).where(Channel.soft_deleted_at.is_not(None), has_active_subscription())
-            .limit(50)
-        ).scalars().all()
+    followed = followed_but_soft_deleted(app_db.engine)
     return dg.AssetCheckResult(passed=not followed, severity=dg.AssetCheckSeverity.ERROR,
                                metadata={"followed_soft_deleted": len(followed),
                                          "channels": dg.MetadataValue.md(md_table(["channel id"], [(c,) for c in followed]))})

@@ -3,8 +3,9 @@
 import dagster as dg
 
 from channel_assets.cleanup.assets import cleanup_assets, orphaned_channels
-from channel_assets.cleanup.removal import override_held_removals
-from channel_assets.cleanup.restore import RestoreError, restore_channels
+from channel_assets.db.removal import override_held_removals
+from channel_assets.db.restore import RestoreError, restore_channels
+from channel_assets.db.subscriptions import apply_resubscriptions
 from channel_assets.db.update_log import purge_old_logs
 from channel_assets.resources import AppDatabase
 from channel_assets.runtime import CycleConfig
@@ -46,6 +47,19 @@ def remove_held(context: dg.OpExecutionContext, config: OperatorRequest, app_db:
                      f"{done.watch_rows_preserved} watch rows preserved, {done.restored} followed again and kept")
 
 
+class Resubscribed(CycleConfig):
+    channel_ids: list[str]
+
+
+@dg.op
+def restore_resubscribed(context: dg.OpExecutionContext, config: Resubscribed, app_db: AppDatabase) -> None:
+    """Channels followed again: out of the cleanup lifecycle, preserved videos re-linked (idempotent)."""
+    restored, relinked = apply_resubscriptions(app_db.engine, config.channel_ids, config.resolve_now(),
+                                               actor="subscription_cleanup_sensor", run_id=context.run.run_id)
+    context.log.info(f"{len(config.channel_ids)} channel(s) followed again: {restored} restored, "
+                     f"{relinked} preserved videos re-linked")
+
+
 @dg.op
 def purge_update_logs(context: dg.OpExecutionContext, config: CycleConfig, app_db: AppDatabase) -> None:
     """Log retention (F12): batched deletes so the log table is never locked for long."""
@@ -63,9 +77,15 @@ def override_held_removals_job():
     remove_held()
 
 
+@dg.job(name="resubscription_restore", tags={"domain": "cleanup"})
+def resubscription_restore_job():
+    restore_resubscribed()
+
+
 @dg.job(name="update_log_retention")
 def log_retention_job():
     purge_update_logs()
 
 
-cleanup_jobs = [cleanup_job, orphan_detection_job, restore_channels_job, override_held_removals_job, log_retention_job]
+cleanup_jobs = [cleanup_job, orphan_detection_job, restore_channels_job, override_held_removals_job,
+                resubscription_restore_job, log_retention_job]

@@ -1,88 +1,78 @@
-"""Sensor on users_userchannel (F15): re-subscriptions restore at once, unsubscriptions trigger detection.
+"""Sensor on users_userchannel (F15): re-subscriptions and unsubscriptions request runs at once.
 
 The cursor is the highest updated_at seen; each tick re-reads a lookback window before it, so a row
-committed late with an older updated_at is still seen. Everything the tick does is idempotent, so
-reading a row twice is harmless. The query is a range scan of the (updated_at, id) index and the
-per-channel look-ups use primary keys and the (channel_id, is_active) index: the cost follows the
-number of recent changes, not the 10M rows of the table. Restores are done by the sensor itself (a
-cheap indexed UPDATE, and a soft-deleted channel must not wait for a run); detection is a run.
+committed late with an older updated_at is still seen. The tick only reads (a range scan of the
+(updated_at, id) index, then primary-key and (channel_id, is_active) look-ups: the cost follows the
+number of recent changes, not the 10M rows of the table) and requests runs: `resubscription_restore`
+for channels followed again (restore, re-link their preserved videos), `orphan_detection` for today when
+an unsubscription orphaned a channel. Run keys make a re-read window request nothing twice.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from channel_assets.cleanup.batches import BATCH, chunks, has_active_subscription, in_uuids
-from channel_assets.cleanup.jobs import orphan_detection_job
-from channel_assets.cleanup.restore import relink_preserved_videos, restore_followed
-from channel_assets.db.engine import transaction
-from channel_assets.db.models import Channel, UserChannel
+from channel_assets.cleanup.jobs import orphan_detection_job, resubscription_restore_job
+from channel_assets.db.subscriptions import changed_channels, effects_of
 from channel_assets.resources import AppDatabase
 
 LOOKBACK = timedelta(minutes=10)
-ACTOR = "subscription_cleanup_sensor"
+MAX_PER_RUN = 1_000
 
 
 @dataclass
 class Tick:
     cursor: str | None
-    restored: int = 0
-    relinked: int = 0
+    seen: int = 0
+    resubscribed: list[str] = field(default_factory=list)
     newly_orphaned: int = 0
     trigger: str | None = None  # max updated_at of the unsubscriptions that orphaned a channel
-    seen: int = 0
-    channels: list[str] = field(default_factory=list)
 
 
 def scan_subscriptions(engine: Engine, cursor: str | None, now: datetime, lookback: timedelta = LOOKBACK) -> Tick:
-    """Act on subscription rows changed since the cursor (minus the lookback)."""
+    """Read subscription rows changed since the cursor (minus the lookback) and what they mean."""
     high_water = datetime.fromisoformat(cursor) if cursor else now
-    since = high_water - lookback
-    with engine.connect() as conn:
-        changed = conn.execute(
-            sa.select(UserChannel.channel_id, sa.func.max(UserChannel.updated_at))
-            .where(UserChannel.updated_at > since)
-            .group_by(UserChannel.channel_id)
-        ).all()
-    tick = Tick(cursor=max([high_water, *(r[1] for r in changed)]).isoformat(), seen=len(changed))
-    if not changed:
+    changes = changed_channels(engine, high_water - lookback)
+    tick = Tick(cursor=max([high_water, *changes.values()]).isoformat(), seen=len(changes))
+    if not changes:
         return tick
-    latest = dict(changed)
-    with transaction(engine) as conn:
-        restored_ids, relink_ids = [], []
-        for batch in chunks(list(latest), BATCH):
-            rows = conn.execute(
-                sa.select(Channel.uuid, Channel.channel_id, Channel.orphaned_at, has_active_subscription())
-                .where(in_uuids(Channel.uuid, batch))
-            ).all()
-            relink_ids += [r.channel_id for r in rows if r[3]]
-            orphaned = [r for r in rows if not r[3] and r.orphaned_at is None]
-            tick.newly_orphaned += len(orphaned)
-            tick.channels += [r.channel_id for r in orphaned]
-            if orphaned:
-                trigger = max(latest[r.uuid] for r in orphaned).isoformat()
-                tick.trigger = max(tick.trigger or trigger, trigger)
-            restored_ids += restore_followed(conn, now, ACTOR, ids=[r.uuid for r in rows if r[3]])
-        tick.restored = len(restored_ids)
-    tick.relinked = relink_preserved_videos(engine, now, channel_ids=relink_ids, actor=ACTOR) if relink_ids else 0
+    effects = effects_of(engine, changes)
+    tick.resubscribed = effects.resubscribed
+    tick.newly_orphaned = len(effects.newly_orphaned)
+    if effects.newly_orphaned:
+        tick.trigger = max(effects.newly_orphaned.values()).isoformat()
     return tick
 
 
-@dg.sensor(name="subscription_cleanup_sensor", job=orphan_detection_job, minimum_interval_seconds=60,
-           default_status=dg.DefaultSensorStatus.RUNNING)
+def _resubscription_requests(channel_ids: list[str]) -> list[dg.RunRequest]:
+    requests = []
+    for i in range(0, len(channel_ids), MAX_PER_RUN):
+        chunk = channel_ids[i : i + MAX_PER_RUN]
+        requests.append(dg.RunRequest(
+            job_name=resubscription_restore_job.name,
+            run_key="resub-" + hashlib.sha256(",".join(chunk).encode()).hexdigest()[:24],
+            run_config={"ops": {"restore_resubscribed": {"config": {"channel_ids": chunk}}}},
+            tags={"cleanup/trigger": "resubscription", "channel_assets/channels": str(len(chunk))}))
+    return requests
+
+
+@dg.sensor(name="subscription_cleanup_sensor", jobs=[orphan_detection_job, resubscription_restore_job],
+           minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Re-subscriptions → resubscription_restore (restore, re-link); an unsubscription "
+                       "that orphans a channel → orphan_detection for today.")
 def subscription_cleanup_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase) -> dg.SensorResult:
     now = datetime.now(UTC)
     tick = scan_subscriptions(app_db.engine, context.cursor, now)
-    requests = []
+    requests = _resubscription_requests(tick.resubscribed)
     if tick.trigger:
         day = now.date().isoformat()
-        requests.append(dg.RunRequest(run_key=f"orphans-{day}-{tick.trigger}", partition_key=day,
-                                      tags={"cleanup/trigger": "unsubscription"}))
-    context.log.info(f"{tick.seen} channel(s) with subscription changes, {tick.restored} restored, "
-                     f"{tick.relinked} videos re-linked, {tick.newly_orphaned} newly orphaned")
+        requests.append(dg.RunRequest(job_name=orphan_detection_job.name, run_key=f"orphans-{day}-{tick.trigger}",
+                                      partition_key=day, tags={"cleanup/trigger": "unsubscription"}))
+    context.log.info(f"{tick.seen} channel(s) with subscription changes, {len(tick.resubscribed)} followed again "
+                     f"(restore/re-link requested), {tick.newly_orphaned} newly orphaned")
     return dg.SensorResult(run_requests=requests, cursor=tick.cursor)
 
 

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from channel_assets.db.models import Channel
+from channel_assets.db.selection import DueChannel
 from channel_assets.refresh.metadata import RefreshSummary, plan_within_budget, refresh_channels
 from channel_assets.refresh.quota import CountingGate
-from channel_assets.refresh.selection import DueChannel
 from channel_assets.refresh.tiers import tier_of
 from channel_assets.youtube import YouTubeClient, validate_channel_ids
 

@@ -32,9 +32,9 @@ from sqlalchemy import Engine, bindparam, update
 
 from channel_assets.db.engine import transaction
 from channel_assets.db.models import Channel
+from channel_assets.db.selection import DueChannel, count_by_tier, select_due
 from channel_assets.db.update_log import write_logs
 from channel_assets.refresh.quota import CountingGate
-from channel_assets.refresh.selection import DueChannel, count_by_tier, select_due
 from channel_assets.refresh.tiers import UNAVAILABLE_RECHECK, failure_backoff, interval_for
 from channel_assets.youtube import (
     MAX_IDS_PER_CALL,

@@ -11,9 +11,8 @@ import json
 from datetime import datetime, timedelta
 
 import dagster as dg
-from sqlalchemy import func, select
 
-from channel_assets.db.models import Channel, UserChannel
+from channel_assets.db.subscriptions import latest_subscription_change, never_fetched_followed_since
 from channel_assets.refresh.jobs import force_refresh_channels
 from channel_assets.resources import AppDatabase
 from channel_assets.youtube import is_valid_channel_id
@@ -33,21 +32,14 @@ def _load(cursor: str | None) -> tuple[datetime | None, dict[str, str]]:
 def new_never_fetched(engine, cursor: str | None, log=None) -> tuple[list[str], str]:
     """(channel ids to fetch, new cursor); plain function so benchmarks can time it without Dagster."""
     hw, sent = _load(cursor)
-    uc, c = UserChannel.__table__.c, Channel.__table__.c
-    with engine.connect() as conn:
+    if hw is None:
+        hw = latest_subscription_change(engine)
         if hw is None:
-            hw = conn.execute(select(func.max(uc.updated_at))).scalar_one()
-            if hw is None:
-                return [], json.dumps({"hw": None, "sent": {}})
-        start = hw - LOOKBACK
-        rows = conn.execute(
-            select(c.channel_id).select_from(UserChannel.__table__.join(Channel.__table__, c.uuid == uc.channel_id))
-            .where(uc.updated_at >= start, uc.is_active.is_(True), c.last_updated.is_(None),
-                   c.next_refresh_at.is_(None), c.soft_deleted_at.is_(None))
-            .distinct().limit(MAX_PER_TICK)).scalars().all()
-        new_hw = conn.execute(select(func.max(uc.updated_at)).where(uc.updated_at >= start)).scalar_one() or hw
+            return [], json.dumps({"hw": None, "sent": {}})
+    rows, newest = never_fetched_followed_since(engine, hw - LOOKBACK, MAX_PER_TICK)
+    new_hw = newest or hw
     ids = []
-    for cid in sorted(rows):
+    for cid in rows:
         if not is_valid_channel_id(cid):
             if log is not None:
                 log.warning(f"skipping malformed channel id in videos_channel: {cid!r:.60}")

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from channel_assets.cleanup.impact import Limits
 from channel_assets.db.engine import transaction
+from channel_assets.db.impact import Limits
 from channel_assets.db.models import Channel, User, UserChannel, UserVideo, Video
 
 NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)

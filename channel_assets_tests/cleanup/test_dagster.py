@@ -9,10 +9,10 @@ from channel_assets.cleanup import assets as cleanup_assets_module
 from channel_assets.cleanup.assets import cleanup_assets
 from channel_assets.cleanup.checks import cleanup_checks
 from channel_assets.cleanup.definitions import defs
-from channel_assets.cleanup.jobs import restore_channels_job
-from channel_assets.cleanup.removal import SnapshotRun
+from channel_assets.cleanup.jobs import restore_channels_job, resubscription_restore_job
 from channel_assets.cleanup.sensors import LOOKBACK, scan_subscriptions, subscription_cleanup_sensor
 from channel_assets.db.models import ChannelUpdateLog, UserVideo, Video
+from channel_assets.db.removal import SnapshotRun
 from channel_assets.resources import AppDatabase
 from channel_assets_tests.cleanup.conftest import NOW
 
@@ -94,18 +94,25 @@ def test_sensor_restores_resubscription_and_requests_detection_for_late_rows(wor
     resources = {"app_db": AppDatabase(database_url=_url(engine))}
 
     first = subscription_cleanup_sensor(dg.build_sensor_context(resources=resources, cursor=None))
-    assert first.run_requests == []
+    (request,) = first.run_requests
+    assert request.job_name == "resubscription_restore"
+    assert world.channel(soft.channel_id).soft_deleted_at is not None  # the tick itself changes nothing
+    result = resubscription_restore_job.execute_in_process(run_config=request.run_config, resources=resources)
+    assert result.success
     assert world.channel(soft.channel_id).soft_deleted_at is None
     assert world.count(ChannelUpdateLog, ChannelUpdateLog.update_type == "restore") == 1
+    again = resubscription_restore_job.execute_in_process(run_config=request.run_config, resources=resources)
+    assert again.success and world.count(ChannelUpdateLog, ChannelUpdateLog.update_type == "restore") == 1
 
     # Two unsubscriptions commit late, stamped before the cursor but inside the lookback window.
     late = datetime.fromisoformat(first.cursor) - LOOKBACK / 2
     world.subscribe(users[0], followed.uuid, active=False, at=late)
     world.subscribe(users[1], followed.uuid, active=False, at=late)
     second = subscription_cleanup_sensor(dg.build_sensor_context(resources=resources, cursor=first.cursor))
-    assert [r.partition_key for r in second.run_requests] == [now.date().isoformat()]
+    detections = [r for r in second.run_requests if r.job_name == "orphan_detection"]
+    assert [r.partition_key for r in detections] == [now.date().isoformat()]
     third = subscription_cleanup_sensor(dg.build_sensor_context(resources=resources, cursor=second.cursor))
-    assert third.run_requests[0].run_key == second.run_requests[0].run_key  # same trigger, one run
+    assert {r.run_key for r in third.run_requests} == {r.run_key for r in second.run_requests}  # one run each
 
     # Outside the lookback a row is not read again.
     assert scan_subscriptions(engine, (now + 2 * LOOKBACK).isoformat(), now).seen == 0

@@ -6,8 +6,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from channel_assets.cleanup.orphans import detect_orphans
-from channel_assets.cleanup.removal import hard_delete_due, run_removal
 from channel_assets.db.models import (
     Channel,
     ChannelOrphanDaily,
@@ -16,6 +14,8 @@ from channel_assets.db.models import (
     UserVideo,
     Video,
 )
+from channel_assets.db.orphans import detect_orphans
+from channel_assets.db.removal import hard_delete_due, run_removal
 from channel_assets_tests.cleanup.conftest import LIMITS, NOW
 
 

@@ -36,9 +36,9 @@ def run_refresh(engine, emulator_url: str, now: datetime) -> None:
 
 
 def run_cleanup(engine, now: datetime) -> None:
-    from channel_assets.cleanup.impact import Limits
-    from channel_assets.cleanup.orphans import detect_orphans
-    from channel_assets.cleanup.removal import run_removal, snapshot_due
+    from channel_assets.db.impact import Limits
+    from channel_assets.db.orphans import detect_orphans
+    from channel_assets.db.removal import run_removal, snapshot_due
 
     limits = Limits(max_watch_rows=10_000, max_users=1_000, max_videos=100)
     print("READY", flush=True)

@@ -14,17 +14,17 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from channel_assets.cleanup.removal import override_held_removals
-from channel_assets.cleanup.restore import restore_channels
 from channel_assets.db import migrate
 from channel_assets.db.engine import make_engine
 from channel_assets.db.models import Channel, ChannelUpdateLog, User, UserChannel, Video
 from channel_assets.db.quota_ledger import QuotaLedger
+from channel_assets.db.removal import override_held_removals
+from channel_assets.db.restore import restore_channels
+from channel_assets.db.selection import DueChannel
 from channel_assets.refresh.common import refresh_metadata
 from channel_assets.refresh.forced import force_refresh
 from channel_assets.refresh.metadata import refresh_channels, refresh_shards
 from channel_assets.refresh.quota import CountingGate
-from channel_assets.refresh.selection import DueChannel
 from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets.reporting.markdown import md_table
 from channel_assets.youtube import YouTubeClient

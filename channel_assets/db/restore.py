@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from channel_assets.cleanup.batches import (
+from channel_assets.db.batches import (
     BATCH,
     chunks,
     has_active_subscription,

@@ -20,7 +20,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from channel_assets.cleanup.batches import chunks, in_uuids
+from channel_assets.db.batches import chunks, in_uuids
 from channel_assets.db.models import Channel, UserVideo, Video
 
 CLEANUP_REASON = "orphaned_channel_removal"

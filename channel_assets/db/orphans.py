@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from channel_assets.cleanup.batches import has_active_subscription
-from channel_assets.cleanup.restore import restore_followed
+from channel_assets.db.batches import has_active_subscription
 from channel_assets.db.engine import transaction
 from channel_assets.db.models import Channel, ChannelOrphanDaily
+from channel_assets.db.restore import restore_followed
 
 AGE_BUCKETS = ((1, "< 1 day"), (7, "1-7 days"), (30, "7-30 days"), (None, ">= 30 days"))
 

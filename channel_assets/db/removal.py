@@ -17,18 +17,18 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from channel_assets.cleanup.batches import BATCH, has_active_subscription, in_strings, in_uuids
-from channel_assets.cleanup.impact import Impact, Limits, analyze, hold, split
-from channel_assets.cleanup.restore import RestoreError, operator_request, restore_followed
-from channel_assets.cleanup.snapshots import (
+from channel_assets.db.batches import BATCH, has_active_subscription, in_strings, in_uuids
+from channel_assets.db.engine import transaction
+from channel_assets.db.impact import Impact, Limits, analyze, hold, split
+from channel_assets.db.models import Channel, UserChannel
+from channel_assets.db.restore import RestoreError, operator_request, restore_followed
+from channel_assets.db.snapshots import (
     CLEANUP_REASON,
     context_watch_rows,
     detach_videos,
     preserved_counts,
     snapshot_channels,
 )
-from channel_assets.db.engine import transaction
-from channel_assets.db.models import Channel, UserChannel
 from channel_assets.db.update_log import write_logs
 
 # Orphans are soft-deleted at once: soft delete only stops refreshes, the cool-down protects the data.
@@ -108,11 +108,16 @@ def soft_delete_orphans(engine: Engine, now: datetime, limits: Limits, *, dry_ru
             result.soft_deleted += len(done)
 
 
+def due_for_hard_delete(now: datetime, cooldown_days: int) -> tuple:
+    """Soft-deleted channels whose cool-down has passed and that are not held: what a hard delete takes."""
+    return (Channel.soft_deleted_at <= now - timedelta(days=cooldown_days), Channel.removal_hold_reason.is_(None))
+
+
 def hard_delete_due(engine: Engine, now: datetime, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
                     actor: str = "cleanup", run_id: str | None = None, batch_size: int | None = None,
                     result: Removal | None = None) -> Removal:
     """Remove soft-deleted channels whose cool-down has passed and that still pass the safety rules."""
-    where = (Channel.soft_deleted_at <= now - timedelta(days=cooldown_days), Channel.removal_hold_reason.is_(None))
+    where = due_for_hard_delete(now, cooldown_days)
     return _hard_delete(engine, where, now, limits, dry_run=dry_run, actor=actor, run_id=run_id,
                         batch_size=batch_size, result=result or Removal(dry_run))
 

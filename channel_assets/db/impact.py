@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from channel_assets.cleanup.batches import in_uuids
+from channel_assets.db.batches import in_uuids
 from channel_assets.db.models import Channel, UserVideo, Video
 from channel_assets.db.update_log import write_logs
 from channel_assets.settings import Settings

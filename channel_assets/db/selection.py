@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy import Engine, case, or_, select
 
 from channel_assets.db.models import Channel
-from channel_assets.refresh.tiers import tier_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +28,21 @@ def due_rank():
         (c.is_priority.is_(True), 1),
         (c.next_refresh_at.is_(None), 2),
         (c.update_frequency == "daily", 3),
-        (c.update_frequency == "weekly", 4),
-        else_=5,
+        (c.update_frequency == "monthly", 5),
+        else_=4,
     )
+
+
+def tier_label():
+    """The tier a due channel is spent in, named as in the reports (unknown frequencies count as weekly)."""
+    c = Channel.__table__.c
+    return case(
+        (c.is_critical.is_(True), "critical"),
+        (c.is_priority.is_(True), "priority"),
+        (c.next_refresh_at.is_(None), "new"),
+        (c.update_frequency.in_(("daily", "monthly")), c.update_frequency),
+        else_="weekly",
+    ).label("tier")
 
 
 def due_filter(now: datetime):
@@ -43,18 +54,14 @@ def select_due(engine: Engine, shards: Sequence[int], now: datetime, priority_on
     """Due channels of the shards, in spending order (uses the (shard, next_refresh_at) index)."""
     c = Channel.__table__.c
     query = (
-        select(c.uuid, c.channel_id, c.update_frequency, c.is_priority, c.is_critical, c.next_refresh_at)
+        select(c.uuid, c.channel_id, tier_label())
         .where(c.shard.in_(list(shards)), *due_filter(now))
         .order_by(due_rank(), c.next_refresh_at.asc().nulls_first(), c.channel_id)
     )
     if priority_only:
         query = query.where(or_(c.is_priority.is_(True), c.is_critical.is_(True)))
     with engine.connect() as conn:
-        return [
-            DueChannel(r.uuid, r.channel_id,
-                       tier_of(r.update_frequency, r.is_priority, r.is_critical, r.next_refresh_at is None))
-            for r in conn.execute(query)
-        ]
+        return [DueChannel(r.uuid, r.channel_id, r.tier) for r in conn.execute(query)]
 
 
 def count_by_tier(channels: Sequence[DueChannel]) -> dict[str, int]:

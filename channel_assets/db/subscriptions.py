@@ -1,0 +1,98 @@
+"""What the subscription sensors read from users_userchannel, and the re-subscription work they request.
+
+Reads go through the (updated_at, id) index of users_userchannel and the channel primary key, so a
+tick costs what changed, not the table's size. The "followed" test is db.batches.has_active_subscription.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from channel_assets.db.batches import BATCH, chunks, has_active_subscription, in_strings, in_uuids
+from channel_assets.db.engine import transaction
+from channel_assets.db.models import Channel, UserChannel, Video
+from channel_assets.db.restore import relink_preserved_videos, restore_followed
+
+
+def latest_subscription_change(engine: Engine) -> datetime | None:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.max(UserChannel.updated_at))).scalar_one()
+
+
+def changed_channels(engine: Engine, since: datetime) -> dict[uuid.UUID, datetime]:
+    """Channels whose subscription rows changed after `since`, with the latest change of each."""
+    with engine.connect() as conn:
+        return dict(conn.execute(
+            sa.select(UserChannel.channel_id, sa.func.max(UserChannel.updated_at))
+            .where(UserChannel.updated_at > since)
+            .group_by(UserChannel.channel_id)
+        ).all())
+
+
+def never_fetched_followed_since(engine: Engine, since: datetime, limit: int) -> tuple[list[str], datetime | None]:
+    """(ids of never-fetched, live channels given an active subscription at or after `since`, the newest
+    change seen in that window)."""
+    uc, c = UserChannel.__table__.c, Channel.__table__.c
+    with engine.connect() as conn:
+        ids = conn.execute(
+            sa.select(c.channel_id).select_from(UserChannel.__table__.join(Channel.__table__, c.uuid == uc.channel_id))
+            .where(uc.updated_at >= since, uc.is_active.is_(True), c.last_updated.is_(None),
+                   c.next_refresh_at.is_(None), c.soft_deleted_at.is_(None))
+            .distinct().limit(limit)).scalars().all()
+        newest = conn.execute(sa.select(sa.func.max(uc.updated_at)).where(uc.updated_at >= since)).scalar_one()
+    return sorted(ids), newest
+
+
+@dataclass
+class SubscriptionEffects:
+    """What the changed subscriptions mean for the cleanup lifecycle."""
+
+    to_restore: list[str] = field(default_factory=list)  # followed again while orphaned or soft-deleted
+    to_relink: list[str] = field(default_factory=list)  # followed, with preserved channel-less videos
+    newly_orphaned: dict[str, datetime] = field(default_factory=dict)  # channel id → its latest change
+
+    @property
+    def resubscribed(self) -> list[str]:
+        return sorted({*self.to_restore, *self.to_relink})
+
+
+def effects_of(engine: Engine, changes: dict[uuid.UUID, datetime]) -> SubscriptionEffects:
+    """Classify changed channels with one read per batch (no writes: the sensor only requests runs)."""
+    effects = SubscriptionEffects()
+    preserved = (sa.select(Video.uuid)
+                 .where(Video.channel_id.is_(None), Video.channel_id_snapshot == Channel.channel_id).exists())
+    with engine.connect() as conn:
+        for batch in chunks(list(changes), BATCH):
+            rows = conn.execute(
+                sa.select(Channel.uuid, Channel.channel_id, Channel.orphaned_at, Channel.soft_deleted_at,
+                          has_active_subscription().label("followed"), preserved.label("preserved"))
+                .where(in_uuids(Channel.uuid, batch))
+            ).all()
+            for r in rows:
+                if r.followed:
+                    if r.orphaned_at is not None or r.soft_deleted_at is not None:
+                        effects.to_restore.append(r.channel_id)
+                    if r.preserved:
+                        effects.to_relink.append(r.channel_id)
+                elif r.orphaned_at is None:
+                    effects.newly_orphaned[r.channel_id] = changes[r.uuid]
+    return effects
+
+
+def apply_resubscriptions(engine: Engine, channel_ids: list[str], now: datetime, actor: str,
+                          run_id: str | None = None) -> tuple[int, int]:
+    """Restore the named channels that are followed again, then re-link their preserved videos.
+
+    Idempotent: a channel already restored or re-linked is left as it is. Returns (restored, relinked)."""
+    with transaction(engine) as conn:
+        uuids = list(conn.execute(
+            sa.select(Channel.uuid).where(in_strings(Channel.channel_id, channel_ids))
+        ).scalars())
+        restored = restore_followed(conn, now, actor, run_id, ids=uuids)
+    relinked = relink_preserved_videos(engine, now, channel_ids=channel_ids, actor=actor, run_id=run_id)
+    return len(restored), relinked
