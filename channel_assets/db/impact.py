@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from channel_assets.db.batches import in_uuids
 from channel_assets.db.models import Channel, UserVideo, Video
-from channel_assets.db.update_log import write_logs
+from channel_assets.db.update_log import AuditEvent, write_events
 from channel_assets.settings import Settings
 
 
@@ -105,10 +105,9 @@ def hold(conn: Connection, held: Sequence[tuple[Impact, str]], now: datetime, ac
         .values(removal_hold_reason=sa.bindparam("b_reason"), updated_at=now),
         [{"b_uuid": i.channel_uuid, "b_reason": reason} for i, reason in held],
     )
-    write_logs(conn, [
-        {"channel_uuid": i.channel_uuid, "channel_id": i.channel_id, "update_type": "hold", "status": "skipped",
-         "error_message": reason, "changes_made": {"impact": i.as_dict()}, "actor": actor, "run_id": run_id,
-         "created_at": now}
+    write_events(conn, [
+        AuditEvent("hold", "skipped", now, i.channel_uuid, i.channel_id, changes={"impact": i.as_dict()},
+                   error=reason, actor=actor, run_id=run_id)
         for i, reason in held
     ])
     return len(held)

@@ -29,7 +29,7 @@ from channel_assets.db.snapshots import (
     preserved_counts,
     snapshot_channels,
 )
-from channel_assets.db.update_log import write_logs
+from channel_assets.db.update_log import AuditEvent, write_events
 
 # Orphans are soft-deleted at once: soft delete only stops refreshes, the cool-down protects the data.
 SOFT_DELETE_GRACE = timedelta(0)
@@ -99,10 +99,9 @@ def soft_delete_orphans(engine: Engine, now: datetime, limits: Limits, *, dry_ru
                 .values(soft_deleted_at=now, updated_at=now)
                 .returning(Channel.uuid)
             ).scalars().all()
-            write_logs(conn, [
-                {"channel_uuid": u, "channel_id": by_uuid[u].channel_id, "update_type": "removal",
-                 "status": "success", "changes_made": {"phase": "soft_delete", "impact": by_uuid[u].as_dict()},
-                 "actor": actor, "run_id": run_id, "created_at": now}
+            write_events(conn, [
+                AuditEvent("removal", "success", now, u, by_uuid[u].channel_id,
+                           changes={"phase": "soft_delete", "impact": by_uuid[u].as_dict()}, actor=actor, run_id=run_id)
                 for u in done
             ])
             result.soft_deleted += len(done)
@@ -149,10 +148,9 @@ def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: s
         raise RestoreError("override refused, nothing changed: " + "; ".join(problems))
     ids = [found[c].uuid for c in wanted]
     with transaction(engine) as conn:
-        write_logs(conn, [
-            {"channel_uuid": found[c].uuid, "channel_id": c, "update_type": "override", "status": "success",
-             "changes_made": {"reason": reason, "hold": found[c].removal_hold_reason}, "actor": actor,
-             "run_id": run_id, "created_at": now}
+        write_events(conn, [
+            AuditEvent("override", "success", now, found[c].uuid, c,
+                       changes={"reason": reason, "hold": found[c].removal_hold_reason}, actor=actor, run_id=run_id)
             for c in wanted
         ])
     where = (in_uuids(Channel.uuid, ids), Channel.removal_hold_reason.is_not(None))
@@ -235,11 +233,11 @@ def _hard_delete_batch(conn: Connection, rows, now: datetime, limits: Limits | N
     result.videos_preserved += preserved.videos
     result.watch_rows_preserved += preserved.watch_rows
     by_uuid = {r.uuid: r for r in rows}
-    write_logs(conn, [
-        {"channel_uuid": i.channel_uuid, "channel_id": i.channel_id, "update_type": "removal", "status": "success",
-         "changes_made": {"phase": "hard_delete", "impact": i.as_dict(),
-                          "snapshot": channel_snapshot(by_uuid[i.channel_uuid], now)},
-         "actor": actor, "run_id": run_id, "created_at": now}
+    write_events(conn, [
+        AuditEvent("removal", "success", now, i.channel_uuid, i.channel_id,
+                   changes={"phase": "hard_delete", "impact": i.as_dict(),
+                            "snapshot": channel_snapshot(by_uuid[i.channel_uuid], now)},
+                   actor=actor, run_id=run_id)
         for i in allowed
     ])
 

@@ -18,7 +18,7 @@ from channel_assets.db.batches import (
 )
 from channel_assets.db.engine import transaction
 from channel_assets.db.models import Channel, Video
-from channel_assets.db.update_log import write_logs
+from channel_assets.db.update_log import AuditEvent, write_events
 from channel_assets.youtube.ids import InvalidChannelId, validate_channel_ids
 
 
@@ -42,10 +42,10 @@ def restore_followed(conn: Connection, now: datetime, actor: str, run_id: str | 
             .where(in_uuids(Channel.uuid, batch))
             .values(orphaned_at=None, soft_deleted_at=None, removal_hold_reason=None, updated_at=now)
         )
-    write_logs(conn, [
-        {"channel_uuid": r.uuid, "channel_id": r.channel_id, "update_type": "restore", "status": "success",
-         "changes_made": {"cause": "active subscription", "soft_deleted_at": r.soft_deleted_at.isoformat()},
-         "actor": actor, "run_id": run_id, "created_at": now}
+    write_events(conn, [
+        AuditEvent("restore", "success", now, r.uuid, r.channel_id,
+                   changes={"cause": "active subscription", "soft_deleted_at": r.soft_deleted_at.isoformat()},
+                   actor=actor, run_id=run_id)
         for r in rows if r.soft_deleted_at is not None
     ])
     return rows
@@ -89,10 +89,10 @@ def restore_channels(engine: Engine, channel_ids: Sequence[str], reason: str, ac
             .where(in_strings(Channel.channel_id, wanted))
             .values(soft_deleted_at=None, removal_hold_reason=f"restored by {actor}: {reason}", updated_at=now)
         )
-        write_logs(conn, [
-            {"channel_uuid": found[c].uuid, "channel_id": c, "update_type": "restore", "status": "success",
-             "changes_made": {"reason": reason, "soft_deleted_at": found[c].soft_deleted_at.isoformat()},
-             "actor": actor, "run_id": run_id, "created_at": now}
+        write_events(conn, [
+            AuditEvent("restore", "success", now, found[c].uuid, c,
+                       changes={"reason": reason, "soft_deleted_at": found[c].soft_deleted_at.isoformat()},
+                       actor=actor, run_id=run_id)
             for c in wanted
         ])
     return wanted
@@ -127,9 +127,9 @@ def relink_preserved_videos(engine: Engine, now: datetime, channel_ids: Sequence
                        sa.select(Channel.uuid).where(Channel.channel_id == Video.channel_id_snapshot).exists())
                 .values(channel_id=match, updated_at=now)
             ).rowcount
-            write_logs(conn, [
-                {"channel_uuid": cu, "channel_id": cid, "update_type": "restore", "status": "success",
-                 "changes_made": {"relinked_videos": n}, "actor": actor, "run_id": run_id, "created_at": now}
+            write_events(conn, [
+                AuditEvent("restore", "success", now, cu, cid, changes={"relinked_videos": n}, actor=actor,
+                           run_id=run_id)
                 for cid, cu, n in per_channel
             ])
     return relinked

@@ -4,14 +4,12 @@ They judge the state as of the latest cycle's clock (`cycle_now` in its metadata
 clock in production and the emulator's clock in the demo and tests.
 """
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
-from sqlalchemy import select
 
-from channel_assets.db.models import ChannelUpdateLog
 from channel_assets.db.quota_ledger import QuotaLedger
+from channel_assets.db.update_log import success_rate
 from channel_assets.refresh.assets import channel_metadata
 from channel_assets.reporting.freshness import build_freshness_report
 from channel_assets.reporting.markdown import md_table
@@ -19,7 +17,6 @@ from channel_assets.resources import AppDatabase
 
 FRESH_TARGET_PCT = 95.0
 SUCCESS_TARGET_PCT = 98.0
-SUCCESS_WINDOW = timedelta(hours=24)
 
 
 def check_now(context: dg.AssetCheckExecutionContext) -> datetime:
@@ -56,41 +53,6 @@ def within_30_day_policy(context: dg.AssetCheckExecutionContext, app_db: AppData
     return dg.AssetCheckResult(
         passed=report.over_policy == 0, severity=dg.AssetCheckSeverity.ERROR,
         metadata={"over_30_days": report.over_policy, "most_stale": _stale_table(report)})
-
-
-@dataclass(frozen=True)
-class SuccessRate:
-    attempts: int
-    failed: int
-    recent_failures: list[tuple]
-
-    @property
-    def pct(self) -> float:
-        return 100.0 if not self.attempts else round(100.0 * (self.attempts - self.failed) / self.attempts, 2)
-
-
-def success_rate(engine, now: datetime, window: timedelta = SUCCESS_WINDOW) -> SuccessRate:
-    """Refresh attempts and failures of the metadata batches logged in (now - window, now].
-
-    Deterministic on the cycle's clock: the window is closed on both sides, so runs stamped later (a
-    simulated clock ahead, a concurrent newer cycle) never leak in. A channel counts once per run: the
-    second pass re-asks ids that were missing (they end up gone or refreshed, never failed unless the
-    call itself fails), so only first-pass ids are attempts, while failures of either pass count.
-    """
-    log = ChannelUpdateLog.__table__.c
-    in_window = (log.created_at > now - window, log.created_at <= now, log.update_type == "metadata")
-    with engine.connect() as conn:
-        batches = conn.execute(select(log.changes_made).where(*in_window, log.channel_id.is_(None))).scalars().all()
-        failures = conn.execute(select(log.channel_id, log.error_message).where(
-            *in_window, log.status == "failed", log.channel_id.is_not(None)).order_by(log.id.desc()).limit(10)).all()
-    attempts = failed = 0
-    for b in batches:
-        batch = (b or {}).get("batch")
-        if not batch:
-            continue
-        attempts += 0 if batch.get("second_pass") else batch["asked"]
-        failed += batch["failed"]
-    return SuccessRate(attempts, failed, [tuple(r) for r in failures])
 
 
 @dg.asset_check(asset=channel_metadata, description="≥98% of channel refresh attempts succeeded in the last 24 h.")

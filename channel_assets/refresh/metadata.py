@@ -33,7 +33,7 @@ from sqlalchemy import Engine, bindparam, update
 from channel_assets.db.engine import transaction
 from channel_assets.db.models import Channel
 from channel_assets.db.selection import DueChannel, count_by_tier, select_due
-from channel_assets.db.update_log import write_logs
+from channel_assets.db.update_log import AuditEvent, write_events
 from channel_assets.refresh.quota import CountingGate
 from channel_assets.refresh.tiers import UNAVAILABLE_RECHECK, failure_backoff, interval_for
 from channel_assets.youtube import (
@@ -264,14 +264,12 @@ class _Refresher:
         with transaction(self.engine) as conn:
             logs = self._apply_pg(conn, found, gone, failed)
             write_ms = int((time.perf_counter() - start) * 1000)
-            summaries = [{
-                "channel_uuid": None, "channel_id": None, "update_type": "metadata",
-                "status": "failed" if changes["batch"]["failed"] or out.skipped else "success",
-                "error_message": _one_line(out.error) if out.error else None, "changes_made": changes,
-                "api_quota_used": out.units, "processing_time_ms": out.ms + write_ms,
-                "run_id": self.run_id, "actor": self.actor, "created_at": self.now,
-            } for out, changes in batches]
-            write_logs(conn, summaries + logs)
+            summaries = [AuditEvent(
+                "metadata", "failed" if changes["batch"]["failed"] or out.skipped else "success", self.now,
+                changes=changes, error=_one_line(out.error) if out.error else None, quota_units=out.units,
+                processing_ms=out.ms + write_ms, run_id=self.run_id, actor=self.actor,
+            ) for out, changes in batches]
+            write_events(conn, summaries + logs)
         return to_confirm
 
     def _apply_pg(self, conn, found: dict[str, ChannelRecord], gone: list[str], failed: dict[str, str]) -> list[dict]:
@@ -365,10 +363,9 @@ class _Refresher:
     def _interval(row):
         return interval_for(row.update_frequency, row.is_priority, row.is_critical)
 
-    def _log(self, row, status: str, changes: dict | None = None, error: str | None = None) -> dict:
-        return {"channel_uuid": row.uuid, "channel_id": row.channel_id, "update_type": "metadata",
-                "status": status, "error_message": error, "changes_made": changes, "api_quota_used": 0,
-                "processing_time_ms": None, "run_id": self.run_id, "actor": self.actor, "created_at": self.now}
+    def _log(self, row, status: str, changes: dict | None = None, error: str | None = None) -> AuditEvent:
+        return AuditEvent("metadata", status, self.now, row.uuid, row.channel_id, changes=changes, error=error,
+                          run_id=self.run_id, actor=self.actor)
 
     def _track_change(self, weight: int, item: tuple) -> None:
         entry = (weight, item[0], item)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from channel_assets.db.engine import transaction
 from channel_assets.db.models import Channel, Video
-from channel_assets.db.update_log import write_logs
+from channel_assets.db.update_log import AuditEvent, write_events
 from channel_assets.refresh.quota import CountingGate
 from channel_assets.refresh.tiers import PRIORITY_INTERVAL, interval_for
 from channel_assets.youtube import (
@@ -238,10 +238,9 @@ class _Uploads:
             pass  # details are best effort: the feed/playlist id and date are stored, views come later
         return out
 
-    def _log(self, channel_uuid, channel_id, status, *, changes=None, error=None, units=0, ms=None) -> dict:
-        return {"channel_uuid": channel_uuid, "channel_id": channel_id, "update_type": "uploads", "status": status,
-                "error_message": error, "changes_made": changes, "api_quota_used": units, "processing_time_ms": ms,
-                "run_id": self.run_id, "actor": "channel_uploads", "created_at": self.now}
+    def _log(self, channel_uuid, channel_id, status, *, changes=None, error=None, units=0, ms=None) -> AuditEvent:
+        return AuditEvent("uploads", status, self.now, channel_uuid, channel_id, changes=changes, error=error,
+                          quota_units=units, processing_ms=ms, run_id=self.run_id, actor="channel_uploads")
 
     def _write(self, done, new, details, failures, units: int, ms: int) -> None:
         now = self.now
@@ -276,7 +275,7 @@ class _Uploads:
                 conn.execute(update(Channel.__table__).where(c.channel_id == bindparam("b_id")).values(
                     uploads_checked_at=now, last_upload_at=bindparam("v_latest", type_=c.last_upload_at.type)),
                     channel_params)
-            write_logs(conn, logs)
+            write_events(conn, logs)
         self.summary.checked += len(done)
         self.summary.quota_units += units
 

@@ -97,7 +97,7 @@ def test_crash_mid_cycle_leaves_whole_batches_and_next_run_completes(world, engi
     channels = [world.add_channel(inactive=users, videos=2, watchers=users, **SOFT) for _ in range(7)]
     videos, watch = world.count(Video), world.count(UserVideo)
     calls = {"n": 0}
-    real = removal.write_logs
+    real = removal.write_events
 
     def crash_on_third_batch(conn, rows):
         calls["n"] += 1
@@ -105,7 +105,7 @@ def test_crash_mid_cycle_leaves_whole_batches_and_next_run_completes(world, engi
             raise RuntimeError("killed mid-batch")
         return real(conn, rows)
 
-    monkeypatch.setattr(removal, "write_logs", crash_on_third_batch)
+    monkeypatch.setattr(removal, "write_events", crash_on_third_batch)
     with pytest.raises(RuntimeError, match="killed"):
         hard_delete_due(engine, NOW, 7, LIMITS, batch_size=2)
     monkeypatch.undo()

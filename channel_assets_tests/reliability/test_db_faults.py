@@ -32,11 +32,11 @@ from .conftest import (
 
 
 class DropConnectionOn:
-    """Wraps a module's write_logs: on its n-th call the connection's backend is terminated first."""
+    """Wraps a module's write_events: on its n-th call the connection's backend is terminated first."""
 
     def __init__(self, monkeypatch, module, n: int) -> None:
-        self.real, self.n, self.calls, self.victim_rows = module.write_logs, n, 0, None
-        monkeypatch.setattr(module, "write_logs", self)
+        self.real, self.n, self.calls, self.victim_rows = module.write_events, n, 0, None
+        monkeypatch.setattr(module, "write_events", self)
 
     def __call__(self, conn, rows):
         self.calls += 1
