@@ -91,12 +91,12 @@ def cmd_demo_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_quota(args: argparse.Namespace) -> int:
-    from channel_assets.db.quota_ledger import QuotaLedger
+    from channel_assets.resources import PipelinePolicy
 
-    settings = load_settings()
-    status = QuotaLedger(_engine(), settings.quota_pipeline_limit).status()
+    policy = PipelinePolicy.from_settings(load_settings())
+    status = policy.ledger(_engine()).status()
     print(f"quota day {status.day} (America/Los_Angeles)")
-    print(f"  pipeline share {status.limit} of {settings.quota_daily_limit} units")
+    print(f"  pipeline share {status.limit} of {policy.quota_daily_limit} units")
     print(f"  reserved {status.reserved}, used {status.used}, left {status.left}")
     if status.exhausted:
         print("  API answered quotaExceeded today: no calls until the reset")
@@ -165,14 +165,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from channel_assets.db import migrate
-    from channel_assets.db.quota_ledger import QuotaLedger
     from channel_assets.reporting.freshness import build_freshness_report, render_text
+    from channel_assets.resources import PipelinePolicy
 
     engine = _engine()
     if migrate.current_revision(engine) is None:
         raise UserError("the database has no channel_assets schema yet: run `channel-assets db upgrade`")
     now = datetime.now(UTC)
-    ledger = QuotaLedger(engine, load_settings().quota_pipeline_limit)
+    ledger = PipelinePolicy.from_settings(load_settings()).ledger(engine)
     print(render_text(build_freshness_report(engine, now, ledger)))
     return 0
 

@@ -35,7 +35,7 @@ from channel_assets.refresh.assets import (
 )
 from channel_assets.refresh.checks import metadata_checks
 from channel_assets.refresh.schedules import ALL_SHARDS_TAGS
-from channel_assets.resources import AppDatabase, YouTubeApi
+from channel_assets.resources import AppDatabase, PipelinePolicy, YouTubeApi
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,7 @@ class Demo:
         self.out = out
         self.resources = {
             "app_db": AppDatabase(database_url=url),
+            "policy": PipelinePolicy(),
             "youtube": YouTubeApi(api_key=DEFAULT_API_KEY, base_url=server.base_url,
                                   feed_base_url=server.base_url),
         }

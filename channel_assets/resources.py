@@ -1,4 +1,4 @@
-"""Dagster resources, configured once: the app database, the quota ledger and the YouTube client.
+"""Dagster resources, configured once: the app database, the pipeline's policy and the YouTube client.
 
 Values come from `dg.EnvVar` when the variable is set (so the UI shows the variable's name, never a
 secret), else from the documented defaults in channel_assets.settings.
@@ -7,11 +7,15 @@ secret), else from the documented defaults in channel_assets.settings.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import dagster as dg
 from sqlalchemy import Engine
 
 from channel_assets.db.engine import engine_for
+from channel_assets.db.impact import Limits
+from channel_assets.db.quota_ledger import QuotaLedger
 from channel_assets.settings import Settings, load_settings
 
 
@@ -19,18 +23,18 @@ def env_or_none(name: str) -> dg.EnvVar | None:
     return dg.EnvVar(name) if os.environ.get(name) else None
 
 
+def env_int_or(name: str, default: int) -> dg.EnvVar | int:
+    return dg.EnvVar.int(name) if os.environ.get(name) else default
+
+
 class AppDatabase(dg.ConfigurableResource):
-    """The gallery app's database (SQLite by default, PostgreSQL in production)."""
+    """The gallery app's database (PostgreSQL; the embedded one when no URL is given)."""
 
     database_url: str | None = None
 
     @property
-    def settings(self) -> Settings:
-        return load_settings()
-
-    @property
     def url(self) -> str:
-        return self.database_url or self.settings.database_url
+        return self.database_url or load_settings().database_url
 
     @property
     def engine(self) -> Engine:
@@ -65,9 +69,61 @@ class YouTubeApi(dg.ConfigurableResource):
         return self.max_calls_in_flight or load_settings().max_calls_in_flight
 
 
+class PipelinePolicy(dg.ConfigurableResource):
+    """The operator's rules, set once and shown in the UI's resource view: quota share, cool-down, the
+    cleanup's safety limits and dry run, log retention. Defaults are the documented ones."""
+
+    quota_daily_limit: int = 10_000
+    quota_pipeline_share: float = 0.8
+    cooldown_days: int = 7
+    log_retention_days: int = 90
+    cleanup_dry_run: bool = False
+    max_watch_rows: int = 10_000
+    max_users: int = 1_000
+    max_videos: int = 100
+
+    @property
+    def quota_pipeline_limit(self) -> int:
+        """Units per Pacific day the pipeline may spend; the rest is left for the app."""
+        return int(self.quota_daily_limit * self.quota_pipeline_share)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_watch_rows, self.max_users, self.max_videos)
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> PipelinePolicy:
+        """Plain values, for use outside Dagster (the CLI); Definitions use build_policy()."""
+        return cls(quota_daily_limit=s.quota_daily_limit, quota_pipeline_share=s.quota_pipeline_share,
+                   cooldown_days=s.cooldown_days, log_retention_days=s.log_retention_days,
+                   cleanup_dry_run=s.dry_run, max_watch_rows=s.max_watch_rows, max_users=s.max_users,
+                   max_videos=s.max_videos)
+
+    def ledger(self, engine: Engine, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> QuotaLedger:
+        """The quota ledger at the pipeline's share (the one place it is built from the policy)."""
+        return QuotaLedger(engine, self.quota_pipeline_limit, now=now)
+
+
+def build_policy() -> PipelinePolicy:
+    """The policy from the environment: validated once (one line naming a bad variable), then each set
+    variable passed as a dg.EnvVar so the UI shows where a value comes from."""
+    s = load_settings()
+    return PipelinePolicy(
+        quota_daily_limit=env_int_or("YOUTUBE_QUOTA_DAILY_LIMIT", s.quota_daily_limit),
+        quota_pipeline_share=s.quota_pipeline_share,
+        cooldown_days=env_int_or("CHANNEL_ASSETS_COOLDOWN_DAYS", s.cooldown_days),
+        log_retention_days=env_int_or("CHANNEL_ASSETS_LOG_RETENTION_DAYS", s.log_retention_days),
+        cleanup_dry_run=s.dry_run,
+        max_watch_rows=env_int_or("CHANNEL_ASSETS_MAX_WATCH_ROWS", s.max_watch_rows),
+        max_users=env_int_or("CHANNEL_ASSETS_MAX_USERS", s.max_users),
+        max_videos=env_int_or("CHANNEL_ASSETS_MAX_VIDEOS", s.max_videos),
+    )
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "app_db": AppDatabase(database_url=env_or_none("CHANNEL_ASSETS_DATABASE_URL")),
+        "policy": build_policy(),
         "youtube": YouTubeApi(
             api_key=env_or_none("YOUTUBE_API_KEY"),
             base_url=env_or_none("YOUTUBE_API_BASE_URL"),

@@ -4,13 +4,13 @@ from datetime import date
 
 import dagster as dg
 
-from channel_assets.db.impact import Impact, Limits
+from channel_assets.db.impact import Impact
 from channel_assets.db.orphans import detect_orphans
 from channel_assets.db.removal import run_removal, snapshot_due
 from channel_assets.db.restore import relink_preserved_videos
 from channel_assets.partitions import daily_partitions
 from channel_assets.reporting.markdown import md_table
-from channel_assets.resources import AppDatabase
+from channel_assets.resources import AppDatabase, PipelinePolicy
 from channel_assets.runtime import CycleConfig
 
 DRY_RUN_BANNER = "**DRY RUN: nothing was changed.** Numbers below are what a real run would do."
@@ -22,8 +22,8 @@ class CleanupConfig(CycleConfig):
     dry_run: bool = False
 
 
-def _dry_run(config: CleanupConfig, app_db: AppDatabase) -> bool:
-    return config.dry_run or app_db.settings.dry_run
+def _dry_run(config: CleanupConfig, policy: PipelinePolicy) -> bool:
+    return config.dry_run or policy.cleanup_dry_run
 
 
 def _base_metadata(dry_run: bool, now) -> dict:
@@ -44,10 +44,10 @@ def _held_table(held: list[tuple[Impact, str]]) -> dg.MetadataValue:
 @dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres"}, owners=["team:gallery-data"],
            tags={"domain": "cleanup"})
 def orphaned_channels(context: dg.AssetExecutionContext, config: CleanupConfig,
-                      app_db: AppDatabase) -> dg.MaterializeResult:
+                      app_db: AppDatabase, policy: PipelinePolicy) -> dg.MaterializeResult:
     """The day's orphan set: channels nobody actively follows (one NOT EXISTS query); channels followed
     again leave the cleanup lifecycle, and preserved videos re-link to a re-created channel."""
-    now, dry_run = config.resolve_now(), _dry_run(config, app_db)
+    now, dry_run = config.resolve_now(), _dry_run(config, policy)
     found = detect_orphans(app_db.engine, now, date.fromisoformat(context.partition_key), dry_run=dry_run,
                            actor="orphaned_channels", run_id=context.run.run_id)
     relinked = 0 if dry_run else relink_preserved_videos(app_db.engine, now, actor="orphaned_channels",
@@ -70,11 +70,10 @@ def orphaned_channels(context: dg.AssetExecutionContext, config: CleanupConfig,
 @dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres"}, owners=["team:gallery-data"],
            tags={"domain": "cleanup"}, deps=[orphaned_channels])
 def preserved_video_snapshots(context: dg.AssetExecutionContext, config: CleanupConfig,
-                              app_db: AppDatabase) -> dg.MaterializeResult:
+                              app_db: AppDatabase, policy: PipelinePolicy) -> dg.MaterializeResult:
     """Channel snapshots written into the videos and watch rows of every channel due for hard delete."""
-    settings = app_db.settings
-    now, dry_run = config.resolve_now(), _dry_run(config, app_db)
-    done = snapshot_due(app_db.engine, now, settings.cooldown_days, Limits.from_settings(settings), dry_run=dry_run,
+    now, dry_run = config.resolve_now(), _dry_run(config, policy)
+    done = snapshot_due(app_db.engine, now, policy.cooldown_days, policy.limits, dry_run=dry_run,
                         actor="preserved_video_snapshots", run_id=context.run.run_id)
     return dg.MaterializeResult(metadata={
         **_base_metadata(dry_run, now),
@@ -89,12 +88,11 @@ def preserved_video_snapshots(context: dg.AssetExecutionContext, config: Cleanup
 @dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres"}, owners=["team:gallery-data"],
            tags={"domain": "cleanup"}, deps=[preserved_video_snapshots])
 def removed_channels(context: dg.AssetExecutionContext, config: CleanupConfig,
-                     app_db: AppDatabase) -> dg.MaterializeResult:
+                     app_db: AppDatabase, policy: PipelinePolicy) -> dg.MaterializeResult:
     """Soft delete of orphans, hard delete after the cool-down; enforces the safety rules itself because
     a blocking check lets this run when it emits no result."""
-    settings = app_db.settings
-    now, dry_run = config.resolve_now(), _dry_run(config, app_db)
-    done = run_removal(app_db.engine, now, settings.cooldown_days, Limits.from_settings(settings), dry_run=dry_run,
+    now, dry_run = config.resolve_now(), _dry_run(config, policy)
+    done = run_removal(app_db.engine, now, policy.cooldown_days, policy.limits, dry_run=dry_run,
                        actor="removed_channels", run_id=context.run.run_id)
     verb = "would be " if dry_run else ""
     context.log.info(f"{verb}soft-deleted {done.soft_deleted}, {verb}hard-deleted {done.hard_deleted}, "

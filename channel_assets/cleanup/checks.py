@@ -13,9 +13,8 @@ from channel_assets.db.cleanup_checks import (
     overdue_orphans,
     removed_without_snapshot,
 )
-from channel_assets.db.impact import Limits
 from channel_assets.reporting.markdown import md_table
-from channel_assets.resources import AppDatabase
+from channel_assets.resources import AppDatabase, PipelinePolicy
 
 # Seed metric: an orphan leaves the active set within 7 days (then waits out the cool-down).
 ORPHAN_REMOVAL_DAYS = 7
@@ -31,15 +30,15 @@ def _cycle(meta: dict) -> tuple[datetime, bool]:
 
 
 @dg.asset_check(asset=preserved_video_snapshots, blocking=True)
-def cleanup_safety_rules(context: dg.AssetCheckExecutionContext, app_db: AppDatabase) -> dg.AssetCheckResult:
+def cleanup_safety_rules(context: dg.AssetCheckExecutionContext, app_db: AppDatabase,
+                         policy: PipelinePolicy) -> dg.AssetCheckResult:
     """Every channel about to be hard-deleted is within the thresholds and (unless dry run) every video and
     watch row of it carries its snapshot. ERROR and blocking: a failure stops removed_channels."""
     meta = _latest(context, preserved_video_snapshots)
     if not meta:
         return dg.AssetCheckResult(passed=False, description="no snapshot materialization to check")
     now, dry_run = _cycle(meta)
-    settings = app_db.settings
-    ready = hard_delete_readiness(app_db.engine, now, settings.cooldown_days, Limits.from_settings(settings),
+    ready = hard_delete_readiness(app_db.engine, now, policy.cooldown_days, policy.limits,
                                   check_snapshots=not dry_run)
     over = [(i.channel_id, i.videos, i.watch_rows, i.users, reason) for i, reason in ready.over_threshold]
     passed = not over and ready.videos_without_snapshot == 0 and ready.watch_rows_without_context == 0
@@ -75,13 +74,14 @@ def snapshot_completeness(context: dg.AssetCheckExecutionContext, app_db: AppDat
 
 
 @dg.asset_check(asset=removed_channels)
-def orphans_removed_in_time(context: dg.AssetCheckExecutionContext, app_db: AppDatabase) -> dg.AssetCheckResult:
+def orphans_removed_in_time(context: dg.AssetCheckExecutionContext, app_db: AppDatabase,
+                            policy: PipelinePolicy) -> dg.AssetCheckResult:
     """WARN when an orphan that is not held for review outlived 7 days plus the cool-down."""
     meta = _latest(context, removed_channels)
     if not meta:
         return dg.AssetCheckResult(passed=False, description="no removal materialization to check")
     now, _ = _cycle(meta)
-    late = overdue_orphans(app_db.engine, now - timedelta(days=ORPHAN_REMOVAL_DAYS + app_db.settings.cooldown_days))
+    late = overdue_orphans(app_db.engine, now - timedelta(days=ORPHAN_REMOVAL_DAYS + policy.cooldown_days))
     return dg.AssetCheckResult(passed=late == 0, severity=dg.AssetCheckSeverity.WARN,
                                metadata={"overdue_orphans": late})
 

@@ -7,7 +7,7 @@ from channel_assets.db.removal import override_held_removals
 from channel_assets.db.restore import RestoreError, restore_channels
 from channel_assets.db.subscriptions import apply_resubscriptions
 from channel_assets.db.update_log import purge_old_logs
-from channel_assets.resources import AppDatabase
+from channel_assets.resources import AppDatabase, PipelinePolicy
 from channel_assets.runtime import CycleConfig
 
 cleanup_job = dg.define_asset_job(
@@ -61,10 +61,11 @@ def restore_resubscribed(context: dg.OpExecutionContext, config: Resubscribed, a
 
 
 @dg.op
-def purge_update_logs(context: dg.OpExecutionContext, config: CycleConfig, app_db: AppDatabase) -> None:
+def purge_update_logs(context: dg.OpExecutionContext, config: CycleConfig, app_db: AppDatabase,
+                      policy: PipelinePolicy) -> None:
     """Log retention (F12): batched deletes so the log table is never locked for long."""
-    removed = purge_old_logs(app_db.engine, config.resolve_now(), app_db.settings.log_retention_days)
-    context.log.info(f"purged {removed} update-log rows older than {app_db.settings.log_retention_days} days")
+    removed = purge_old_logs(app_db.engine, config.resolve_now(), policy.log_retention_days)
+    context.log.info(f"purged {removed} update-log rows older than {policy.log_retention_days} days")
 
 
 @dg.job(name="restore_channels")

@@ -13,7 +13,6 @@ from sqlalchemy import Connection
 from channel_assets.db.batches import in_uuids
 from channel_assets.db.models import Channel, UserVideo, Video
 from channel_assets.db.update_log import AuditEvent, write_events
-from channel_assets.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -23,10 +22,6 @@ class Limits:
     max_watch_rows: int
     max_users: int
     max_videos: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Limits:
-        return cls(settings.max_watch_rows, settings.max_users, settings.max_videos)
 
 
 @dataclass(frozen=True)

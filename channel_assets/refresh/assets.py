@@ -4,7 +4,6 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from channel_assets.db.quota_ledger import QuotaLedger
 from channel_assets.db.sharding import shard_from_key
 from channel_assets.partitions import daily_partitions, shard_partitions
 from channel_assets.refresh.common import api_session, clock_for, one_line_failure, refresh_metadata
@@ -14,7 +13,7 @@ from channel_assets.refresh.tiers import apply_tiers
 from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets.reporting.freshness import build_freshness_report, render_markdown
 from channel_assets.reporting.markdown import md_table
-from channel_assets.resources import AppDatabase, YouTubeApi
+from channel_assets.resources import AppDatabase, PipelinePolicy, YouTubeApi
 from channel_assets.runtime import CycleConfig
 from channel_assets.youtube import ConfigurationError
 
@@ -40,11 +39,11 @@ def _shards(context: dg.AssetExecutionContext) -> list[int]:
                 "within the quota share; gone channels confirmed on a second pass.",
 )
 def channel_metadata(context: dg.AssetExecutionContext, config: MetadataConfig, app_db: AppDatabase,
-                     youtube: YouTubeApi) -> dg.MaterializeResult:
+                     policy: PipelinePolicy, youtube: YouTubeApi) -> dg.MaterializeResult:
     now, ledger_clock = clock_for(config)
     engine = app_db.engine
     tiers = None if config.priority_only else apply_tiers(engine, now)
-    with api_session(app_db, youtube, ledger_clock) as (gate, client):
+    with api_session(app_db, policy, youtube, ledger_clock) as (gate, client):
         try:
             summary = refresh_shards(engine, client, gate, now, _shards(context), in_flight=youtube.in_flight,
                                      run_id=context.run.run_id, priority_only=config.priority_only)
@@ -69,9 +68,9 @@ def channel_metadata(context: dg.AssetExecutionContext, config: MetadataConfig, 
                 "videos.list details; insert-or-ignore on (channel, video id).",
 )
 def channel_uploads(context: dg.AssetExecutionContext, config: CycleConfig, app_db: AppDatabase,
-                    youtube: YouTubeApi) -> dg.MaterializeResult:
+                    policy: PipelinePolicy, youtube: YouTubeApi) -> dg.MaterializeResult:
     now, ledger_clock = clock_for(config)
-    with api_session(app_db, youtube, ledger_clock) as (gate, client):
+    with api_session(app_db, policy, youtube, ledger_clock) as (gate, client):
         try:
             s = refresh_uploads(app_db.engine, client, gate, now, _shards(context), in_flight=youtube.in_flight,
                                 run_id=context.run.run_id)
@@ -112,9 +111,9 @@ def channel_statistics(context: dg.AssetExecutionContext, app_db: AppDatabase) -
     description="Freshness per tier, age distribution, most stale and failing channels, quota and next runs.",
 )
 def channel_freshness_report(context: dg.AssetExecutionContext, config: CycleConfig,
-                             app_db: AppDatabase) -> dg.MaterializeResult:
+                             app_db: AppDatabase, policy: PipelinePolicy) -> dg.MaterializeResult:
     now, ledger_clock = clock_for(config)
-    ledger = QuotaLedger(app_db.engine, app_db.settings.quota_pipeline_limit, now=ledger_clock)
+    ledger = policy.ledger(app_db.engine, now=ledger_clock)
     report = build_freshness_report(app_db.engine, now, ledger)
     return dg.MaterializeResult(metadata={
         "within_frequency_pct": float(report.within_pct), "over_30_days": report.over_policy,

@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from channel_assets.db.quota_ledger import QuotaLedger
 from channel_assets.db.update_log import success_rate
 from channel_assets.refresh.assets import channel_metadata
 from channel_assets.reporting.freshness import build_freshness_report
 from channel_assets.reporting.markdown import md_table
-from channel_assets.resources import AppDatabase
+from channel_assets.resources import AppDatabase, PipelinePolicy
 
 FRESH_TARGET_PCT = 95.0
 SUCCESS_TARGET_PCT = 98.0
@@ -25,11 +24,9 @@ def check_now(context: dg.AssetCheckExecutionContext) -> datetime:
     return datetime.fromisoformat(value.value) if value is not None else datetime.now(UTC)
 
 
-def _report(context, app_db: AppDatabase):
+def _report(context, app_db: AppDatabase, policy: PipelinePolicy):
     now = check_now(context)
-    return build_freshness_report(app_db.engine, now, QuotaLedger(app_db.engine,
-                                                                   app_db.settings.quota_pipeline_limit,
-                                                                   now=lambda: now))
+    return build_freshness_report(app_db.engine, now, policy.ledger(app_db.engine, now=lambda: now))
 
 
 def _stale_table(report) -> dg.MetadataValue:
@@ -38,8 +35,9 @@ def _stale_table(report) -> dg.MetadataValue:
 
 
 @dg.asset_check(asset=channel_metadata, description="≥95% of fetched available channels within their frequency.")
-def freshness_within_frequency(context: dg.AssetCheckExecutionContext, app_db: AppDatabase) -> dg.AssetCheckResult:
-    report = _report(context, app_db)
+def freshness_within_frequency(context: dg.AssetCheckExecutionContext, app_db: AppDatabase,
+                               policy: PipelinePolicy) -> dg.AssetCheckResult:
+    report = _report(context, app_db, policy)
     return dg.AssetCheckResult(
         passed=report.within_pct >= FRESH_TARGET_PCT, severity=dg.AssetCheckSeverity.WARN,
         metadata={"within_pct": float(report.within_pct), "target_pct": FRESH_TARGET_PCT,
@@ -48,8 +46,9 @@ def freshness_within_frequency(context: dg.AssetCheckExecutionContext, app_db: A
 
 
 @dg.asset_check(asset=channel_metadata, description="YouTube policy: no available channel older than 30 days.")
-def within_30_day_policy(context: dg.AssetCheckExecutionContext, app_db: AppDatabase) -> dg.AssetCheckResult:
-    report = _report(context, app_db)
+def within_30_day_policy(context: dg.AssetCheckExecutionContext, app_db: AppDatabase,
+                               policy: PipelinePolicy) -> dg.AssetCheckResult:
+    report = _report(context, app_db, policy)
     return dg.AssetCheckResult(
         passed=report.over_policy == 0, severity=dg.AssetCheckSeverity.ERROR,
         metadata={"over_30_days": report.over_policy, "most_stale": _stale_table(report)})
@@ -65,9 +64,10 @@ def update_success_rate(context: dg.AssetCheckExecutionContext, app_db: AppDatab
 
 
 @dg.asset_check(asset=channel_metadata, description="Units spent today (Pacific day) stay within the pipeline's share.")
-def quota_within_share(context: dg.AssetCheckExecutionContext, app_db: AppDatabase) -> dg.AssetCheckResult:
+def quota_within_share(context: dg.AssetCheckExecutionContext, app_db: AppDatabase,
+                       policy: PipelinePolicy) -> dg.AssetCheckResult:
     now = check_now(context)
-    status = QuotaLedger(app_db.engine, app_db.settings.quota_pipeline_limit, now=lambda: now).status()
+    status = policy.ledger(app_db.engine, now=lambda: now).status()
     return dg.AssetCheckResult(
         passed=status.used <= status.limit, severity=dg.AssetCheckSeverity.ERROR,
         metadata={"day": str(status.day), "used": status.used, "reserved": status.reserved,

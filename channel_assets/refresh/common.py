@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from channel_assets.db.quota_ledger import QuotaLedger
 from channel_assets.refresh.metadata import RefreshSummary
 from channel_assets.refresh.quota import CountingGate
 from channel_assets.reporting.markdown import md_table
-from channel_assets.resources import AppDatabase, YouTubeApi
+from channel_assets.resources import AppDatabase, PipelinePolicy, YouTubeApi
 from channel_assets.runtime import CycleConfig
 from channel_assets.youtube import ConfigurationError, redact
 
@@ -28,9 +27,10 @@ def one_line_failure(exc: Exception) -> dg.Failure:
 
 
 @contextmanager
-def api_session(app_db: AppDatabase, youtube: YouTubeApi, ledger_clock: Callable[[], datetime]):
+def api_session(app_db: AppDatabase, policy: PipelinePolicy, youtube: YouTubeApi,
+                ledger_clock: Callable[[], datetime]):
     """A gate on the app's ledger and a client reserving through it, closed at the end of the step."""
-    gate = CountingGate(QuotaLedger(app_db.engine, app_db.settings.quota_pipeline_limit, now=ledger_clock))
+    gate = CountingGate(policy.ledger(app_db.engine, now=ledger_clock))
     try:
         client = youtube.new_client(gate)
     except ConfigurationError as exc:

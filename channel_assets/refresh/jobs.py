@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from channel_assets.db.sharding import SHARD_COUNT
 from channel_assets.refresh.assets import (
     channel_freshness_report,
     channel_metadata,
@@ -11,7 +12,7 @@ from channel_assets.refresh.assets import (
 from channel_assets.refresh.common import api_session, clock_for, one_line_failure, refresh_metadata
 from channel_assets.refresh.forced import UnknownChannels, force_refresh
 from channel_assets.refresh.uploads import refresh_uploads
-from channel_assets.resources import AppDatabase, YouTubeApi
+from channel_assets.resources import AppDatabase, PipelinePolicy, YouTubeApi
 from channel_assets.runtime import CycleConfig
 from channel_assets.youtube import ConfigurationError, InvalidChannelId
 
@@ -35,13 +36,13 @@ class ForceRefreshConfig(CycleConfig):
 
 @dg.op(pool="youtube_api", tags={"domain": "refresh"})
 def force_refresh_op(context: dg.OpExecutionContext, config: ForceRefreshConfig, app_db: AppDatabase,
-                     youtube: YouTubeApi) -> dg.Output:
+                     policy: PipelinePolicy, youtube: YouTubeApi) -> dg.Output:
     now, ledger_clock = clock_for(config)
-    with api_session(app_db, youtube, ledger_clock) as (gate, client):
+    with api_session(app_db, policy, youtube, ledger_clock) as (gate, client):
         try:
             summary = force_refresh(app_db.engine, client, gate, now, config.channel_ids,
                                     in_flight=youtube.in_flight, run_id=context.run_id)
-            uploads = refresh_uploads(app_db.engine, client, gate, now, range(16), in_flight=youtube.in_flight,
+            uploads = refresh_uploads(app_db.engine, client, gate, now, range(SHARD_COUNT), in_flight=youtube.in_flight,
                                       run_id=context.run_id, channel_ids=config.channel_ids)
         except (InvalidChannelId, UnknownChannels, ValueError, ConfigurationError) as exc:
             raise one_line_failure(exc) from None

@@ -13,7 +13,7 @@ from channel_assets.cleanup.jobs import restore_channels_job, resubscription_res
 from channel_assets.cleanup.sensors import LOOKBACK, scan_subscriptions, subscription_cleanup_sensor
 from channel_assets.db.models import ChannelUpdateLog, UserVideo, Video
 from channel_assets.db.removal import SnapshotRun
-from channel_assets.resources import AppDatabase
+from channel_assets.resources import AppDatabase, PipelinePolicy
 from channel_assets_tests.cleanup.conftest import NOW
 
 
@@ -26,7 +26,7 @@ def _cycle(engine, now: datetime, instance=None, dry_run: bool = False, raise_on
     return dg.materialize(
         [*cleanup_assets, *cleanup_checks],
         partition_key=now.date().isoformat(),
-        resources={"app_db": AppDatabase(database_url=_url(engine))},
+        resources={"app_db": AppDatabase(database_url=_url(engine)), "policy": PipelinePolicy()},
         run_config={"ops": {a.op.name: {"config": config} for a in cleanup_assets}},
         instance=instance,
         raise_on_error=raise_on_error,
@@ -91,7 +91,7 @@ def test_sensor_restores_resubscription_and_requests_detection_for_late_rows(wor
                              soft_deleted_at=now - timedelta(days=2))
     followed = world.add_channel(active=users[:2])
     world.subscribe(users[0], soft.uuid, active=True, at=now - timedelta(seconds=5))
-    resources = {"app_db": AppDatabase(database_url=_url(engine))}
+    resources = {"app_db": AppDatabase(database_url=_url(engine)), "policy": PipelinePolicy()}
 
     first = subscription_cleanup_sensor(dg.build_sensor_context(resources=resources, cursor=None))
     (request,) = first.run_requests
@@ -122,7 +122,7 @@ def test_restore_job_fails_cleanly_on_bad_ids(world, engine):
     live = world.add_channel()
     result = restore_channels_job.execute_in_process(
         run_config={"ops": {"restore_soft_deleted": {"config": {"channel_ids": [live.channel_id], "reason": "x"}}}},
-        resources={"app_db": AppDatabase(database_url=_url(engine))},
+        resources={"app_db": AppDatabase(database_url=_url(engine)), "policy": PipelinePolicy()},
         raise_on_error=False,
     )
     assert not result.success
@@ -132,7 +132,7 @@ def test_restore_job_fails_cleanly_on_bad_ids(world, engine):
 
 
 def test_definitions_load():
-    repo = dg.Definitions.merge(defs, dg.Definitions(resources={"app_db": AppDatabase()})).get_repository_def()
+    repo = dg.Definitions.merge(defs, dg.Definitions(resources={"app_db": AppDatabase(), "policy": PipelinePolicy()})).get_repository_def()
     assert {"channel_cleanup", "orphan_detection", "restore_channels", "override_held_removals",
             "update_log_retention"} <= {j.name for j in repo.get_all_jobs()}
     assert {s.name for s in repo.schedule_defs} == {"daily_cleanup", "daily_log_retention"}

@@ -73,6 +73,8 @@ def pg_deployment(tmp_path):
         env = app_env(app_url, emulator.url) | {
             "DAGSTER_PG_HOST": host, "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_USER": pg.username,
             "DAGSTER_PG_PASSWORD": pg.password or "unused-with-trust-auth", "DAGSTER_PG_DB": pg.database}
+        if host.startswith("/"):  # the embedded test server has a socket only: libpq finds it through PGHOST
+            env |= {"DAGSTER_PG_HOST": "", "PGHOST": host}
         stack = DagsterStack(home, logs, env)
         try:
             yield stack, app_url, dagster_url, emulator

@@ -30,7 +30,7 @@ from channel_assets.refresh.schedules import (
 )
 from channel_assets.refresh.sensors import LOOKBACK, new_subscription_sensor
 from channel_assets.reporting.freshness import build_freshness_report, render_text
-from channel_assets.resources import AppDatabase, YouTubeApi
+from channel_assets.resources import AppDatabase, PipelinePolicy, YouTubeApi
 
 from .conftest import insert_channels
 
@@ -38,6 +38,7 @@ from .conftest import insert_channels
 @pytest.fixture
 def resources(engine, emulator):
     return {"app_db": AppDatabase(database_url=engine.url.render_as_string(hide_password=False)),
+            "policy": PipelinePolicy(),
             "youtube": YouTubeApi(api_key=DEFAULT_API_KEY, base_url=emulator.base_url,
                                   feed_base_url=emulator.base_url, max_calls_in_flight=8)}
 
