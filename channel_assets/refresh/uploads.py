@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, or_, select, update
 
 from channel_assets.db.engine import transaction
 from channel_assets.db.models import Channel, Video
@@ -106,11 +106,13 @@ def select_upload_candidates(engine: Engine, shards: Sequence[int], now: datetim
 
 def _anti_join_sql(pairs: int) -> str:
     rows = ", ".join(["(%s, %s)"] * pairs)
-    # On the channel link, not channel_id_snapshot: the app's own imports leave the snapshot empty.
+    # On the channel link (the app's own imports leave channel_id_snapshot empty), or, for a video preserved
+    # from a removed channel and not re-linked yet, on its snapshot (see db.videos.insert_new_videos).
     return (f"WITH feed(cid, vid) AS (VALUES {rows}) SELECT feed.cid, feed.vid FROM feed "
             "LEFT JOIN videos_channel c ON c.channel_id = feed.cid "
-            "LEFT JOIN videos_video v ON v.channel_id = c.uuid AND v.video_id = feed.vid "
-            "WHERE v.uuid IS NULL")
+            "WHERE NOT EXISTS (SELECT 1 FROM videos_video v WHERE v.channel_id = c.uuid AND v.video_id = feed.vid) "
+            "AND NOT EXISTS (SELECT 1 FROM videos_video v WHERE v.channel_id IS NULL "
+            "AND v.channel_id_snapshot = feed.cid AND v.video_id = feed.vid)")
 
 
 def _new_many(engine: Engine, pairs: set[tuple[str, str]], pairs_per_query: int = 450) -> set[tuple[str, str]]:
@@ -140,7 +142,8 @@ def _known(engine: Engine, channel_uuid: uuid.UUID, pairs: set[tuple[str, str]])
     (channel_id,) = {cid for cid, _ in pairs}
     v = Video.__table__.c
     with engine.connect() as conn:
-        rows = conn.execute(select(v.video_id).where(v.channel_id == channel_uuid,
+        rows = conn.execute(select(v.video_id).where(or_(v.channel_id == channel_uuid, and_(
+                                v.channel_id.is_(None), v.channel_id_snapshot == channel_id)),
                                                      v.video_id.in_(sorted(vid for _, vid in pairs))))
         return {(channel_id, r[0]) for r in rows}
 
