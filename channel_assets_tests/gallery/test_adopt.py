@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from channel_assets.cli import main
 from channel_assets.db import migrate
 from channel_assets.db.adoption import IncompatibleSchemaError
+from channel_assets.db.demo_seed import DatabaseNotEmptyError, seed_demo
 from channel_assets.db.engine import make_engine
 
 from .conftest import django
@@ -96,3 +97,9 @@ def test_cli_check_then_upgrade(gallery_url, monkeypatch, capsys):
     assert "missing column videos_channel.shard: db upgrade fixes it" in out
     assert main(["db", "upgrade"]) == 0 and main(["db", "check"]) == 0
     assert "ok: the pipeline can run" in capsys.readouterr().out
+
+
+def test_demo_seed_never_writes_into_the_apps_database(gallery_engine):
+    migrate.upgrade(gallery_engine)
+    with pytest.raises(DatabaseNotEmptyError, match="gallery app's own database"):
+        seed_demo(gallery_engine, users=2, channels=5, seed=1, force=True)
