@@ -103,3 +103,30 @@ def test_demo_seed_never_writes_into_the_apps_database(gallery_engine):
     migrate.upgrade(gallery_engine)
     with pytest.raises(DatabaseNotEmptyError, match="gallery app's own database"):
         seed_demo(gallery_engine, users=2, channels=5, seed=1, force=True)
+
+
+def test_an_interrupted_adoption_converges_on_the_next_upgrade(gallery_engine):
+    migrate.upgrade(gallery_engine)
+    with gallery_engine.begin() as conn:  # as if killed while building indexes, before the revision was recorded
+        conn.exec_driver_sql("DELETE FROM alembic_version")
+        conn.exec_driver_sql("UPDATE pg_index SET indisvalid = false "
+                             "WHERE indexrelid = 'channel_shard_due_idx'::regclass")
+        conn.exec_driver_sql("ALTER TABLE videos_channel DROP COLUMN is_priority")
+    lines, runnable = migrate.check(gallery_engine)
+    assert not runnable and "missing column videos_channel.is_priority: db upgrade fixes it" in lines
+    assert any(line.startswith("missing index channel_shard_due_idx") for line in lines)
+    migrate.upgrade(gallery_engine)
+    assert migrate.check(gallery_engine) == ([], True)
+
+
+def test_a_pipeline_database_made_before_0003_gets_the_channel_link_index(pg_url):
+    engine = make_engine(pg_url)
+    try:
+        migrate.upgrade(engine, "0002")
+        assert migrate.check(engine)[0] == ["missing index video_channel_video_idx: db upgrade adds it "
+                                            "(the pipeline runs without it, slower)",
+                                            "pending: schema revision 0002, head is 0003 (db upgrade applies it)"]
+        migrate.upgrade(engine)
+        assert migrate.check(engine) == ([], True)
+    finally:
+        engine.dispose()
