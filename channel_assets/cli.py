@@ -81,7 +81,9 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
     try:
         if args.sql:
-            print(migrate.plan_sql(_engine()), end="")
+            engine = _engine()
+            print(migrate.plan_sql(engine) or f"-- nothing to run: the database is at revision "
+                  f"{migrate.current_revision(engine)} (`db check` compares it with what the pipeline needs)")
             return 0
         before, after = migrate.upgrade(_engine())
     except _schema_errors() as exc:

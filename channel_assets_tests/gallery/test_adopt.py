@@ -79,7 +79,7 @@ def test_incompatible_column_fails_in_one_line_and_changes_nothing(gallery_url, 
     engine = make_engine(gallery_url)
     with pytest.raises(IncompatibleSchemaError, match="videos_video.video_id is INTEGER"):
         migrate.upgrade(engine)
-    assert "channel_update_logs" not in sa.inspect(engine).get_table_names()
+    assert not {"channel_update_logs", "alembic_version"} & set(sa.inspect(engine).get_table_names())
     engine.dispose()
     monkeypatch.setenv("CHANNEL_ASSETS_DATABASE_URL", gallery_url)
     assert main(["db", "upgrade"]) == 2
@@ -95,8 +95,14 @@ def test_cli_check_then_upgrade(gallery_url, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "missing table channel_update_logs: db upgrade fixes it" in out
     assert "missing column videos_channel.shard: db upgrade fixes it" in out
+    assert main(["db", "upgrade", "--sql"]) == 0
+    assert "CREATE TABLE channel_update_logs" in capsys.readouterr().out
+    assert main(["db", "check"]) == 1  # --sql changed nothing
+    capsys.readouterr()
     assert main(["db", "upgrade"]) == 0 and main(["db", "check"]) == 0
     assert "ok: the pipeline can run" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--sql"]) == 0
+    assert capsys.readouterr().out.startswith("-- nothing to run")
 
 
 def test_demo_seed_never_writes_into_the_apps_database(gallery_engine):
