@@ -7,9 +7,11 @@ import os
 import subprocess
 import sys
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
-from channel_assets_tests.pg import ThrowawayPostgres
+from channel_assets_tests.pg import ThrowawayPostgres, admin_dsn, database_url
 
 SETTINGS = "channel_assets_tests.gallery_app.settings"
 
@@ -30,17 +32,31 @@ def orm(url: str, op: str, spec: dict | None = None) -> dict:
     return json.loads(done.stdout)
 
 
-def make_gallery_db() -> tuple[ThrowawayPostgres, str]:
-    db = ThrowawayPostgres()
-    url = db.__enter__()
-    done = django(url, "migrate", "--no-input")
-    assert done.returncode == 0, done.stderr
-    return db, url
+class GalleryDatabase(ThrowawayPostgres):
+    """A throwaway database cloned from `template` (CREATE DATABASE … TEMPLATE: ~0.1 s instead of a
+    Django process running `migrate` again)."""
+
+    def __init__(self, template: str) -> None:
+        super().__init__()
+        self.template = template
+
+    def __enter__(self) -> str:
+        with psycopg.connect(admin_dsn(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}"')
+        return database_url(self.name)
+
+
+@pytest.fixture(scope="session")
+def gallery_template():
+    """The gallery app's schema, made once per session by Django's own `manage.py migrate`."""
+    with ThrowawayPostgres() as url:
+        done = django(url, "migrate", "--no-input")
+        assert done.returncode == 0, done.stderr
+        yield make_url(url).database
 
 
 @pytest.fixture
-def gallery_url():
+def gallery_url(gallery_template):
     """An empty gallery app database, schema by `manage.py migrate`."""
-    db, url = make_gallery_db()
-    yield url
-    db.__exit__(None, None, None)
+    with GalleryDatabase(gallery_template) as url:
+        yield url

@@ -29,7 +29,7 @@ from channel_assets.refresh.schedules import ALL_SHARDS_TAGS
 from channel_assets.resources import AppDatabase, YouTubeApi
 from channel_assets_tests.refresh.conftest import START
 
-from .conftest import django, make_gallery_db, orm
+from .conftest import GalleryDatabase, django, orm
 
 USERS = [f"viewer{i}" for i in range(4)]
 FOLLOWED, QUIET, ORPHANS, RESTORED, RECREATED = range(0, 4), 4, (5, 6), 7, 8
@@ -101,10 +101,11 @@ class Gallery:
 
 
 @pytest.fixture(scope="module")
-def gallery():
+def gallery(gallery_template):
     server = EmulatorServer(World(200, 11, START))
     server.start()
-    db, url = make_gallery_db()
+    db = GalleryDatabase(gallery_template)
+    url = db.__enter__()
     world = server.world
     active = {i: [0, 1] for i in FOLLOWED} | {QUIET: [2]}
     inactive = {i: [1, 2, 3] for i in (*ORPHANS, RESTORED, RECREATED)}
