@@ -62,15 +62,53 @@ def needs_database(command: Command) -> Command:
     return run
 
 
+def _schema_errors():
+    """Schema and connection failures of the db commands, as one line (the SQL traceback says nothing more)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from channel_assets.db.adoption import IncompatibleSchemaError
+
+    return IncompatibleSchemaError, DBAPIError
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return " ".join(text.split("\n")[0].split())
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from channel_assets.db import migrate
 
-    before, after = migrate.upgrade(_engine())
+    try:
+        if args.sql:
+            engine = _engine()
+            print(migrate.plan_sql(engine) or f"-- nothing to run: the database is at revision "
+                  f"{migrate.current_revision(engine)} (`db check` compares it with what the pipeline needs)")
+            return 0
+        before, after = migrate.upgrade(_engine())
+    except _schema_errors() as exc:
+        raise UserError(_one_line(exc)) from None
     if before == after:
         print(f"database already at revision {after}")
     else:
         print(f"database upgraded from {before or 'empty'} to {after}")
     return 0
+
+
+def cmd_db_check(args: argparse.Namespace) -> int:
+    from channel_assets.db import migrate
+
+    try:
+        lines, runnable = migrate.check(_engine())
+    except _schema_errors() as exc:
+        raise UserError(_one_line(exc)) from None
+    for line in lines:
+        print(line)
+    if runnable:
+        print("ok: the pipeline can run on this database" + (" (see above)" if lines else ""))
+        return 0
+    print("not ready: the pipeline cannot run on this database", file=sys.stderr)
+    return 1
 
 
 def cmd_demo_seed(args: argparse.Namespace) -> int:
@@ -182,8 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     db = sub.add_parser("db", help="app database schema").add_subparsers(dest="db_command", required=True)
-    up = db.add_parser("upgrade", help="create or upgrade the app tables (Alembic); a no-op when current")
+    up = db.add_parser("upgrade", help="create the pipeline's tables and columns, or adopt the app's existing "
+                       "database (Alembic); a no-op when current")
+    up.add_argument("--sql", action="store_true",
+                    help="print the DDL it would run on this database (read only), for review")
     up.set_defaults(func=needs_database(cmd_db_upgrade))
+    chk = db.add_parser("check", help="one line per missing or incompatible piece; exit 1 if the pipeline cannot "
+                        "run on this database")
+    chk.set_defaults(func=needs_database(cmd_db_check))
 
     demo = sub.add_parser("demo", help="demo data and the main job").add_subparsers(
         dest="demo_command", required=True

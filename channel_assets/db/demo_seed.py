@@ -178,6 +178,9 @@ def seed_demo(engine: Engine, users: int, channels: int, seed: int, force: bool 
         raise ValueError("--users and --channels must be at least 1")
     now = now or datetime.now(UTC)
     with engine.connect() as conn:
+        if conn.dialect.has_table(conn, "django_migrations"):  # --force would empty the app's own tables
+            raise DatabaseNotEmptyError("this is the gallery app's own database (Django made it): the demo never "
+                                        "writes there, not even with --force")
         existing = conn.execute(select(func.count()).select_from(Channel)).scalar_one()
     if existing and not force:
         raise DatabaseNotEmptyError(

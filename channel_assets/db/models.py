@@ -150,6 +150,8 @@ class Video(Base):
     __table_args__ = (
         UniqueConstraint("channel_id_snapshot", "video_id", name="videos_video_channel_video_uniq"),
         Index("video_channel_idx", "channel_id"),
+        # Uploads find stored videos by the channel link: the app's imports have no channel_id_snapshot.
+        Index("video_channel_video_idx", "channel_id", "video_id"),
         Index("video_channel_snapshot_idx", "channel_id_snapshot"),
         Index("video_channel_hybrid_idx", "channel_id", "channel_id_snapshot"),
     )

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Engine, case, or_, select
 
 from channel_assets.db.models import Channel
+from channel_assets.db.sharding import assign_missing_shards
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,9 @@ def due_filter(now: datetime):
 
 
 def select_due(engine: Engine, shards: Sequence[int], now: datetime, priority_only: bool = False) -> list[DueChannel]:
-    """Due channels of the shards, in spending order (uses the (shard, next_refresh_at) index)."""
+    """Due channels of the shards, in spending order (uses the (shard, next_refresh_at) index).
+    Channels the app inserted without a shard get theirs first, so they are due (never fetched) now."""
+    assign_missing_shards(engine)
     c = Channel.__table__.c
     query = (
         select(c.uuid, c.channel_id, tier_label())

@@ -2,8 +2,9 @@
 
 Per group of channels: feeds in threads, one anti-join for the feed ids not stored yet, a playlist walk only
 where the feed failed or overflowed (all 15 entries new), videos.list over 50-id batches across
-channels, then one transaction: insert-or-ignore on (channel_id_snapshot, video_id) and one
-executemany UPDATE of uploads_checked_at/last_upload_at. Re-runs never duplicate a video.
+channels, then one transaction: one executemany UPDATE of uploads_checked_at/last_upload_at (locking the
+channels) and an insert of the videos not stored for their channel yet, matched on (channel_id, video_id)
+as the gallery app stores them. Re-runs never duplicate a video.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Engine, and_, bindparam, or_, select, update
 
 from channel_assets.db.engine import transaction
 from channel_assets.db.models import Channel, Video
+from channel_assets.db.sharding import assign_missing_shards
 from channel_assets.db.update_log import AuditEvent, write_events
+from channel_assets.db.videos import insert_new_videos
 from channel_assets.refresh.quota import CountingGate
 from channel_assets.refresh.tiers import PRIORITY_INTERVAL, interval_for
 from channel_assets.youtube import (
@@ -78,6 +80,7 @@ class _Channel:
 def select_upload_candidates(engine: Engine, shards: Sequence[int], now: datetime,
                              channel_ids: Sequence[str] | None = None) -> list[_Channel]:
     """Available channels whose uploads were never checked or are older than their tier interval."""
+    assign_missing_shards(engine)
     c = Channel.__table__.c
     query = (
         select(c.uuid, c.channel_id, c.uploads_playlist_id, c.uploads_checked_at, c.last_upload_at,
@@ -103,15 +106,20 @@ def select_upload_candidates(engine: Engine, shards: Sequence[int], now: datetim
 
 def _anti_join_sql(pairs: int) -> str:
     rows = ", ".join(["(%s, %s)"] * pairs)
+    # On the channel link (the app's own imports leave channel_id_snapshot empty), or, for a video preserved
+    # from a removed channel and not re-linked yet, on its snapshot (see db.videos.insert_new_videos).
     return (f"WITH feed(cid, vid) AS (VALUES {rows}) SELECT feed.cid, feed.vid FROM feed "
-            "LEFT JOIN videos_video v ON v.channel_id_snapshot = feed.cid AND v.video_id = feed.vid "
-            "WHERE v.uuid IS NULL")
+            "LEFT JOIN videos_channel c ON c.channel_id = feed.cid "
+            "WHERE NOT EXISTS (SELECT 1 FROM videos_video v WHERE v.channel_id = c.uuid AND v.video_id = feed.vid) "
+            "AND NOT EXISTS (SELECT 1 FROM videos_video v WHERE v.channel_id IS NULL "
+            "AND v.channel_id_snapshot = feed.cid AND v.video_id = feed.vid)")
 
 
 def _new_many(engine: Engine, pairs: set[tuple[str, str]], pairs_per_query: int = 450) -> set[tuple[str, str]]:
     """The (channel, video) pairs among a whole group's feed entries that are NOT stored yet: a LEFT JOIN
-    anti-join of a VALUES list, 450 pairs (900 bound parameters) per statement. Plan: one index probe per
-    pair (an index on channel_id_snapshot, ~8 rows filtered on video_id). Past
+    anti-join of a VALUES list, 450 pairs (900 bound parameters) per statement. Plan: per pair, one probe
+    of videos_channel's unique channel_id and one of videos_video (channel_id, video_id) (the channel
+    link: the app's imports have no channel_id_snapshot). Past
     ~1,000 pairs PostgreSQL switched to a hash join over a scan of the whole table, hence the small chunks.
     In steady state nearly every entry is stored, so this returns a handful of rows where fetching the
     stored ones returned ~15 per channel. Plain SQL text: compiling thousands of bound VALUES through
@@ -126,15 +134,16 @@ def _new_many(engine: Engine, pairs: set[tuple[str, str]], pairs_per_query: int 
     return new
 
 
-def _known(engine: Engine, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Stored (channel, video) pairs among `pairs` (one channel's): `channel = :id AND video_id IN (…)`
-    walks the unique index."""
+def _known(engine: Engine, channel_uuid: uuid.UUID, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Stored (channel, video) pairs among `pairs` (one channel's): `channel_id = :uuid AND video_id IN (…)`
+    walks the (channel_id, video_id) index; the channel link, as the app's imports have no snapshot."""
     if not pairs:
         return set()
     (channel_id,) = {cid for cid, _ in pairs}
     v = Video.__table__.c
     with engine.connect() as conn:
-        rows = conn.execute(select(v.video_id).where(v.channel_id_snapshot == channel_id,
+        rows = conn.execute(select(v.video_id).where(or_(v.channel_id == channel_uuid, and_(
+                                v.channel_id.is_(None), v.channel_id_snapshot == channel_id)),
                                                      v.video_id.in_(sorted(vid for _, vid in pairs))))
         return {(channel_id, r[0]) for r in rows}
 
@@ -161,7 +170,7 @@ class _Uploads:
         while pages < max_pages:
             page = self._api(self.client.list_playlist_items, ch.playlist, token, MAX_IDS_PER_CALL)
             pages += 1
-            known = _known(self.engine, {(ch.channel_id, vid) for vid in page.video_ids})
+            known = _known(self.engine, ch.uuid, {(ch.channel_id, vid) for vid in page.video_ids})
             for vid in page.video_ids:
                 if (ch.channel_id, vid) in known:
                     return found, pages
@@ -252,8 +261,8 @@ class _Uploads:
                 rec = details.get(vid)
                 published = (rec.published_at if rec and rec.published_at else published)
                 rows.append({"uuid": uuid.uuid4(), "video_id": vid, "channel_id": ch.uuid,
-                             "channel_id_snapshot": ch.channel_id, "title": rec.title if rec else None,
-                             "description": rec.description if rec else None, "published_at": published,
+                             "channel_id_snapshot": ch.channel_id, "title": rec.title if rec else "",
+                             "description": rec.description if rec else "", "published_at": published,
                              "duration": rec.duration_seconds if rec else None,
                              "view_count": rec.view_count if rec else None, "created_at": now, "updated_at": now})
                 if published and (latest is None or published > latest):
@@ -267,14 +276,14 @@ class _Uploads:
             "batch": {"checked": len(done), "videos_found": len(rows), "failed": len(failures)}}))
         c = Channel.__table__.c
         with transaction(self.engine) as conn:
-            if rows:
-                result = conn.execute(pg_insert(Video.__table__).on_conflict_do_nothing(
-                    index_elements=["channel_id_snapshot", "video_id"]).returning(Video.__table__.c.uuid), rows)
-                self.summary.videos_added += len(result.all())
+            # The channel UPDATE first, in channel-id order: it locks the rows, so a concurrent run of the
+            # same channels waits here and its insert then sees these videos.
             if channel_params:
                 conn.execute(update(Channel.__table__).where(c.channel_id == bindparam("b_id")).values(
                     uploads_checked_at=now, last_upload_at=bindparam("v_latest", type_=c.last_upload_at.type)),
-                    channel_params)
+                    sorted(channel_params, key=lambda p: p["b_id"]))
+            if rows:
+                self.summary.videos_added += insert_new_videos(conn, rows)
             write_events(conn, logs)
         self.summary.checked += len(done)
         self.summary.quota_units += units

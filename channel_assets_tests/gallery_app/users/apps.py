@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class UsersConfig(AppConfig):
+    name = "channel_assets_tests.gallery_app.users"
+    label = "users"
