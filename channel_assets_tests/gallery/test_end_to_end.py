@@ -26,7 +26,7 @@ from channel_assets.refresh.assets import (
 )
 from channel_assets.refresh.checks import metadata_checks
 from channel_assets.refresh.schedules import ALL_SHARDS_TAGS
-from channel_assets.resources import AppDatabase, YouTubeApi
+from channel_assets.resources import AppDatabase, PipelinePolicy, YouTubeApi
 from channel_assets_tests.refresh.conftest import START
 
 from .conftest import GalleryDatabase, django, orm
@@ -44,6 +44,7 @@ class Gallery:
         self.instance = dg.DagsterInstance.ephemeral()
         self.resources = {
             "app_db": AppDatabase(database_url=url),
+            "policy": PipelinePolicy(),
             "youtube": YouTubeApi(api_key=DEFAULT_API_KEY, base_url=server.base_url, feed_base_url=server.base_url,
                                   max_calls_in_flight=4),
         }
@@ -66,7 +67,7 @@ class Gallery:
     def cleanup(self, now) -> dg.ExecuteInProcessResult:
         config = {"now": now.isoformat(), "dry_run": False}
         result = dg.materialize([*cleanup_assets, *cleanup_checks], partition_key=now.date().isoformat(),
-                                resources={"app_db": self.resources["app_db"]}, instance=self.instance,
+                                resources={k: self.resources[k] for k in ("app_db", "policy")}, instance=self.instance,
                                 run_config={"ops": {a.op.name: {"config": config} for a in cleanup_assets}})
         assert result.success and all(e.passed for e in result.get_asset_check_evaluations())
         return result
