@@ -102,10 +102,11 @@ def digest_facts(engine: Engine, start: datetime, end: datetime, limit: int = 50
             return conn.execute(select(log.channel_id).where(window, log.update_type == "metadata", *where)
                                 .order_by(log.channel_id).limit(limit)).scalars().all()
 
+        phase = func.coalesce(log.changes_made["phase"].as_string(), log.update_type)
         phases = dict(conn.execute(
-            select(func.coalesce(log.changes_made["phase"].as_string(), log.update_type), func.count())
+            select(phase, func.count())
             .where(window, log.update_type.in_(("removal", "restore")), log.status == "success")
-            .group_by(1)).all())
+            .group_by(phase)).all())
         held = conn.execute(select(ch.channel_id, ch.removal_hold_reason).where(
             ch.removal_hold_reason.is_not(None), ch.soft_deleted_at.is_(None))
             .order_by(ch.channel_id).limit(limit)).all()
