@@ -57,7 +57,7 @@ def latest_ticks(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition,
     found = []
     for kind, defs_ in (("schedule", repo.schedule_defs), ("sensor", repo.sensor_defs)):
         for d in defs_:
-            selector_id = InstigatorSelector(location, REPOSITORY, d.name).get_id()
+            selector_id = InstigatorSelector(location_name=location, repository_name=REPOSITORY, name=d.name).get_id()
             ticks = instance.get_ticks(selector_id, selector_id, limit=1,
                                        statuses=[TickStatus.SUCCESS, TickStatus.SKIPPED, TickStatus.FAILURE])
             if ticks:
@@ -161,13 +161,20 @@ def run_failure_observation(run: dg.DagsterRun, failure: dg.DagsterEvent, step_e
     return cond.Observation(message.condition, True, message)
 
 
+def _root_cause(error) -> str:
+    """Dagster wraps the op's exception ("Error occurred while executing op"): show the op's own."""
+    while error.cause is not None:
+        error = error.cause
+    return f"{error.cls_name}: {error.message}"
+
+
 @dg.run_failure_sensor(minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
                        description="A scheduled or sensor-launched run failed or overran: recorded as an alert "
                                    "(alerts_sensor delivers it).")
 def run_failure_alerts(context: dg.RunFailureSensorContext, app_db: AppDatabase,
                        alert_channels: AlertChannels) -> None:
     config = alert_channels.config()
-    step_errors = [e.event_specific_data.error.message for e in context.get_step_failure_events()
+    step_errors = [_root_cause(e.event_specific_data.error) for e in context.get_step_failure_events()
                    if e.event_specific_data.error]
     observation = run_failure_observation(context.dagster_run, context.failure_event, step_errors, config.ui_url)
     if observation is not None:
