@@ -149,8 +149,8 @@ def tick_observations(ticks: Iterable[TickOutcome], ui_url: str) -> list[Observa
 
 
 def circuit_observation(runs: Mapping[str, int], window: timedelta, ui_url: str) -> Observation:
-    """`runs`: run id -> API batches that met an open circuit breaker within the window."""
-    shown = ", ".join(f"{run_id} ({n} batches)" for run_id, n in sorted(runs.items())[:5])
+    """`runs`: run id -> metadata batches or uploads channels that met an open breaker in the window."""
+    shown = ", ".join(f"{run_id} ({n} failed)" for run_id, n in sorted(runs.items())[:5])
     link = f"{ui_url}/runs/{min(runs)}" if runs else None
     return Observation("circuit_open", bool(runs), Message(
         "circuit_open", "error", "YouTube client circuit breaker opened",

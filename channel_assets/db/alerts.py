@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from channel_assets.db.engine import transaction
@@ -81,13 +81,15 @@ def finish(conn: Connection, row_id: int, now: datetime, outcome: str | None, er
 
 
 def circuit_open_runs(engine: Engine, start: datetime, end: datetime) -> dict[str, int]:
-    """Run id -> metadata batches that failed on an open circuit breaker (the refresh logs them)."""
+    """Run id -> failures on an open circuit breaker: metadata batches (their summary rows; the
+    per-channel rows repeat them) and uploads channels, as the refresh logs them."""
     log = ChannelUpdateLog.__table__.c
     with engine.connect() as conn:
         rows = conn.execute(
             select(log.run_id, func.count()).where(
-                log.created_at > start, log.created_at <= end, log.channel_id.is_(None),
-                log.status == "failed", log.error_message.like("%(circuitOpen)%"))
+                log.created_at > start, log.created_at <= end, log.status == "failed",
+                or_(log.channel_id.is_(None), log.update_type == "uploads"),
+                log.error_message.like("%(circuitOpen)%"))
             .group_by(log.run_id))
         return {r[0] or "(no run)": r[1] for r in rows}
 

@@ -152,4 +152,4 @@ def test_open_circuit_breaker_alerts_then_recovers(pg_engine, tick, http_receive
     tick(cfg, T0 + timedelta(hours=2))
     sent = [r["json"] for r in http_receiver.received]
     assert [(s["condition"], s["severity"]) for s in sent] == [("circuit_open", "error"), ("circuit_open", "resolved")]
-    assert "r42 (1 batches)" in sent[0]["text"] and sent[0]["link"] == "http://ui.example:3000/runs/r42"
+    assert "r42 (1 failed)" in sent[0]["text"] and sent[0]["link"] == "http://ui.example:3000/runs/r42"
