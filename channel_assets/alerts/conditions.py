@@ -192,10 +192,13 @@ def _ids(ids: list[str], limit: int = 20) -> str:
     return ", ".join(ids[:limit]) + more
 
 
-def digest_message(d: Digest, ui_url: str) -> Message | None:
-    """One message for the day, or None when there is nothing to say."""
+def digest_message(d: Digest, ui_url: str) -> Message:
+    """One message for the day, also on a quiet day: a digest that stops arriving means alerts are broken."""
+    title = f"channel_assets daily digest for {d.day}"
     if d.empty():
-        return None
+        return Message("digest", "info", title, "Nothing needs a human: no availability changes, no cleanup, "
+                       "nothing held, no channel failing repeatedly, no WARN check failing.",
+                       asset_link(ui_url, "channel_freshness_report"))
     lines = [f"Channel availability: {len(d.gone)} gone, {len(d.back)} back."]
     if d.gone:
         lines.append(f"  Gone (deleted, terminated or private): {_ids(d.gone)}")
@@ -208,5 +211,5 @@ def digest_message(d: Digest, ui_url: str) -> Message | None:
         lines += [f"  Failing {cid} ({n} times): {error}" for cid, n, error in d.failing[:20]]
     if d.warn_checks:
         lines.append("WARN checks failing: " + "; ".join(d.warn_checks))
-    return Message("digest", "info", f"channel_assets daily digest for {d.day}", "\n".join(lines),
+    return Message("digest", "info", title, "\n".join(lines),
                    asset_link(ui_url, "channel_freshness_report"))

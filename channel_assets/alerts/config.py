@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from channel_assets.alerts.notifiers import Email, Notifier, SlackApi, SlackWebhook, Webhook
 from channel_assets.settings import SettingsError, _bool, _http_url, _int
@@ -19,10 +19,10 @@ class AlertConfig:
     notifiers: tuple[Notifier, ...] = ()
     silence: tuple[str, ...] = ()
     digest_hour: int = 7
-    channels: tuple[str, ...] = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", tuple(n.name for n in self.notifiers))
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self.notifiers)
 
     def silenced(self, condition: str) -> bool:
         return any(fnmatch.fnmatchcase(condition, pattern) for pattern in self.silence)

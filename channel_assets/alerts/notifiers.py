@@ -143,6 +143,11 @@ class Email(_Notifier):
 Notifier = SlackApi | SlackWebhook | Webhook | Email
 
 
+def _slack_escape(text: str) -> str:
+    """Slack reads <...> as links and mentions: error texts must not ping @channel."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slack_text(message: Message) -> str:
     link = f"\n<{message.link}|Open in Dagster>" if message.link else ""
-    return f"*{message.title}*\n{message.text}{link}"
+    return f"*{_slack_escape(message.title)}*\n{_slack_escape(message.text)}{link}"

@@ -58,6 +58,7 @@ def latest_ticks(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition,
     for kind, defs_ in (("schedule", repo.schedule_defs), ("sensor", repo.sensor_defs)):
         for d in defs_:
             selector_id = InstigatorSelector(location_name=location, repository_name=REPOSITORY, name=d.name).get_id()
+            # Ticks are found by selector id; the origin id only matters for ticks older than that column.
             ticks = instance.get_ticks(selector_id, selector_id, limit=1,
                                        statuses=[TickStatus.SUCCESS, TickStatus.SKIPPED, TickStatus.FAILURE])
             if ticks:
@@ -100,9 +101,7 @@ def alerts_tick(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition, eng
         digest = cond.Digest(day=now.date(), **db.digest_facts(engine, end - timedelta(days=1), end),
                              warn_checks=[f"{c.name} on {c.asset}" for c in checks
                                           if c.severity == "WARN" and not c.passed])
-        message = cond.digest_message(digest, ui)
-        if message is not None:
-            events.append(cond.Outgoing(key, message))
+        events.append(cond.Outgoing(key, cond.digest_message(digest, ui)))
     record(engine, config, now, observations, events)
     return deliver(engine, config, now)
 
@@ -120,7 +119,7 @@ def materializations(deliveries: Sequence[Delivery]) -> list[dg.AssetMaterializa
             channels = {"none": "recorded only: no alert channel configured (see README, Alerts)"}
         events.append(dg.AssetMaterialization(ALERTS_ASSET, description=m.title, metadata={
             "condition": m.condition, "severity": m.severity, "title": m.title,
-            "text": dg.MetadataValue.md(m.text.replace("\n", "  \n")),
+            "text": dg.MetadataValue.text(m.text),
             "link": dg.MetadataValue.url(m.link) if m.link else "", "channels": dg.MetadataValue.json(channels),
             "dedup_key": key}))
     return events

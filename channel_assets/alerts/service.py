@@ -21,6 +21,7 @@ from channel_assets.db.engine import transaction
 
 MAX_AGE = timedelta(days=1)  # an alert still undelivered after a day is stale: it expires
 MAX_PER_TICK = 50
+RETENTION = timedelta(days=90)  # finished outbox rows kept this long, like the update log
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ def _attempt(row, config: AlertConfig, now: datetime) -> tuple[str | None, str, 
 def deliver(engine: Engine, config: AlertConfig, now: datetime, limit: int = MAX_PER_TICK) -> list[Delivery]:
     """Send pending rows, one claimed row per transaction. A channel that fails is not tried again
     in this tick (its receiver is likely down); its rows wait for the next tick."""
+    with transaction(engine) as conn:
+        db.purge_done(conn, now - RETENTION)
     done: list[Delivery] = []
     down: list[str] = []
     last_id = 0

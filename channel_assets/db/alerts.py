@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from channel_assets.db.engine import transaction
@@ -78,6 +78,11 @@ def finish(conn: Connection, row_id: int, now: datetime, outcome: str | None, er
     if outcome is not None:
         values |= {"done_at": now, "outcome": outcome}
     conn.execute(update(AlertOutbox).where(t.id == row_id).values(**values))
+
+
+def purge_done(conn: Connection, before: datetime) -> int:
+    """Outbox retention: rows finished before `before` go (through the (done_at, id) index)."""
+    return conn.execute(delete(AlertOutbox).where(AlertOutbox.done_at < before)).rowcount
 
 
 def circuit_open_runs(engine: Engine, start: datetime, end: datetime) -> dict[str, int]:

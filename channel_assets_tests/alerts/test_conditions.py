@@ -80,8 +80,8 @@ def test_a_run_stopped_by_run_monitoring_says_it_overran():
     assert m.title == "Run of refresh_all_shards exceeded its time limit" and m.link == "http://ui/runs/abc"
 
 
-def test_digest_is_one_message_and_none_when_nothing_happened():
-    assert digest_message(Digest(day=date(2026, 12, 1)), "http://ui") is None
+def test_digest_is_one_message_and_says_so_on_a_quiet_day():
+    assert "Nothing needs a human" in digest_message(Digest(day=date(2026, 12, 1)), "http://ui").text
     d = Digest(day=date(2026, 12, 1), gone=[f"UC{i:022d}" for i in range(25)], soft_deleted=3,
                held=[("UCheld", "watch rows 12000 >= 10000")], warn_checks=["update_success_rate on channel_metadata"])
     m = digest_message(d, "http://ui")

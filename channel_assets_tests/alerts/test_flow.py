@@ -23,7 +23,9 @@ HOOK_SECRET = "hook-secret-0123456789"
 
 
 def config(**env):
-    return load_alert_config({"CHANNEL_ASSETS_UI_URL": "http://ui.example:3000", **env})
+    """Digest at 23:00 unless a test asks otherwise, so the other tests see only their own alerts."""
+    return load_alert_config({"CHANNEL_ASSETS_UI_URL": "http://ui.example:3000",
+                              "CHANNEL_ASSETS_ALERTS_DIGEST_HOUR": "23", **env})
 
 
 def webhook(receiver):
@@ -130,7 +132,7 @@ def test_daily_digest_once_with_availability_cleanup_and_what_waits(pg_engine, t
         _log(conn, at - timedelta(hours=1), "UCrest", "restore", {"cause": "active subscription"})
         _channel(conn, "UCheld", removal_hold_reason="watch rows 12000 >= 10000")
         _channel(conn, "UCfailing", failed_update_count=7, last_error="HTTP 503 (backendError)")
-    cfg = config(**webhook(http_receiver))
+    cfg = config(**webhook(http_receiver), CHANNEL_ASSETS_ALERTS_DIGEST_HOUR="7")
     tick(cfg, at - timedelta(minutes=1))  # before the digest hour: nothing
     tick(cfg, at)
     tick(cfg, at + timedelta(hours=5))

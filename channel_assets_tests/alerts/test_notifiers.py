@@ -22,6 +22,13 @@ def test_slack_api_posts_chat_post_message_with_the_bot_token(http_receiver):
     assert "YouTube quota: 75% used" in req["json"]["text"] and "<http://ui/assets/x|" in req["json"]["text"]
 
 
+def test_slack_text_cannot_mention_everyone(http_receiver):
+    hostile = Message("run:x", "error", "Run failed", "error text from the API: <!channel> & <@U123>")
+    SlackApi(TOKEN, "#alerts", http_receiver.url).send(hostile)
+    text = http_receiver.received[0]["json"]["text"]
+    assert "<!channel>" not in text and "&lt;!channel&gt; &amp; &lt;@U123&gt;" in text
+
+
 def test_slack_api_ok_false_is_a_failure_naming_slacks_error(http_receiver):
     http_receiver.reply = {"ok": False, "error": "channel_not_found"}
     with pytest.raises(SendError, match="channel_not_found"):
