@@ -4,7 +4,6 @@ refresh logs the failed batches durably, the alert reads them from the update lo
 from datetime import timedelta
 
 import dagster as dg
-import pytest
 
 from channel_assets.alerts.config import load_alert_config
 from channel_assets.alerts.sensors import alerts_tick
@@ -12,8 +11,6 @@ from channel_assets.db.quota_ledger import QuotaLedger
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.quota import CountingGate
 from channel_assets_tests.refresh.conftest import client_factory, emulator, insert_channels  # noqa: F401
-
-pytestmark = pytest.mark.postgres
 
 
 def test_breaker_opened_by_a_dead_api_is_alerted_with_the_run(pg_engine, emulator, client_factory,  # noqa: F811

@@ -16,8 +16,6 @@ from channel_assets.alerts.sensors import LOCATION, REPOSITORY, alerts_sensor, a
 from channel_assets.alerts.service import record
 from channel_assets.resources import AppDatabase
 
-pytestmark = pytest.mark.postgres
-
 T0 = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # before the digest hour
 HOOK = "/hook/dagster-secret"
 

@@ -15,8 +15,6 @@ from channel_assets.db.quota_ledger import quota_day
 
 from .conftest import SMTP_PASSWORD, SMTP_USER
 
-pytestmark = pytest.mark.postgres
-
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # 04:00 in Los Angeles: one Pacific day for hours
 LIMIT = 8000
 HOOK_SECRET = "hook-secret-0123456789"
