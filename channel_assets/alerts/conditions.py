@@ -16,6 +16,8 @@ from channel_assets.db.quota_ledger import QuotaStatus
 
 REPEAT_AFTER = timedelta(days=1)
 QUOTA_THRESHOLDS_PCT = (75, 80)
+FAILURE_SPIKE_PCT = 5.0  # seed 000: alert on failure rate spikes above 5%
+FAILURE_SPIKE_MIN_ATTEMPTS = 50  # below this a handful of failures is not a rate
 LOCATION = "__repository__@channel_assets"
 
 
@@ -71,7 +73,9 @@ def decide(observations: Iterable[Observation], states: Mapping[str, State],
 
 def _duration(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
 
 
 def asset_link(ui_url: str, asset: str, view: str = "") -> str:
@@ -157,6 +161,17 @@ def circuit_observation(runs: Mapping[str, int], window: timedelta, ui_url: str)
         f"The client stopped calling a failing API (5 consecutive transient errors) within the last "
         f"{_duration(window)}, in runs: {shown}. Channels were not marked unavailable; they back off and "
         f"are retried. See the failures table of channel_metadata.", link))
+
+
+def failure_spike_observation(attempts: int, failed: int, recent: Iterable[tuple], window: timedelta,
+                              ui_url: str) -> Observation:
+    """More than 5% of the channel refreshes attempted within the window failed."""
+    failing = attempts >= FAILURE_SPIKE_MIN_ATTEMPTS and failed * 100 > attempts * FAILURE_SPIKE_PCT
+    examples = "; ".join(f"{cid}: {error}" for cid, error in list(recent)[:5])
+    return Observation("failure_spike", failing, Message(
+        "failure_spike", "error", f"Channel refresh failures above {FAILURE_SPIKE_PCT:g}%",
+        f"{failed} of {attempts} channel refreshes failed in the last {_duration(window)}. Recent: {examples}",
+        asset_link(ui_url, "channel_metadata")))
 
 
 def run_failure_message(job: str, run_id: str, launched_by: str, reason: str, error: str, ui_url: str) -> Message:

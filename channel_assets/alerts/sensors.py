@@ -22,11 +22,13 @@ from channel_assets.alerts.resources import AlertChannels
 from channel_assets.alerts.service import Delivery, deliver, digest_due, failing_since, record
 from channel_assets.db import alerts as db
 from channel_assets.db.quota_ledger import QuotaLedger
+from channel_assets.db.update_log import success_rate
 from channel_assets.resources import AppDatabase
 from channel_assets.youtube.redaction import redact
 
 ALERTS_ASSET = dg.AssetKey("alerts")
 CIRCUIT_WINDOW = timedelta(hours=1)
+SPIKE_WINDOW = timedelta(hours=1)
 LOCATION = "channel_assets"
 REPOSITORY = "__repository__"
 
@@ -86,12 +88,14 @@ def alerts_tick(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition, eng
     """One evaluation of every watched condition, the daily digest when due, then delivery."""
     ui = config.ui_url
     checks = check_outcomes(instance, repo)
+    rate = success_rate(engine, now, SPIKE_WINDOW)
     observations = [
         *cond.quota_observations(QuotaLedger(engine, quota_limit, now=lambda: now).status(), ui),
         *cond.check_observations(checks, ui),
         *cond.freshness_observations(freshness_states(instance, repo), ui),
         *cond.tick_observations(latest_ticks(instance, repo, location), ui),
         cond.circuit_observation(db.circuit_open_runs(engine, now - CIRCUIT_WINDOW, now), CIRCUIT_WINDOW, ui),
+        cond.failure_spike_observation(rate.attempts, rate.failed, rate.recent_failures, SPIKE_WINDOW, ui),
         *run_recoveries(instance, failing_since(engine, "run:")),
     ]
     events = []

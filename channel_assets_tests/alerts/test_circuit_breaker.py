@@ -26,5 +26,6 @@ def test_breaker_opened_by_a_dead_api_is_alerted_with_the_run(pg_engine, emulato
     cfg = load_alert_config({"CHANNEL_ASSETS_ALERTS_WEBHOOK_URL": http_receiver.url + "/hook"})
     repo = dg.Definitions().get_repository_def()
     alerts_tick(dg.DagsterInstance.ephemeral(), repo, pg_engine, 8000, cfg, now + timedelta(minutes=1))
-    [sent] = [r["json"] for r in http_receiver.received if r["json"]["condition"] == "circuit_open"]
-    assert "run-dead-api" in sent["text"] and sent["link"].endswith("/runs/run-dead-api")
+    sent = {r["json"]["condition"]: r["json"] for r in http_receiver.received}
+    assert "run-dead-api" in sent["circuit_open"]["text"] and sent["circuit_open"]["link"].endswith("/runs/run-dead-api")
+    assert "400 of 400 channel refreshes failed in the last 1 h" in sent["failure_spike"]["text"]

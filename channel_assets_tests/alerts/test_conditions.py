@@ -11,6 +11,7 @@ from channel_assets.alerts.conditions import (
     check_observations,
     decide,
     digest_message,
+    failure_spike_observation,
     quota_observations,
     run_failure_message,
 )
@@ -64,6 +65,12 @@ def _status(used, reserved=None, exhausted=False):
 def test_quota_thresholds_are_shares_of_the_pipelines_limit(used, reserved, exhausted, failing):
     found = quota_observations(_status(used, reserved, exhausted), "http://ui")
     assert {o.condition for o in found if o.failing} == failing
+
+
+@pytest.mark.parametrize(("attempts", "failed", "failing"), [(1000, 50, False), (1000, 51, True), (40, 40, False)])
+def test_failure_spike_above_five_percent_of_enough_attempts(attempts, failed, failing):
+    obs = failure_spike_observation(attempts, failed, [("UCx", "HTTP 503")], timedelta(hours=1), "http://ui")
+    assert obs.failing is failing and "UCx: HTTP 503" in obs.message.text
 
 
 def test_error_checks_alert_warn_checks_do_not():

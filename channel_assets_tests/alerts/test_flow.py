@@ -144,7 +144,8 @@ def test_daily_digest_once_with_availability_cleanup_and_what_waits(pg_engine, t
 
 def test_open_circuit_breaker_alerts_then_recovers(pg_engine, tick, http_receiver):
     with pg_engine.begin() as conn:
-        _log(conn, T0 - timedelta(minutes=5), None, "metadata", {"batch": {"asked": 50}}, status="failed",
+        _log(conn, T0 - timedelta(minutes=5), None, "metadata", {"batch": {
+            "asked": 10, "found": 0, "gone": 0, "missing": 0, "failed": 10, "second_pass": False}}, status="failed",
              error="circuit open after 5 consecutive transient failures; failing fast (circuitOpen)", run_id="r42")
     cfg = config(**webhook(http_receiver))
     tick(cfg, T0)
