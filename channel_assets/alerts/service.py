@@ -34,19 +34,14 @@ def _rows(out: Outgoing, config: AlertConfig, now: datetime) -> list[dict]:
 
 
 def record(engine: Engine, config: AlertConfig, now: datetime, observations: Iterable[Observation] = (),
-           events: Iterable[Outgoing] = ()) -> list[Outgoing]:
+           events: Iterable[Outgoing] = ()) -> None:
     """Decide on the observations against the stored states and queue what must be said; events
-    (digests) are queued once per dedup key. Returns what was newly queued."""
-    observations = list(observations)
+    (digests) are queued once per dedup key."""
     with db.alerts_transaction(engine) as conn:
         states = {c: State(s.failing, s.since, s.last_sent_at, s.title) for c, s in db.load_states(conn).items()}
         outgoing, changed = decide(observations, states, now)
         db.save_states(conn, {c: asdict(s) for c, s in changed.items()})
-        queued = []
-        for out in [*outgoing, *events]:
-            if db.enqueue(conn, _rows(out, config, now)):
-                queued.append(out)
-        return queued
+        db.enqueue(conn, [row for out in [*outgoing, *events] for row in _rows(out, config, now)])
 
 
 def digest_due(engine: Engine, key: str) -> bool:

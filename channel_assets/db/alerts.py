@@ -42,13 +42,11 @@ def save_states(conn: Connection, states: dict[str, dict]) -> None:
         k: stmt.excluded[k] for k in ("failing", "since", "last_sent_at", "title")}))
 
 
-def enqueue(conn: Connection, rows: Sequence[dict]) -> int:
-    """Insert outbox rows; a (dedup_key, channel) already there is ignored. Returns rows added."""
-    if not rows:
-        return 0
-    result = conn.execute(insert(AlertOutbox).values(list(rows))
-                          .on_conflict_do_nothing(constraint="alert_outbox_key_channel_uniq"))
-    return result.rowcount
+def enqueue(conn: Connection, rows: Sequence[dict]) -> None:
+    """Insert outbox rows; a (dedup_key, channel) already there is ignored."""
+    if rows:
+        conn.execute(insert(AlertOutbox).values(list(rows))
+                     .on_conflict_do_nothing(constraint="alert_outbox_key_channel_uniq"))
 
 
 def has_key(conn: Connection, dedup_key: str) -> bool:
@@ -80,9 +78,9 @@ def finish(conn: Connection, row_id: int, now: datetime, outcome: str | None, er
     conn.execute(update(AlertOutbox).where(t.id == row_id).values(**values))
 
 
-def purge_done(conn: Connection, before: datetime) -> int:
+def purge_done(conn: Connection, before: datetime) -> None:
     """Outbox retention: rows finished before `before` go (through the (done_at, id) index)."""
-    return conn.execute(delete(AlertOutbox).where(AlertOutbox.done_at < before)).rowcount
+    conn.execute(delete(AlertOutbox).where(AlertOutbox.done_at < before))
 
 
 def circuit_open_runs(engine: Engine, start: datetime, end: datetime) -> dict[str, int]:

@@ -2,14 +2,18 @@
 down and comes back, no channel configured, silencing, the digest and the circuit breaker."""
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
 from sqlalchemy import insert, select
 
+from channel_assets.alerts.conditions import Outgoing
 from channel_assets.alerts.config import load_alert_config
+from channel_assets.alerts.notifiers import Message
 from channel_assets.alerts.sensors import alerts_tick, materializations
+from channel_assets.alerts.service import deliver, record
 from channel_assets.db.models import AlertOutbox, ApiQuotaLedger, Channel, ChannelUpdateLog
 from channel_assets.db.quota_ledger import quota_day
 
@@ -154,3 +158,15 @@ def test_open_circuit_breaker_alerts_then_recovers(pg_engine, tick, http_receive
     sent = [r["json"] for r in http_receiver.received]
     assert [(s["condition"], s["severity"]) for s in sent] == [("circuit_open", "error"), ("circuit_open", "resolved")]
     assert "r42 (1 failed)" in sent[0]["text"] and sent[0]["link"] == "http://ui.example:3000/runs/r42"
+
+
+def test_two_deliverers_at_once_send_each_message_exactly_once(pg_engine, http_receiver):
+    """The run-failure sensor and the alerts sensor may tick together: rows are claimed, never shared."""
+    cfg = config(**webhook(http_receiver))
+    events = [Outgoing(f"event-{i}", Message(f"test:{i}", "info", f"message {i}", "text")) for i in range(30)]
+    record(pg_engine, cfg, T0, events=events)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: deliver(pg_engine, cfg, T0), range(2)))
+    titles = sorted(r["json"]["title"] for r in http_receiver.received)
+    assert titles == sorted(f"message {i}" for i in range(30))
+    assert sum(len(r) for r in results) == 30
