@@ -27,7 +27,7 @@ from channel_assets.alerts.service import Delivery, deliver, digest_due, failing
 from channel_assets.db import alerts as db
 from channel_assets.db.quota_ledger import QuotaLedger
 from channel_assets.db.update_log import success_rate
-from channel_assets.resources import AppDatabase
+from channel_assets.resources import AppDatabase, PipelinePolicy
 from channel_assets.youtube.redaction import redact
 
 ALERTS_ASSET = dg.AssetKey("alerts")
@@ -84,11 +84,11 @@ def materializations(deliveries: Sequence[Delivery]) -> list[dg.AssetMaterializa
 @dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Quota, ERROR checks, freshness, failed ticks, open circuit breaker, run recoveries and the "
                        "daily digest: records alerts and delivers them (never launches runs).")
-def alerts_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase,
+def alerts_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase, policy: PipelinePolicy,
                   alert_channels: AlertChannels) -> dg.SensorResult:
     origin = context.code_location_origin
     deliveries = alerts_tick(context.instance, context.repository_def, app_db.engine,
-                             app_db.settings.quota_pipeline_limit, alert_channels.config(), datetime.now(UTC),
+                             policy.quota_pipeline_limit, alert_channels.config(), datetime.now(UTC),
                              origin.location_name if origin else LOCATION)
     for d in deliveries:
         context.log.info(f"alert {d.message.title!r} on {d.channel}: {d.outcome}" + (f" ({d.error})" if d.error else ""))

@@ -15,7 +15,7 @@ from channel_assets.alerts.observe import LOCATION, REPOSITORY
 from channel_assets.alerts.resources import AlertChannels
 from channel_assets.alerts.sensors import alerts_sensor, alerts_tick, run_failure_alerts
 from channel_assets.alerts.service import record
-from channel_assets.resources import AppDatabase
+from channel_assets.resources import AppDatabase, PipelinePolicy
 
 T0 = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # before the digest hour
 HOOK = "/hook/dagster-secret"
@@ -139,7 +139,7 @@ def test_failed_sensor_tick_alerts_until_a_tick_succeeds(pg_engine, instance, se
     cfg, _ = setup
     selector_id = InstigatorSelector(location_name=LOCATION, repository_name=REPOSITORY, name="alerts_sensor").get_id()
     repo = dg.Definitions(sensors=[alerts_sensor], resources={
-        "app_db": AppDatabase(), "alert_channels": AlertChannels()}).get_repository_def()
+        "app_db": AppDatabase(), "policy": PipelinePolicy(), "alert_channels": AlertChannels()}).get_repository_def()
 
     def tick_after(status, at):
         instance.create_tick(TickData(
@@ -167,7 +167,8 @@ def test_alerts_sensor_delivers_what_was_recorded_and_reports_it_in_the_ui(pg_ur
     message = run_failure_message("refresh_all_shards", "r1", "schedule daily_full_refresh", "", "boom", "http://ui")
     record(pg_engine, cfg, datetime.now(UTC), [Observation(message.condition, True, message)])
     context = dg.build_sensor_context(instance=instance, repository_def=REPO, resources={
-        "app_db": AppDatabase(database_url=pg_url), "alert_channels": AlertChannels(webhook_url=http_receiver.url + HOOK)})
+        "app_db": AppDatabase(database_url=pg_url), "policy": PipelinePolicy(),
+        "alert_channels": AlertChannels(webhook_url=http_receiver.url + HOOK)})
     result = alerts_sensor(context)  # on the wall clock: past 07:00 UTC the day's digest comes along
     events = {e.metadata["condition"].value: e for e in result.asset_events}
     event = events["run:refresh_all_shards"]
