@@ -215,6 +215,27 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts_test(args: argparse.Namespace) -> int:
+    from channel_assets.alerts.config import load_alert_config
+    from channel_assets.alerts.notifiers import Message, SendError
+
+    config = load_alert_config()
+    if not config.notifiers:
+        raise UserError("no alert channel configured: set CHANNEL_ASSETS_ALERTS_WEBHOOK_URL, "
+                        "CHANNEL_ASSETS_ALERTS_SMTP_HOST, CHANNEL_ASSETS_ALERTS_SLACK_TOKEN or _SLACK_WEBHOOK_URL")
+    message = Message("test", "info", "channel_assets: test alert",
+                      "A test message from `channel-assets alerts test`: this channel works.", config.ui_url)
+    failed = 0
+    for notifier in config.notifiers:
+        try:
+            notifier.send(message)
+            print(f"{notifier.name}: sent")
+        except SendError as exc:
+            failed += 1
+            print(f"{notifier.name}: failed: {exc}")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="channel-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -263,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     quota = sub.add_parser("quota", help="today's YouTube quota: used, reserved, left, next reset")
     quota.set_defaults(func=needs_database(cmd_quota))
+
+    alerts = sub.add_parser("alerts", help="alert channels").add_subparsers(dest="alerts_command", required=True)
+    alerts.add_parser("test", help="send a test message on every configured channel; exit 1 if one fails"
+                      ).set_defaults(func=cmd_alerts_test)
     return parser
 
 

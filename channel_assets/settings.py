@@ -66,6 +66,22 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("CHANNEL_ASSETS_MAX_WATCH_ROWS", "10000", "Safety: hold a removal touching this many watch rows or more."),
     ("CHANNEL_ASSETS_MAX_USERS", "1000", "Safety: hold a removal affecting this many users or more."),
     ("CHANNEL_ASSETS_MAX_VIDEOS", "100", "Safety: hold a removal leaving this many videos channel-less or more."),
+    # Alerts (channel_assets.alerts.config reads these); secrets are never logged or shown.
+    ("CHANNEL_ASSETS_UI_URL", "http://127.0.0.1:3000", "Dagster UI root used for links in alerts."),
+    ("CHANNEL_ASSETS_ALERTS_SLACK_TOKEN", "(empty)", "Slack bot token (chat.postMessage); secret."),
+    ("CHANNEL_ASSETS_ALERTS_SLACK_CHANNEL", "(empty)", "Slack channel id or #name for the bot token."),
+    ("CHANNEL_ASSETS_ALERTS_SLACK_API_URL", "https://slack.com/api", "Slack Web API root (tests point it at a local server)."),
+    ("CHANNEL_ASSETS_ALERTS_SLACK_WEBHOOK_URL", "(empty)", "Slack incoming webhook URL (instead of a token); secret."),
+    ("CHANNEL_ASSETS_ALERTS_SMTP_HOST", "(empty)", "SMTP server for email alerts."),
+    ("CHANNEL_ASSETS_ALERTS_SMTP_PORT", "587", "SMTP port."),
+    ("CHANNEL_ASSETS_ALERTS_SMTP_STARTTLS", "true", "Upgrade the SMTP connection with STARTTLS."),
+    ("CHANNEL_ASSETS_ALERTS_SMTP_USER", "(empty)", "SMTP login (no login when empty)."),
+    ("CHANNEL_ASSETS_ALERTS_SMTP_PASSWORD", "(empty)", "SMTP password; secret."),
+    ("CHANNEL_ASSETS_ALERTS_SMTP_FROM", "(empty)", "Sender address of alert emails."),
+    ("CHANNEL_ASSETS_ALERTS_SMTP_TO", "(empty)", "Recipients, comma-separated."),
+    ("CHANNEL_ASSETS_ALERTS_WEBHOOK_URL", "(empty)", "Generic webhook: each alert POSTed as JSON; secret."),
+    ("CHANNEL_ASSETS_ALERTS_SILENCE", "(empty)", "Conditions not sent, comma-separated patterns (e.g. quota_75,check:*)."),
+    ("CHANNEL_ASSETS_ALERTS_DIGEST_HOUR", "7", "UTC hour after which the daily digest is sent."),
 )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -236,3 +237,40 @@ class ChannelOrphanDaily(Base):
     channel_uuid: Mapped[uuid.UUID] = mapped_column(Uuid)
     orphaned_at: Mapped[datetime] = mapped_column(UTCDateTime)
     action: Mapped[str] = mapped_column(String(20), default="detected", server_default="detected")
+
+
+class AlertState(Base):
+    """Alerts: whether a condition is failing, since when, and when a human last heard of it."""
+
+    __tablename__ = "alert_states"
+
+    condition: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failing: Mapped[bool] = mapped_column(Boolean)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    title: Mapped[str] = mapped_column(Text)
+
+
+class AlertOutbox(Base):
+    """Alerts: one row per message and channel, kept until sent, so a receiver that is down loses nothing."""
+
+    __tablename__ = "alert_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(300))
+    channel: Mapped[str] = mapped_column(String(20))
+    condition: Mapped[str] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+
+    __table_args__ = (
+        UniqueConstraint("dedup_key", "channel", name="alert_outbox_key_channel_uniq"),
+        Index("alert_outbox_pending_idx", "done_at", "id"),
+    )

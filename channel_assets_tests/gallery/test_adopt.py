@@ -129,9 +129,9 @@ def test_a_pipeline_database_made_before_0003_gets_the_channel_link_index(pg_url
     engine = make_engine(pg_url)
     try:
         migrate.upgrade(engine, "0002")
-        assert migrate.check(engine)[0] == ["missing index video_channel_video_idx: db upgrade adds it "
-                                            "(the pipeline runs without it, slower)",
-                                            "pending: schema revision 0002, head is 0003 (db upgrade applies it)"]
+        lines = migrate.check(engine)[0]  # later revisions (0004_alerts: its tables) add their own lines
+        assert lines[0] == "missing index video_channel_video_idx: db upgrade adds it (the pipeline runs without it, slower)"
+        assert lines[-1] == f"pending: schema revision 0002, head is {migrate.head_revision()} (db upgrade applies it)"
         migrate.upgrade(engine)
         assert migrate.check(engine) == ([], True)
     finally:

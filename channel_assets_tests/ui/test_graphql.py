@@ -49,19 +49,20 @@ def test_repository_loads_with_the_asset_graph_operators_see(ui_stack):
     repo = repos[0]
     jobs = {p["name"] for p in repo["pipelines"]}
     assert {"force_refresh_channels", "restore_channels", "override_held_removals", "refresh_all_shards"} <= jobs
-    assert {s["name"] for s in repo["sensors"]} == {"new_subscription_sensor", "subscription_cleanup_sensor"}
+    assert {s["name"] for s in repo["sensors"]} == {"new_subscription_sensor", "subscription_cleanup_sensor",
+                                                  "alerts_sensor", "run_failure_alerts"}
     assert {"daily_full_refresh", "priority_refresh", "daily_cleanup"} <= {s["name"] for s in repo["schedules"]}
 
     nodes = {"/".join(n["assetKey"]["path"]): n for n in gql(ASSET_NODES)["assetNodes"]}
     groups = {name: n["groupName"] for name, n in nodes.items()}
     assert groups == {"channel_metadata": "refresh", "channel_uploads": "refresh", "channel_statistics": "refresh",
                       "channel_freshness_report": "reporting", "orphaned_channels": "cleanup",
-                      "preserved_video_snapshots": "cleanup", "removed_channels": "cleanup"}
+                      "preserved_video_snapshots": "cleanup", "removed_channels": "cleanup", "alerts": "alerts"}
     for name, node in nodes.items():
         assert node["description"], f"{name} has no description"
         assert node["kinds"], f"{name} has no kinds"
         assert node["owners"], f"{name} has no owner"
-        assert node["isPartitioned"], name
+        assert node["isPartitioned"] or name == "alerts", name  # alerts: one materialization per message
     assert "youtube" in nodes["channel_metadata"]["kinds"] and "youtube" in nodes["channel_uploads"]["kinds"]
     assert nodes["channel_metadata"]["freshness"] is not None
     checks = {c["name"]: c for c in nodes["channel_metadata"]["assetChecksOrError"]["checks"]}
