@@ -70,3 +70,22 @@ def select_due(engine: Engine, shards: Sequence[int], now: datetime, priority_on
 def count_by_tier(channels: Sequence[DueChannel]) -> dict[str, int]:
     counts = Counter(ch.tier for ch in channels)
     return {tier: counts[tier] for tier in sorted(counts)}
+
+
+def upload_candidate_rows(engine: Engine, shards: Sequence[int], checked_before: datetime,
+                          channel_ids: Sequence[str] | None = None) -> list:
+    """Live, available channels of the shards whose uploads were never checked or not since `checked_before`
+    (the shortest tier interval ago; the caller applies each channel's own interval), oldest check first."""
+    assign_missing_shards(engine)
+    c = Channel.__table__.c
+    query = (
+        select(c.uuid, c.channel_id, c.uploads_playlist_id, c.uploads_checked_at, c.last_upload_at,
+               c.update_frequency, c.is_priority, c.is_critical)
+        .where(c.shard.in_(list(shards)), c.soft_deleted_at.is_(None), c.is_available.is_(True),
+               or_(c.uploads_checked_at.is_(None), c.uploads_checked_at <= checked_before))
+        .order_by(c.uploads_checked_at.asc().nulls_first(), c.channel_id)
+    )
+    if channel_ids is not None:
+        query = query.where(c.channel_id.in_(list(channel_ids)))
+    with engine.connect() as conn:
+        return conn.execute(query).all()

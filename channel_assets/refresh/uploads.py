@@ -16,13 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, and_, bindparam, or_, select, update
+from sqlalchemy import Engine
 
 from channel_assets.db.engine import transaction
-from channel_assets.db.models import Channel, Video
-from channel_assets.db.sharding import assign_missing_shards
+from channel_assets.db.selection import upload_candidate_rows
 from channel_assets.db.update_log import AuditEvent, write_events
-from channel_assets.db.videos import insert_new_videos
+from channel_assets.db.videos import insert_new_videos, mark_uploads_checked, stored_among, unstored_pairs
 from channel_assets.refresh.quota import CountingGate
 from channel_assets.refresh.tiers import PRIORITY_INTERVAL, interval_for
 from channel_assets.youtube import (
@@ -80,72 +79,16 @@ class _Channel:
 def select_upload_candidates(engine: Engine, shards: Sequence[int], now: datetime,
                              channel_ids: Sequence[str] | None = None) -> list[_Channel]:
     """Available channels whose uploads were never checked or are older than their tier interval."""
-    assign_missing_shards(engine)
-    c = Channel.__table__.c
-    query = (
-        select(c.uuid, c.channel_id, c.uploads_playlist_id, c.uploads_checked_at, c.last_upload_at,
-               c.update_frequency, c.is_priority, c.is_critical)
-        .where(c.shard.in_(list(shards)), c.soft_deleted_at.is_(None), c.is_available.is_(True),
-               or_(c.uploads_checked_at.is_(None), c.uploads_checked_at <= now - PRIORITY_INTERVAL))
-        .order_by(c.uploads_checked_at.asc().nulls_first(), c.channel_id)
-    )
-    if channel_ids is not None:
-        query = query.where(c.channel_id.in_(list(channel_ids)))
     out = []
-    with engine.connect() as conn:
-        for r in conn.execute(query):
-            if not is_valid_channel_id(r.channel_id):  # a malformed row of the gallery app: skipped
-                continue
-            due = r.uploads_checked_at is None or r.uploads_checked_at <= now - interval_for(
-                r.update_frequency, r.is_priority, r.is_critical)
-            if due:
-                out.append(_Channel(r.uuid, r.channel_id, r.uploads_playlist_id or "UU" + r.channel_id[2:],
-                                    r.uploads_checked_at, r.last_upload_at))
+    for r in upload_candidate_rows(engine, shards, now - PRIORITY_INTERVAL, channel_ids):
+        if not is_valid_channel_id(r.channel_id):  # a malformed row of the gallery app: skipped
+            continue
+        due = r.uploads_checked_at is None or r.uploads_checked_at <= now - interval_for(
+            r.update_frequency, r.is_priority, r.is_critical)
+        if due:
+            out.append(_Channel(r.uuid, r.channel_id, r.uploads_playlist_id or "UU" + r.channel_id[2:],
+                                r.uploads_checked_at, r.last_upload_at))
     return out
-
-
-def _anti_join_sql(pairs: int) -> str:
-    rows = ", ".join(["(%s, %s)"] * pairs)
-    # On the channel link (the app's own imports leave channel_id_snapshot empty), or, for a video preserved
-    # from a removed channel and not re-linked yet, on its snapshot (see db.videos.insert_new_videos).
-    return (f"WITH feed(cid, vid) AS (VALUES {rows}) SELECT feed.cid, feed.vid FROM feed "
-            "LEFT JOIN videos_channel c ON c.channel_id = feed.cid "
-            "WHERE NOT EXISTS (SELECT 1 FROM videos_video v WHERE v.channel_id = c.uuid AND v.video_id = feed.vid) "
-            "AND NOT EXISTS (SELECT 1 FROM videos_video v WHERE v.channel_id IS NULL "
-            "AND v.channel_id_snapshot = feed.cid AND v.video_id = feed.vid)")
-
-
-def _new_many(engine: Engine, pairs: set[tuple[str, str]], pairs_per_query: int = 450) -> set[tuple[str, str]]:
-    """The (channel, video) pairs among a whole group's feed entries that are NOT stored yet: a LEFT JOIN
-    anti-join of a VALUES list, 450 pairs (900 bound parameters) per statement. Plan: per pair, one probe
-    of videos_channel's unique channel_id and one of videos_video (channel_id, video_id) (the channel
-    link: the app's imports have no channel_id_snapshot). Past
-    ~1,000 pairs PostgreSQL switched to a hash join over a scan of the whole table, hence the small chunks.
-    In steady state nearly every entry is stored, so this returns a handful of rows where fetching the
-    stored ones returned ~15 per channel. Plain SQL text: compiling thousands of bound VALUES through
-    SQLAlchemy took longer than running the query."""
-    ordered = sorted(pairs)
-    new: set[tuple[str, str]] = set()
-    with engine.connect() as conn:
-        for i in range(0, len(ordered), pairs_per_query):
-            chunk = ordered[i : i + pairs_per_query]
-            params = tuple(x for pair in chunk for x in pair)
-            new |= {(cid, vid) for cid, vid in conn.exec_driver_sql(_anti_join_sql(len(chunk)), params)}
-    return new
-
-
-def _known(engine: Engine, channel_uuid: uuid.UUID, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Stored (channel, video) pairs among `pairs` (one channel's): `channel_id = :uuid AND video_id IN (…)`
-    walks the (channel_id, video_id) index; the channel link, as the app's imports have no snapshot."""
-    if not pairs:
-        return set()
-    (channel_id,) = {cid for cid, _ in pairs}
-    v = Video.__table__.c
-    with engine.connect() as conn:
-        rows = conn.execute(select(v.video_id).where(or_(v.channel_id == channel_uuid, and_(
-                                v.channel_id.is_(None), v.channel_id_snapshot == channel_id)),
-                                                     v.video_id.in_(sorted(vid for _, vid in pairs))))
-        return {(channel_id, r[0]) for r in rows}
 
 
 class _Uploads:
@@ -170,7 +113,7 @@ class _Uploads:
         while pages < max_pages:
             page = self._api(self.client.list_playlist_items, ch.playlist, token, MAX_IDS_PER_CALL)
             pages += 1
-            known = _known(self.engine, ch.uuid, {(ch.channel_id, vid) for vid in page.video_ids})
+            known = stored_among(self.engine, ch.uuid, {(ch.channel_id, vid) for vid in page.video_ids})
             for vid in page.video_ids:
                 if (ch.channel_id, vid) in known:
                     return found, pages
@@ -200,7 +143,7 @@ class _Uploads:
         done: list[_Channel] = []
         failures: dict[str, str] = {}
         stop = False
-        unstored = _new_many(self.engine, {(ch.channel_id, e.video_id)
+        unstored = unstored_pairs(self.engine, {(ch.channel_id, e.video_id)
                                            for ch, feed in zip(group, feeds, strict=True) if feed.ok
                                            for e in feed.entries})
         futures = {ch.channel_id: self.pool.submit(self._discover, ch, feed, unstored)
@@ -253,7 +196,8 @@ class _Uploads:
 
     def _write(self, done, new, details, failures, units: int, ms: int) -> None:
         now = self.now
-        rows, channel_params, logs = [], [], []
+        rows, logs = [], []
+        latest_by_channel: dict[str, datetime | None] = {}
         for ch in done:
             found = new.get(ch.channel_id, [])
             latest = ch.last_upload_at
@@ -267,21 +211,15 @@ class _Uploads:
                              "view_count": rec.view_count if rec else None, "created_at": now, "updated_at": now})
                 if published and (latest is None or published > latest):
                     latest = published
-            channel_params.append({"b_id": ch.channel_id, "v_latest": latest})
+            latest_by_channel[ch.channel_id] = latest
             if found:
                 logs.append(self._log(ch.uuid, ch.channel_id, "success",
                                       changes={"videos_found": [vid for vid, _ in found][:50]}))
         logs += [self._log(None, cid, "failed", error=msg) for cid, msg in failures.items()]
         logs.append(self._log(None, None, "failed" if failures else "success", units=units, ms=ms, changes={
             "batch": {"checked": len(done), "videos_found": len(rows), "failed": len(failures)}}))
-        c = Channel.__table__.c
         with transaction(self.engine) as conn:
-            # The channel UPDATE first, in channel-id order: it locks the rows, so a concurrent run of the
-            # same channels waits here and its insert then sees these videos.
-            if channel_params:
-                conn.execute(update(Channel.__table__).where(c.channel_id == bindparam("b_id")).values(
-                    uploads_checked_at=now, last_upload_at=bindparam("v_latest", type_=c.last_upload_at.type)),
-                    sorted(channel_params, key=lambda p: p["b_id"]))
+            mark_uploads_checked(conn, latest_by_channel, now)  # first: locks the channels (see there)
             if rows:
                 self.summary.videos_added += insert_new_videos(conn, rows)
             write_events(conn, logs)

@@ -9,10 +9,11 @@ from sqlalchemy import func, select, update
 
 from channel_assets.db.models import Channel, ChannelStatisticsDaily, Video
 from channel_assets.db.sharding import SHARD_COUNT
+from channel_assets.db.videos import unstored_pairs
 from channel_assets.refresh.forced import UnknownChannels, force_refresh
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.statistics import snapshot_statistics
-from channel_assets.refresh.uploads import _new_many, refresh_uploads
+from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets.youtube import InvalidChannelId
 
 from .conftest import insert_channels
@@ -125,8 +126,8 @@ def test_unstored_pairs_come_from_an_anti_join_in_chunks(engine, emulator, fetch
     stored = set(video_pairs(engine))
     cid = next(iter(sorted(stored)))[0]
     fresh = {(cid, f"new{i:08d}"[:11]) for i in range(7)} | {("UCnotstoredanywhere0000", "abcdefghijk")}
-    assert _new_many(engine, stored | fresh, pairs_per_query=3) == fresh  # many chunks, a short last one
-    assert _new_many(engine, stored) == set() and _new_many(engine, set()) == set()
+    assert unstored_pairs(engine, stored | fresh, pairs_per_query=3) == fresh  # many chunks, a short last one
+    assert unstored_pairs(engine, stored) == set() and unstored_pairs(engine, set()) == set()
 
 
 def test_a_feed_of_only_new_entries_overflows_to_the_playlist(engine, emulator, fetched):
