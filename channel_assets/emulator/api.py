@@ -6,19 +6,19 @@ about keys, quota, parameters and error bodies live in one place.
 
 from __future__ import annotations
 
-import ast
 import base64
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from channel_assets.emulator.faults import Faults
-from channel_assets.emulator.world import ChannelState, VideoState, World, iso
+from channel_assets.emulator.render import ITEM_HEAD, renderers, shape
+from channel_assets.emulator.world import VideoState, World, iso
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 MAX_IDS = 50
@@ -32,6 +32,7 @@ _PLAYLIST_ITEM_PARTS = frozenset({"id", "snippet", "contentDetails", "status"})
 _QUOTA_MESSAGE = ('The request cannot be completed because you have exceeded your '
                   '<a href="/youtube/v3/getting-started#quota">quota</a>.')
 _JSON = "application/json; charset=UTF-8"
+_GONE = ()  # cache entry of a channel that channels.list leaves out
 
 
 @dataclass
@@ -209,137 +210,6 @@ class Quota:
 
 
 # ----- resources ---------------------------------------------------------------------
-_enc = json.encoder.encode_basestring  # the C string escaper json.dumps(ensure_ascii=False) uses
-_enc_cached = lru_cache(maxsize=1024)(_enc)  # descriptions come from a small pool and are long
-
-
-_THUMB_PX = (("default", 88), ("medium", 240), ("high", 800))
-
-
-def _channel_template(parts: frozenset[str]) -> list:
-    """The shape of a channel item for ``parts``, in wire order: ``[(name, node, condition)]``.
-
-    A node is a child list (a JSON object) or a Python expression (str) giving the value's JSON text
-    from ``c`` (ChannelState), ``etag``, ``title``/``desc`` (already JSON-encoded) and ``thumb``.
-    ``condition`` (a Python expression or None) says when an optional key is present.
-    """
-    def q(expr: str) -> str:  # a JSON string from an expression known to need no escaping
-        return f"'\"' + {expr} + '\"'"
-
-    def lit(value: str) -> str:
-        return repr(json.dumps(value))
-
-    item: list = [("kind", lit("youtube#channel"), None), ("etag", q("etag"), None), ("id", q("c.id"), None)]
-    if "snippet" in parts:
-        thumbs = [(name, [("url", q(f"thumb + '=s{px}-c-k-c0x00ffffff-no-rj'"), None), ("width", repr(str(px)), None),
-                          ("height", repr(str(px)), None)], None) for name, px in _THUMB_PX]
-        item.append(("snippet", [
-            ("title", "title", None), ("description", "desc", None), ("customUrl", "_enc(c.custom_url)", None),
-            ("publishedAt", q("c.published_at"), None), ("thumbnails", thumbs, None),
-            ("localized", [("title", "title", None), ("description", "desc", None)], None),
-            ("country", q("c.country"), "c.country"),
-        ], None))
-    if "contentDetails" in parts:
-        item.append(("contentDetails", [("relatedPlaylists", [("likes", lit(""), None),
-                                                              ("uploads", q("'UU' + c.id[2:]"), None)], None)], None))
-    if "statistics" in parts:
-        item.append(("statistics", [
-            ("viewCount", q("str(c.view_count)"), None),
-            ("subscriberCount", q("str(c.subscriber_count)"), "c.subscriber_count is not None"),
-            ("hiddenSubscriberCount", "('true' if c.hidden_subscriber_count else 'false')", None),
-            ("videoCount", q("str(c.video_count)"), None),
-        ], None))
-    if "status" in parts:
-        item.append(("status", [("privacyStatus", lit("public"), None), ("isLinked", "'true'", None),
-                                ("longUploadsStatus", lit("longUploadsUnspecified"), None),
-                                ("madeForKids", "'false'", None)], None))
-    return item
-
-
-def _object_lines(children: list, tree: dict | None, indent: str = "    ", depth: int = 0) -> list[str]:
-    """Python statements appending an object node's JSON text to ``out``, filtered by a ``fields`` tree.
-
-    Mirrors ``select_fields``: ``None`` keeps everything, ``*`` applies its subtree to every key in
-    wire order (other names beside it are ignored), otherwise the selected names in selector order.
-    Scalars ignore any subtree. Every member is appended with a leading comma; the object's first
-    member loses it afterwards.
-    """
-    if tree is None:
-        chosen = [(child, None) for child in children]
-    elif "*" in tree:
-        chosen = [(child, tree["*"]) for child in children]
-    else:
-        by_name = {child[0]: child for child in children}
-        chosen = [(by_name[name], sub) for name, sub in tree.items() if name in by_name]
-    first = f"first{depth}"
-    lines = [f"{indent}out.append('{{')", f"{indent}{first} = len(out)"]
-    for (name, node, cond), sub in chosen:
-        inner = indent
-        if cond:
-            lines.append(f"{indent}if {cond}:")
-            inner = indent + "    "
-        lines.append(f"{inner}out.append({',' + json.dumps(name) + ':'!r})")
-        if isinstance(node, list):
-            lines += _object_lines(node, sub, inner, depth + 1)
-        else:
-            lines.append(f"{inner}out.append({node})")
-    lines += [f"{indent}if len(out) > {first}:", f"{indent}    out[{first}] = out[{first}][1:]",
-              f"{indent}out.append('}}')"]
-    return lines
-
-
-@lru_cache(maxsize=256)
-def _channel_renderer(parts: frozenset[str], items_tree: str) -> Callable[[ChannelState, str], str]:
-    """A compiled ``(c, etag) -> item JSON text`` for these parts, filtered by ``items_tree``.
-
-    ``items_tree`` is the ``repr`` of the ``fields`` subtree that applies to each item (a dict of
-    plain strings, dicts and None, so ``repr`` is a faithful, hashable key).
-    """
-    tree = ast.literal_eval(items_tree)
-    src = "\n".join([
-        "def render(c, etag):",
-        "    title = _enc(c.title)",
-        "    desc = _enc_cached(c.description)",
-        "    thumb = 'https://yt3.ggpht.com/ytc/' + c.thumbnail_key",
-        "    out = []",
-        *_object_lines(_channel_template(parts), tree),
-        "    return ''.join(out)\n",
-    ])
-    scope = {"_enc": _enc, "_enc_cached": _enc_cached}
-    exec(compile(src, "<channel renderer>", "exec"), scope)  # noqa: S102 - generated from a fixed template
-    return scope["render"]
-
-
-def _channel_json(c: ChannelState, parts: frozenset[str]) -> str:
-    """A channel resource without kind/etag, assembled by hand: the hot path of a full refresh."""
-    out = ['{"id":"', c.id, '"']
-    if "snippet" in parts:
-        title, desc = _enc(c.title), _enc_cached(c.description)
-        thumb = "https://yt3.ggpht.com/ytc/" + c.thumbnail_key
-        out += [',"snippet":{"title":', title, ',"description":', desc, ',"customUrl":', _enc(c.custom_url),
-                ',"publishedAt":"', c.published_at, '","thumbnails":{"default":{"url":"', thumb,
-                '=s88-c-k-c0x00ffffff-no-rj","width":88,"height":88},"medium":{"url":"', thumb,
-                '=s240-c-k-c0x00ffffff-no-rj","width":240,"height":240},"high":{"url":"', thumb,
-                '=s800-c-k-c0x00ffffff-no-rj","width":800,"height":800}},"localized":{"title":', title,
-                ',"description":', desc, "}"]
-        if c.country:
-            out += [',"country":"', c.country, '"']
-        out.append("}")
-    if "contentDetails" in parts:
-        out += [',"contentDetails":{"relatedPlaylists":{"likes":"","uploads":"UU', c.id[2:], '"}}']
-    if "statistics" in parts:
-        out += [',"statistics":{"viewCount":"', str(c.view_count), '"']
-        if c.subscriber_count is not None:
-            out += [',"subscriberCount":"', str(c.subscriber_count), '"']
-        out += [',"hiddenSubscriberCount":', "true" if c.hidden_subscriber_count else "false",
-                ',"videoCount":"', str(c.video_count), '"}']
-    if "status" in parts:
-        out.append(',"status":{"privacyStatus":"public","isLinked":true,'
-                   '"longUploadsStatus":"longUploadsUnspecified","madeForKids":false}')
-    out.append("}")
-    return "".join(out)
-
-
 def _video_thumbnails(video_id: str) -> dict:
     sizes = (("default", "default", 120, 90), ("medium", "mqdefault", 320, 180), ("high", "hqdefault", 480, 360),
              ("standard", "sddefault", 640, 480), ("maxres", "maxresdefault", 1280, 720))
@@ -373,15 +243,17 @@ def _video_body(v: VideoState, parts: frozenset[str]) -> dict:
     return body
 
 
-def _item(kind: str, body: dict | str) -> bytes:
-    """``{"kind", "etag", ...body}`` with the etag a hash of the body, serialised once."""
-    raw = body.encode() if isinstance(body, str) else _dumps(body)
-    return b'{"kind":"' + kind.encode() + b'","etag":"' + _etag(raw).encode() + b'",' + raw[1:]
+def _item(kind: str, body: dict) -> tuple[bytes, str]:
+    """``{"kind", "etag", ...body}`` with the etag a hash of the body, serialised once; and the etag."""
+    raw = _dumps(body)
+    etag = _etag(raw)
+    return b'{"kind":"' + kind.encode() + b'","etag":"' + etag.encode() + b'",' + raw[1:], etag
 
 
-def _list_response(kind: str, items: list[bytes], total: int, per_page: int,
+def _list_response(kind: str, items: list[bytes], etags: list[str], total: int, per_page: int,
                    next_token: str | None = None, prev_token: str | None = None) -> tuple[bytes, str]:
-    etag = _etag(b"|".join(items) + f"{total}/{per_page}/{next_token}".encode())
+    """The list etag hashes the items' etags (each a hash of its item), not the items again."""
+    etag = _etag(f"{','.join(etags)}|{total}/{per_page}/{next_token}".encode())
     head = {"kind": kind, "etag": etag}
     if next_token:
         head["nextPageToken"] = next_token
@@ -427,7 +299,7 @@ class YouTubeApi:
         self.faults = faults
         self.api_keys = frozenset(api_keys)
         self.quota = Quota(quota_limit)
-        # (channel id, parts) -> [full item bytes (b"" when not active), state, {renderer: item bytes}]
+        # (channel id, parts) -> (item bytes, etag, state, shape, {fields renderers: item bytes}) or _GONE
         self._cache: dict[tuple[str, frozenset[str]], list] = {}
         self._cache_generation = -1
         self._cache_lock = threading.Lock()
@@ -510,7 +382,7 @@ class YouTubeApi:
         """The item cache for the world's current generation (replaced, not cleared, when stale)."""
         world = self.world
         with self._cache_lock:
-            if self._cache_generation != world.generation or len(self._cache) >= self.cache_limit:
+            if self._cache_generation != world.generation:
                 self._cache = {}
                 self._cache_generation = world.generation
             return self._cache, self._cache_generation
@@ -527,37 +399,42 @@ class YouTubeApi:
             return ids
         world = self.world
         cache, generation = self._channel_cache()
-        # what each item becomes under fields=: None = the whole item, else a compiled renderer
+        bodies = renderers(parts, None)
+        # what each item becomes under fields=: None = the whole item, else compiled renderers
         item_tree = None if tree is None else tree["*"] if "*" in tree else tree.get("items")
-        render = None if item_tree is None else _channel_renderer(parts, repr(item_tree))
+        selected = None if item_tree is None else renderers(parts, repr(item_tree))
         items: list[bytes] = []
+        etags: list[str] = []
         shown: list[bytes] = []
         for cid in ids:
             entry = cache.get((cid, parts))
             if entry is None:
-                i = world.channel_index(cid) if cid.startswith("UC") else None
+                i = world.channel_index(cid) if cid[:2] == "UC" else None
                 if i is None:
                     continue
-                c = world.channel(i, channel_id=cid)
-                raw = _item("youtube#channel", _channel_json(c, parts)) if c.status == "active" else b""
-                entry = [raw, c, {}]
-                if world.generation == generation:
+                c = world.channel_now(i)
+                if c.status == "active":
+                    n = shape(c)
+                    body = bodies[n](c, "").encode()
+                    etag = _etag(body)
+                    entry = (ITEM_HEAD + etag.encode() + b'",' + body[1:], etag, c, n, {})
+                else:
+                    entry = _GONE
+                if world.generation == generation and len(cache) < self.cache_limit:
                     cache[(cid, parts)] = entry
-            raw = entry[0]
-            if not raw:
+            if entry is _GONE:
                 continue
-            items.append(raw)
-            if render is not None:
-                done = entry[2]
-                out = done.get(render)
+            items.append(entry[0])
+            etags.append(entry[1])
+            if selected is not None:
+                done = entry[4]
+                out = done.get(selected)
                 if out is None:
-                    etag_at = raw.index(b'"etag":"') + 8
-                    etag = raw[etag_at : raw.index(b'"', etag_at)].decode()
-                    out = done[render] = render(entry[1], etag).encode()
+                    out = done[selected] = selected[entry[3]](entry[2], entry[1]).encode()
                 shown.append(out)
-        raw, etag = _list_response("youtube#channelListResponse", items, len(items), per_page)
+        raw, etag = _list_response("youtube#channelListResponse", items, etags, len(items), per_page)
         if tree is not None:
-            raw = _filtered_list(raw, shown if render is not None else items, tree)
+            raw = _filtered_list(raw, shown if selected is not None else items, tree)
         return raw, etag
 
     def _videos(self, query: Mapping[str, str]) -> tuple[bytes, str] | Response:
@@ -570,8 +447,9 @@ class YouTubeApi:
         ids = self._ids(query)
         if isinstance(ids, Response):
             return ids
-        items = [_item("youtube#video", _video_body(v, parts)) for vid in ids if (v := self.world.video(vid))]
-        return _list_response("youtube#videoListResponse", items, len(items), per_page)
+        pairs = [_item("youtube#video", _video_body(v, parts)) for vid in ids if (v := self.world.video(vid))]
+        return _list_response("youtube#videoListResponse", [p[0] for p in pairs], [p[1] for p in pairs],
+                              len(pairs), per_page)
 
     def _playlist_items(self, query: Mapping[str, str]) -> tuple[bytes, str] | Response:
         parts = self._parts(query, _PLAYLIST_ITEM_PARTS)
@@ -601,7 +479,7 @@ class YouTubeApi:
         page = world.uploads(i, offset, per_page, now)
         channel_id = world.channel_id(i)
         title = world.title(i, now)
-        items = []
+        items, etags = [], []
         for pos, (vid, ts) in enumerate(page, start=offset):
             body: dict = {"id": base64.b64encode(
                 f"{playlist_id}.{hashlib.blake2b(vid.encode(), digest_size=8).hexdigest().upper()}".encode()
@@ -619,8 +497,10 @@ class YouTubeApi:
                 body["contentDetails"] = {"videoId": vid, "videoPublishedAt": iso(ts)}
             if "status" in parts:
                 body["status"] = {"privacyStatus": "public"}
-            items.append(_item("youtube#playlistItem", body))
+            item, item_etag = _item("youtube#playlistItem", body)
+            items.append(item)
+            etags.append(item_etag)
         end = offset + len(page)
         next_token = page_token(end) if per_page and end < total else None
         prev_token = page_token(max(0, offset - per_page), True) if offset > 0 else None
-        return _list_response("youtube#playlistItemListResponse", items, total, per_page, next_token, prev_token)
+        return _list_response("youtube#playlistItemListResponse", items, etags, total, per_page, next_token, prev_token)

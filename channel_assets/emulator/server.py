@@ -297,8 +297,12 @@ def serve_main(argv: list[str] | None = None) -> int:
     p.add_argument("--malformed-rate", type=float, default=0.0)
     p.add_argument("--feed-outage", action="store_true")
     p.add_argument("--start", type=_parse_time, default=None, help="simulated start, ISO 8601 with zone")
+    p.add_argument("--lazy", action="store_true",
+                   help="skip building every channel's constants before listening (for huge worlds)")
     args = p.parse_args(argv)
     world = World(args.channels, args.seed, args.start)
+    if not args.lazy:
+        world.prepare()
     server = EmulatorServer(world, args.host, args.port, tuple(args.api_keys or (DEFAULT_API_KEY,)),
                             args.quota_limit)
     server.faults.configure({"latency_ms": args.latency_ms, "error_rate": args.error_rate,
