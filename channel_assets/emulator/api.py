@@ -7,6 +7,7 @@ about keys, quota, parameters and error bodies live in one place.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import threading
@@ -48,8 +49,13 @@ def _dumps(obj: object) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _etag(data: bytes) -> str:
-    return base64.urlsafe_b64encode(hashlib.blake2b(data, digest_size=20).digest()).rstrip(b"=").decode()
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _etag(data: bytes) -> bytes:
+    """Unpadded urlsafe base64 of a 20-byte blake2b (binascii: no base64-module layers on the hot path)."""
+    digest = hashlib.blake2b(data, digest_size=20).digest()
+    return binascii.b2a_base64(digest, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
 
 
 def error(code: int, message: str, reason: str, domain: str = "global", *, location: str | None = None,
@@ -243,27 +249,38 @@ def _video_body(v: VideoState, parts: frozenset[str]) -> dict:
     return body
 
 
-def _item(kind: str, body: dict) -> tuple[bytes, str]:
+def _item(kind: str, body: dict) -> tuple[bytes, bytes]:
     """``{"kind", "etag", ...body}`` with the etag a hash of the body, serialised once; and the etag."""
     raw = _dumps(body)
     etag = _etag(raw)
-    return b'{"kind":"' + kind.encode() + b'","etag":"' + etag.encode() + b'",' + raw[1:], etag
+    return b'{"kind":"' + kind.encode() + b'","etag":"' + etag + b'",' + raw[1:], etag
 
 
-def _list_response(kind: str, items: list[bytes], etags: list[str], total: int, per_page: int,
-                   next_token: str | None = None, prev_token: str | None = None) -> tuple[bytes, str]:
-    """The list etag hashes the items' etags (each a hash of its item), not the items again."""
-    etag = _etag(f"{','.join(etags)}|{total}/{per_page}/{next_token}".encode())
+def _list_head(kind: str, etags: list[bytes], total: int, per_page: int, next_token: str | None = None,
+               prev_token: str | None = None) -> dict:
+    """A list response without its items. The etag hashes the items' etags (each a hash of its item),
+    not the items again."""
+    etag = _etag(b",".join(etags) + f"|{total}/{per_page}/{next_token}".encode()).decode()
     head = {"kind": kind, "etag": etag}
     if next_token:
         head["nextPageToken"] = next_token
     if prev_token:
         head["prevPageToken"] = prev_token
     head["pageInfo"] = {"totalResults": total, "resultsPerPage": per_page}
+    return head
+
+
+def _with_items(head: dict, items: list[bytes]) -> bytes:
     raw = _dumps(head)
     if items:  # no items key at all when nothing was found, like the real API
         raw = raw[:-1] + b',"items":[' + b",".join(items) + b"]}"
-    return raw, etag
+    return raw
+
+
+def _list_response(kind: str, items: list[bytes], etags: list[bytes], total: int, per_page: int,
+                   next_token: str | None = None, prev_token: str | None = None) -> tuple[bytes, str]:
+    head = _list_head(kind, etags, total, per_page, next_token, prev_token)
+    return _with_items(head, items), head["etag"]
 
 
 @lru_cache(maxsize=256)
@@ -272,15 +289,11 @@ def _parse_fields_cached(text: str) -> dict:
     return parse_fields(text)
 
 
-def _filtered_list(raw: bytes, items: list[bytes], tree: dict) -> bytes:
-    """``select_fields`` on a list response whose ``items`` are already filtered (as bytes).
-
-    Only the small head is decoded; the items are spliced back in where ``select_fields`` puts them.
-    """
-    at = raw.find(b',"items":[')
-    head = json.loads(raw[:at] + b"}" if at >= 0 else raw)
-    if at >= 0:
-        head["items"] = None  # placeholder, keeps the key order
+def _filtered_list(head: dict, items: list[bytes], tree: dict) -> bytes:
+    """``select_fields`` on a list response whose ``items`` are already filtered (as bytes), spliced
+    in where ``select_fields`` puts them."""
+    if items:
+        head = head | {"items": None}  # placeholder, keeps the key order
     chosen = [(k, tree["*"]) for k in head] if "*" in tree else [(k, sub) for k, sub in tree.items() if k in head]
     out = []
     for k, sub in chosen:
@@ -372,7 +385,10 @@ class YouTubeApi:
             return error(400, "No filter selected. Expected one of: id, forHandle, forUsername, mine, "
                          "managedByMe, categoryId, mySubscribers", "missingRequiredParameter",
                          "youtube.parameter")
-        ids = list(dict.fromkeys(i.strip() for i in raw.split(",") if i.strip()))
+        ids = raw.split(",")
+        if "" in ids or " " in raw or not raw.isprintable():  # whatever strip() removes is one of those
+            ids = [i.strip() for i in ids if i.strip()]
+        ids = list(dict.fromkeys(ids))
         if len(ids) > MAX_IDS:
             return error(400, "The request specifies more than the maximum of 50 ids.", "badRequest",
                          location="id")
@@ -404,7 +420,7 @@ class YouTubeApi:
         item_tree = None if tree is None else tree["*"] if "*" in tree else tree.get("items")
         selected = None if item_tree is None else renderers(parts, repr(item_tree))
         items: list[bytes] = []
-        etags: list[str] = []
+        etags: list[bytes] = []
         shown: list[bytes] = []
         for cid in ids:
             entry = cache.get((cid, parts))
@@ -415,9 +431,9 @@ class YouTubeApi:
                 c = world.channel_now(i)
                 if c.status == "active":
                     n = shape(c)
-                    body = bodies[n](c, "").encode()
+                    body = bodies[n](c, b"")
                     etag = _etag(body)
-                    entry = (ITEM_HEAD + etag.encode() + b'",' + body[1:], etag, c, n, {})
+                    entry = (ITEM_HEAD + etag + b'",' + body[1:], etag, c, n, {})
                 else:
                     entry = _GONE
                 if world.generation == generation and len(cache) < self.cache_limit:
@@ -430,12 +446,12 @@ class YouTubeApi:
                 done = entry[4]
                 out = done.get(selected)
                 if out is None:
-                    out = done[selected] = selected[entry[3]](entry[2], entry[1]).encode()
+                    out = done[selected] = selected[entry[3]](entry[2], entry[1])
                 shown.append(out)
-        raw, etag = _list_response("youtube#channelListResponse", items, etags, len(items), per_page)
-        if tree is not None:
-            raw = _filtered_list(raw, shown if selected is not None else items, tree)
-        return raw, etag
+        head = _list_head("youtube#channelListResponse", etags, len(items), per_page)
+        if tree is None:
+            return _with_items(head, items), head["etag"]
+        return _filtered_list(head, shown if selected is not None else items, tree), head["etag"]
 
     def _videos(self, query: Mapping[str, str]) -> tuple[bytes, str] | Response:
         parts = self._parts(query, _VIDEO_PARTS)

@@ -17,49 +17,62 @@ from functools import lru_cache
 from channel_assets.emulator.world import ChannelState
 
 _enc = json.encoder.encode_basestring  # the C string escaper json.dumps(ensure_ascii=False) uses
-_enc_cached = lru_cache(maxsize=1024)(_enc)  # descriptions come from a small pool and are long
 _THUMB_PX = (("default", 88), ("medium", 240), ("high", 800))
 ITEM_HEAD = b'{"kind":"youtube#channel","etag":"'
 
-Renderer = Callable[[ChannelState, str], str]
+Renderer = Callable[[ChannelState, bytes], bytes]
+
+
+@lru_cache(maxsize=4096)
+def _text(value: str) -> bytes:
+    """A JSON string as UTF-8: titles and descriptions come from small pools, descriptions are long."""
+    return _enc(value).encode()
+
+
+class _Expr(str):
+    """A Python expression giving JSON bytes from ``c`` (ChannelState), ``etag`` (bytes), ``title`` and
+    ``desc`` (JSON bytes) or ``thumb`` (bytes); plain ``str`` in a template is literal JSON."""
+
+
+def _q(expr: str) -> tuple:
+    """A JSON string from a str expression known to need no escaping."""
+    return '"', _Expr(f"({expr}).encode()"), '"'
+
+
+def _count(expr: str) -> tuple:
+    return '"', _Expr(f"b'%d' % {expr}"), '"'
 
 
 def _template(parts: frozenset[str], country: bool, subscribers: bool) -> list:
     """The members of a channel item in wire order: ``[(name, node)]``, a node being a child list (a
-    JSON object) or a Python expression giving the value's JSON text from ``c`` (ChannelState),
-    ``etag``, ``title``/``desc`` (already JSON-encoded) and ``thumb``."""
-    def q(expr: str) -> str:  # a JSON string from an expression known to need no escaping
-        return f"'\"' + {expr} + '\"'"
-
-    def lit(value: str) -> str:
-        return repr(json.dumps(value))
-
-    item: list = [("kind", lit("youtube#channel")), ("etag", q("etag")), ("id", q("c.id"))]
+    JSON object), a tuple of literal text and ``_Expr`` pieces, or literal JSON text."""
+    item: list = [("kind", '"youtube#channel"'), ("etag", ('"', _Expr("etag"), '"')), ("id", _q("c.id"))]
     if "snippet" in parts:
-        thumbs = [(name, [("url", q(f"thumb + '=s{px}-c-k-c0x00ffffff-no-rj'")), ("width", repr(str(px))),
-                          ("height", repr(str(px)))]) for name, px in _THUMB_PX]
-        snippet = [("title", "title"), ("description", "desc"), ("customUrl", "_enc(c.custom_url)"),
-                   ("publishedAt", q("c.published_at")), ("thumbnails", thumbs),
-                   ("localized", [("title", "title"), ("description", "desc")])]
-        item.append(("snippet", snippet + ([("country", q("c.country"))] if country else [])))
+        thumbs = [(name, [("url", ('"', _Expr("thumb"), f'=s{px}-c-k-c0x00ffffff-no-rj"')), ("width", str(px)),
+                          ("height", str(px))]) for name, px in _THUMB_PX]
+        title, desc = (_Expr("title"),), (_Expr("desc"),)
+        snippet = [("title", title), ("description", desc), ("customUrl", (_Expr("_enc(c.custom_url).encode()"),)),
+                   ("publishedAt", _q("c.published_at")), ("thumbnails", thumbs),
+                   ("localized", [("title", title), ("description", desc)])]
+        item.append(("snippet", snippet + ([("country", _q("c.country"))] if country else [])))
     if "contentDetails" in parts:
-        item.append(("contentDetails", [("relatedPlaylists", [("likes", lit("")),
-                                                              ("uploads", q("'UU' + c.id[2:]"))])]))
+        item.append(("contentDetails", [("relatedPlaylists", [("likes", '""'),
+                                                              ("uploads", _q("'UU' + c.id[2:]"))])]))
     if "statistics" in parts:
         item.append(("statistics", [
-            ("viewCount", q("str(c.view_count)")),
-            *([("subscriberCount", q("str(c.subscriber_count)"))] if subscribers else []),
-            ("hiddenSubscriberCount", "('true' if c.hidden_subscriber_count else 'false')"),
-            ("videoCount", q("str(c.video_count)")),
+            ("viewCount", _count("c.view_count")),
+            *([("subscriberCount", _count("c.subscriber_count"))] if subscribers else []),
+            ("hiddenSubscriberCount", (_Expr("(b'true' if c.hidden_subscriber_count else b'false')"),)),
+            ("videoCount", _count("c.video_count")),
         ]))
     if "status" in parts:
-        item.append(("status", [("privacyStatus", lit("public")), ("isLinked", "'true'"),
-                                ("longUploadsStatus", lit("longUploadsUnspecified")), ("madeForKids", "'false'")]))
+        item.append(("status", [("privacyStatus", '"public"'), ("isLinked", "true"),
+                                ("longUploadsStatus", '"longUploadsUnspecified"'), ("madeForKids", "false")]))
     return item
 
 
-def _pieces(children: list, tree: dict | None) -> list[tuple[bool, str]]:
-    """An object's JSON text as ``[(is_literal, text or expression)]``, filtered by a ``fields`` tree.
+def _pieces(children: list, tree: dict | None) -> list[str]:
+    """An object's JSON as literal text and ``_Expr`` pieces, filtered by a ``fields`` tree.
 
     Mirrors ``select_fields``: ``None`` keeps everything, ``*`` applies its subtree to every key in
     wire order (other names beside it are ignored), otherwise the selected names in selector order;
@@ -72,31 +85,31 @@ def _pieces(children: list, tree: dict | None) -> list[tuple[bool, str]]:
     else:
         by_name = dict(children)
         chosen = [((name, by_name[name]), sub) for name, sub in tree.items() if name in by_name]
-    out = [(True, "{")]
+    out = ["{"]
     for n, ((name, node), sub) in enumerate(chosen):
-        out.append((True, ("," if n else "") + json.dumps(name) + ":"))
-        out += _pieces(node, sub) if isinstance(node, list) else [(False, node)]
-    out.append((True, "}"))
+        out.append(("," if n else "") + json.dumps(name) + ":")
+        out += _pieces(node, sub) if isinstance(node, list) else node if isinstance(node, tuple) else [node]
+    out.append("}")
     return out
 
 
-def _compile(pieces: list[tuple[bool, str]]) -> Renderer:
+def _compile(pieces: list[str]) -> Renderer:
     """``render(c, etag)`` joining the pieces, adjacent literals merged into one constant."""
-    merged: list[tuple[bool, str]] = []
-    for literal, text in pieces:
-        if literal and merged and merged[-1][0]:
-            merged[-1] = (True, merged[-1][1] + text)
+    merged: list[str] = []
+    for piece in pieces:
+        if merged and not isinstance(piece, _Expr) and not isinstance(merged[-1], _Expr):
+            merged[-1] += piece
         else:
-            merged.append((literal, text))
-    joined = ", ".join(repr(text) if literal else text for literal, text in merged)
+            merged.append(piece)
+    joined = ", ".join(str(p) if isinstance(p, _Expr) else repr(p.encode()) for p in merged)
     src = "\n".join([
         "def render(c, etag):",
-        "    title = _enc(c.title)",
-        "    desc = _enc_cached(c.description)",
-        "    thumb = 'https://yt3.ggpht.com/ytc/' + c.thumbnail_key",
-        f"    return ''.join(({joined},))\n",
+        "    title = _text(c.title)",
+        "    desc = _text(c.description)",
+        "    thumb = b'https://yt3.ggpht.com/ytc/' + c.thumbnail_key.encode()",
+        f"    return b''.join(({joined},))\n",
     ])
-    scope = {"_enc": _enc, "_enc_cached": _enc_cached}
+    scope = {"_enc": _enc, "_text": _text}
     exec(compile(src, "<channel renderer>", "exec"), scope)  # noqa: S102 - generated from a fixed template
     return scope["render"]
 
@@ -108,7 +121,7 @@ def shape(c: ChannelState) -> int:
 
 @lru_cache(maxsize=256)
 def renderers(parts: frozenset[str], items_tree: str | None) -> tuple[Renderer, ...]:
-    """``render(c, etag)`` per ``shape``. ``items_tree`` is the ``repr`` of the ``fields`` subtree for
+    """``render(c, etag) -> JSON bytes`` per ``shape``. ``items_tree`` is the ``repr`` of the ``fields`` subtree for
     each item (plain strings, dicts and None, so ``repr`` is a faithful, hashable key), or None for
     the item's body without kind and etag, ``{"id":…}`` (what the etag is a hash of)."""
     out = []

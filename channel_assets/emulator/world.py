@@ -264,6 +264,7 @@ class World:
         self.seed = seed
         self.start = start.astimezone(UTC)
         self._key = _seed_key(seed)
+        self._unit_hasher = _keyed(self._key, 8)  # _unit's, for channel_now to copy directly
         self._start_ts = self.start.timestamp()
         self._now_ts = self._start_ts
         self._overrides: dict[int, _Override] = {}
@@ -521,7 +522,9 @@ class World:
         day = math.floor((now - self._start_ts) / DAY)
         figures = st.day
         if figures[0] != day:
-            noise = _unit(self._key, b"d" + i.to_bytes(6, "big") + day.to_bytes(4, "big", signed=True))
+            h = self._unit_hasher.copy()  # _unit, inlined
+            h.update(b"d" + i.to_bytes(6, "big") + day.to_bytes(4, "big", signed=True))
+            noise = (int.from_bytes(h.digest(), "big") >> 11) * (2.0**-53)
             subs = int(st.subs0 * math.exp(st.growth * day) * (0.999 + 0.002 * noise))
             figures = st.day = (day, None if st.hidden else abbreviate_subscribers(subs),
                                 max(0, st.views0 + int(st.views_rate * (day + noise))))
