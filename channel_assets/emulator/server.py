@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote_plus, urlsplit
 
@@ -41,6 +42,9 @@ def _parse_time(text: str) -> datetime:
     return value
 
 
+_unquote_plus = lru_cache(maxsize=256)(unquote_plus)  # part/fields selectors repeat; id lists rarely need it
+
+
 def _split_target(target: str) -> tuple[str, dict[str, str]]:
     """Path and decoded query of a request target, as ``urlsplit`` and ``parse_qs(keep_blank_values=True)``
     give them; repeated parameters (id=a&id=b, as googleapiclient sends lists) join like comma lists.
@@ -62,7 +66,7 @@ def _split_target(target: str) -> tuple[str, dict[str, str]]:
             name = unquote_plus(name)
         if "%" in value or "+" in value:
             plain = value.replace("%2C", ",").replace("%2c", ",")
-            value = plain if "%" not in plain and "+" not in plain else unquote_plus(value)
+            value = plain if "%" not in plain and "+" not in plain else _unquote_plus(value)
         query[name] = query[name] + "," + value if name in query else value
     return path, query
 
