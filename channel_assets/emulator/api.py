@@ -321,7 +321,7 @@ class YouTubeApi:
         self.faults = faults
         self.api_keys = frozenset(api_keys)
         self.quota = Quota(quota_limit)
-        # (channel id, parts) -> (item bytes, etag, state, shape, {fields renderers: item bytes}) or _GONE
+        # (channel id, parts) -> (item bytes, etag, state, shape, {items fields subtree: item bytes}) or _GONE
         self._cache: dict[tuple[str, frozenset[str]], list] = {}
         self._cache_generation = -1
         self._cache_lock = threading.Lock()
@@ -427,17 +427,20 @@ class YouTubeApi:
         bodies = renderers(parts, None)
         # what each item becomes under fields=: None = the whole item, else compiled renderers
         item_tree = None if tree is None else tree["*"] if "*" in tree else tree.get("items")
-        selected = None if item_tree is None else renderers(parts, repr(item_tree))
+        shown_key = None if item_tree is None else repr(item_tree)
+        selected = None if shown_key is None else renderers(parts, shown_key)
         items: list[bytes] = []
         etags: list[bytes] = []
         shown: list[bytes] = []
+        lookup, index, state, limit = cache.get, world.channel_index, world.channel_now, self.cache_limit
         for cid in ids:
-            entry = cache.get((cid, parts))
+            key = (cid, parts)
+            entry = lookup(key)
             if entry is None:
-                i = world.channel_index(cid) if cid[:2] == "UC" else None
+                i = index(cid) if cid.startswith("UC") else None
                 if i is None:
                     continue
-                c = world.channel_now(i)
+                c = state(i)
                 if c.status == "active":
                     n = shape(c)
                     body = bodies[n](c, b"")
@@ -445,17 +448,17 @@ class YouTubeApi:
                     entry = (ITEM_HEAD + etag + b'",' + body[1:], etag, c, n, {})
                 else:
                     entry = _GONE
-                if world.generation == generation and len(cache) < self.cache_limit:
-                    cache[(cid, parts)] = entry
+                if world.generation == generation and len(cache) < limit:
+                    cache[key] = entry
             if entry is _GONE:
                 continue
             items.append(entry[0])
             etags.append(entry[1])
             if selected is not None:
                 done = entry[4]
-                out = done.get(selected)
+                out = done.get(shown_key)
                 if out is None:
-                    out = done[selected] = selected[entry[3]](entry[2], entry[1])
+                    out = done[shown_key] = selected[entry[3]](entry[2], entry[1])
                 shown.append(out)
         head = _list_head("youtube#channelListResponse", etags, len(items), per_page)
         if tree is None:

@@ -264,7 +264,7 @@ class World:
         self.seed = seed
         self.start = start.astimezone(UTC)
         self._key = _seed_key(seed)
-        self._unit_hasher = _keyed(self._key, 8)  # _unit's, for channel_now to copy directly
+        self._unit_hasher = _keyed(self._key, 8)  # _unit's, for channel_now to inline it
         self._start_ts = self.start.timestamp()
         self._now_ts = self._start_ts
         self._overrides: dict[int, _Override] = {}
@@ -537,7 +537,9 @@ class World:
             else:
                 slot = st.slot
                 if slot[0] != m:
-                    slot = st.slot = (m, self._jitter(i, m))
+                    h = self._unit_hasher.copy()  # _jitter, inlined
+                    h.update(b"j" + i.to_bytes(6, "big") + m.to_bytes(2, "big"))
+                    slot = st.slot = (m, 0.05 + 0.9 * ((int.from_bytes(h.digest(), "big") >> 11) * (2.0**-53)))
                 n = m + 1 if pos - m >= slot[1] else m
         if ov is not None:
             n += sum(1 for ts, _ in ov.uploads.values() if ts <= now)
