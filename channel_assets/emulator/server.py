@@ -331,10 +331,6 @@ def serve_main(argv: list[str] | None = None) -> int:
     world = World(args.channels, args.seed, args.start)
     if not args.lazy:
         world.prepare()
-    # The prepared world and the item cache are long-lived and cycle-free: collections scanning them
-    # cost a full refresh ~30 % of the emulator's CPU. Freeze what exists; collect young objects rarely.
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 50)
     server = EmulatorServer(world, args.host, args.port, tuple(args.api_keys or (DEFAULT_API_KEY,)),
                             args.quota_limit)
     server.faults.configure({"latency_ms": args.latency_ms, "error_rate": args.error_rate,
@@ -344,12 +340,20 @@ def serve_main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     server.start()
+    # The prepared world and the item cache are long-lived and cycle-free: collections scanning them
+    # cost a full refresh ~20 % of the emulator's CPU. Freeze what exists, collect young objects rarely
+    # (and put both back on return: tests call this in their own process).
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 50)
     print(f"listening on {server.base_url}", flush=True)
     try:
         while not stop.wait(0.5):
             pass
     finally:
         server.stop()
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
     return 0
 
 
