@@ -322,7 +322,7 @@ class YouTubeApi:
         self.api_keys = frozenset(api_keys)
         self.quota = Quota(quota_limit)
         # (channel id, parts) -> (item bytes, etag, state, shape, {items fields subtree: item bytes}) or _GONE
-        self._cache: dict[tuple[str, frozenset[str]], list] = {}
+        self._cache: dict[tuple[str, frozenset[str]], tuple] = {}
         self._cache_generation = -1
         self._cache_lock = threading.Lock()
         self.cache_limit = 100_000

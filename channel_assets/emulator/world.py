@@ -270,7 +270,7 @@ class World:
         self._overrides: dict[int, _Override] = {}
         self._lock = threading.Lock()
         self.generation = 0
-        self._statics: dict[int, _Static] = {}  # ~600 B per channel ever looked at; never stale
+        self._statics: dict[int, _Static] = {}  # ~1 KB per channel ever looked at; never stale
         self._index: dict[str, int] = {}  # UC id -> index, for every id decoded (or all, after prepare())
 
     def prepare(self) -> None:
@@ -284,6 +284,7 @@ class World:
             self._static(i, cid)
 
     def _static(self, i: int, channel_id: str | None = None) -> _Static:
+        """``channel_id``, when the caller has just encoded it, saves encoding it again."""
         st = self._statics.get(i)
         if st is None:
             st = self._statics[i] = self._compute_static(i, channel_id)
@@ -377,7 +378,6 @@ class World:
 
     # ----- per-channel model -----------------------------------------------------
     def _compute_static(self, i: int, channel_id: str | None = None) -> _Static:
-        """``channel_id``, when the caller has just decoded it, saves re-encoding it."""
         h = _digest(self._key, b"s" + i.to_bytes(6, "big"), 64)
         u = [x * 2.0**-32 for x in struct.unpack(">16I", h)]
         start = self._start_ts
@@ -474,13 +474,10 @@ class World:
     def _upload_ts(self, st: _Static, i: int, k: int) -> float:
         return st.anchor_ts + (k + self._jitter(i, k)) * st.interval
 
-    def channel(self, i: int, now: float | None = None, channel_id: str | None = None) -> ChannelState:
-        """The full state of channel ``i`` at ``now`` (default: the world's clock).
-
-        ``channel_id`` is an optimisation for callers that have just decoded ``i`` from it.
-        """
+    def channel(self, i: int, now: float | None = None) -> ChannelState:
+        """The full state of channel ``i`` at ``now`` (default: the world's clock), computed from scratch."""
         now = self._now_ts if now is None else now
-        st = self._static(i, channel_id)
+        st = self._static(i)
         ov = self._overrides.get(i)
         title, desc, handle = self._title_text(st.text_seed, self._title_version(i, now)), st.description, st.handle
         if ov is not None:
