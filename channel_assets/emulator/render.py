@@ -2,7 +2,7 @@
 
 A template is fixed per (parts, ``fields`` subtree, channel shape), where the shape says
 whether the channel has a country and a visible subscriber count: with those two known,
-every member and comma is known too, so rendering one channel is a single ``str.join``
+every member and comma is known too, so rendering one channel is a single ``bytes.join``
 of constant text and its few varying values. The generic ``select_fields`` over the
 parsed plain answer is the reference (``test_fast_paths``).
 """
