@@ -6,7 +6,11 @@ import pytest
 
 from channel_assets.db import migrate
 from channel_assets.db.engine import make_engine
-from channel_assets_tests.pg import ThrowawayPostgres
+from channel_assets_tests.pg import ThrowawayPostgres, leave_server
+
+
+def pytest_sessionfinish(session, exitstatus):
+    leave_server()
 
 
 @pytest.fixture

@@ -32,6 +32,12 @@ def admin_dsn() -> str:
     return server.get_uri("postgres")
 
 
+def leave_server() -> None:
+    """Leave the embedded server at the end of the session (the last process to leave stops it)."""
+    _session.close()
+    admin_dsn.cache_clear()
+
+
 def database_url(dbname: str) -> str:
     """The SQLAlchemy (psycopg 3) URL of database `dbname` on the test server."""
     return make_url(sqlalchemy_url(admin_dsn())).set(database=dbname).render_as_string(hide_password=False)
