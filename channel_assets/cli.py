@@ -113,7 +113,8 @@ def cmd_db_check(args: argparse.Namespace) -> int:
 
 def cmd_demo_seed(args: argparse.Namespace) -> int:
     from channel_assets.db import migrate
-    from channel_assets.db.demo_seed import DatabaseNotEmptyError, seed_demo
+    from channel_assets.db.demo_data import DatabaseNotEmptyError
+    from channel_assets.demo_seed import seed_demo
 
     engine = _engine()
     migrate.upgrade(engine)
@@ -203,6 +204,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from channel_assets.db import migrate
+    from channel_assets.refresh.timetable import REPORT_RULES
     from channel_assets.reporting.freshness import build_freshness_report, render_text
     from channel_assets.resources import PipelinePolicy
 
@@ -211,7 +213,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UserError("the database has no channel_assets schema yet: run `channel-assets db upgrade`")
     now = datetime.now(UTC)
     ledger = PipelinePolicy.from_settings(load_settings()).ledger(engine)
-    print(render_text(build_freshness_report(engine, now, ledger)))
+    print(render_text(build_freshness_report(engine, now, ledger, REPORT_RULES)))
     return 0
 
 

@@ -16,15 +16,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine
 
 from channel_assets.cleanup.assets import cleanup_assets
 from channel_assets.cleanup.checks import cleanup_checks
 from channel_assets.db import migrate
-from channel_assets.db.demo_seed import seed_demo
-from channel_assets.db.engine import make_engine, transaction
-from channel_assets.db.models import Channel, ChannelUpdateLog, UserChannel, UserVideo, Video
-from channel_assets.db.sharding import shard_of
+from channel_assets.db.demo_data import (
+    changes_since,
+    demo_totals,
+    latest_pipeline_writes,
+    resubscribe_to_most_preserved,
+    unsubscribe_fraction,
+)
+from channel_assets.db.engine import make_engine
+from channel_assets.demo_seed import seed_demo
 from channel_assets.emulator import EmulatorServer, World
 from channel_assets.emulator.server import DEFAULT_API_KEY
 from channel_assets.refresh.assets import (
@@ -50,28 +55,12 @@ class Totals:
 
     @classmethod
     def read(cls, engine: Engine) -> Totals:
-        def count(model, *where) -> int:
-            return conn.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
-
-        with engine.connect() as conn:
-            return cls(
-                channels=count(Channel),
-                available=count(Channel, Channel.is_available.is_(True)),
-                fetched=count(Channel, Channel.last_updated.is_not(None)),
-                videos=count(Video),
-                watch_rows=count(UserVideo),
-                soft_deleted=count(Channel, Channel.soft_deleted_at.is_not(None)),
-                held=count(Channel, Channel.removal_hold_reason.is_not(None)),
-            )
+        return cls(**demo_totals(engine))
 
 
 def _clock_start(engine: Engine) -> datetime:
     """Continue from the latest moment a previous demo wrote, so re-runs move forward in time."""
-    with engine.connect() as conn:
-        latest = conn.execute(
-            select(func.max(Channel.last_updated), func.max(Channel.soft_deleted_at))
-        ).one()
-    candidates = [datetime.now(UTC).replace(second=0, microsecond=0)] + [t for t in latest if t]
+    candidates = [datetime.now(UTC).replace(second=0, microsecond=0)] + latest_pipeline_writes(engine)
     return max(candidates) + timedelta(minutes=1)
 
 
@@ -152,56 +141,16 @@ class Demo:
 
     def unsubscribe_some(self, fraction: float, rng: random.Random) -> int:
         """Users unsubscribe, as the gallery app would write it: is_active false, updated_at now."""
-        with transaction(self.engine) as conn:
-            ids = conn.execute(select(UserChannel.id).where(UserChannel.is_active.is_(True))
-                               .order_by(UserChannel.id)).scalars().all()
-            chosen = rng.sample(list(ids), max(1, int(len(ids) * fraction)))
-            conn.execute(update(UserChannel).where(UserChannel.id.in_(chosen))
-                         .values(is_active=False, updated_at=self.now))
-        return len(chosen)
+        return unsubscribe_fraction(self.engine, fraction, rng, self.now)
 
     def resubscribe_to_removed(self) -> tuple[str, int, int] | None:
         """A user follows a hard-deleted channel again: the app re-creates the channel row."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(Video.channel_id_snapshot, func.count())
-                .where(Video.channel_id.is_(None), Video.original_channel_metadata.is_not(None))
-                .group_by(Video.channel_id_snapshot).order_by(func.count().desc(), Video.channel_id_snapshot)
-                .limit(1)
-            ).first()
-            if row is None:
-                return None
-            youtube_id = row[0]
-            viewer = conn.execute(
-                select(UserVideo.user_id).join(Video, Video.uuid == UserVideo.video_id)
-                .where(Video.channel_id_snapshot == youtube_id).limit(1)
-            ).scalar()
-        with transaction(self.engine) as conn:
-            channel_uuid = conn.execute(
-                insert(Channel).values(channel_id=youtube_id, shard=shard_of(youtube_id), created_at=self.now,
-                                       updated_at=self.now).returning(Channel.uuid)
-            ).scalar_one()
-            conn.execute(insert(UserChannel).values(user_id=viewer or 1, channel_id=channel_uuid, is_active=True,
-                                                    subscribed_at=self.now, updated_at=self.now))
+        follow = resubscribe_to_most_preserved(self.engine, self.now)
+        if follow is None:
+            return None
         self.cleanup(dry_run=False)  # detection re-links preserved videos to the new row
-        with self.engine.connect() as conn:
-            relinked = conn.execute(select(func.count()).select_from(Video)
-                                    .where(Video.channel_id == channel_uuid)).scalar_one()
-            history = conn.execute(
-                select(func.count()).select_from(UserVideo).join(Video, Video.uuid == UserVideo.video_id)
-                .where(Video.channel_id == channel_uuid, UserVideo.user_id == (viewer or 1))
-            ).scalar_one()
-        return youtube_id, relinked, history
-
-
-def _changes_since(engine: Engine, since: datetime) -> dict[str, int]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(ChannelUpdateLog.update_type, ChannelUpdateLog.status, func.count())
-            .where(ChannelUpdateLog.created_at >= since)
-            .group_by(ChannelUpdateLog.update_type, ChannelUpdateLog.status)
-        ).all()
-    return {f"{t}/{s}": n for t, s, n in rows}
+        relinked, history = follow.relinked(self.engine)
+        return follow.channel_id, relinked, history
 
 
 def run_demo(database_url: str, users: int = 300, channels: int = 1000, seed: int = 7,
@@ -232,7 +181,7 @@ def run_demo(database_url: str, users: int = 300, channels: int = 1000, seed: in
         out(f"\nday 2 — {world.now:%Y-%m-%d}: the world moved a day; {gone} subscriptions ended")
         mark = world.now - timedelta(seconds=1)
         demo.refresh()
-        changes = _changes_since(engine, mark)
+        changes = changes_since(engine, mark)
         out("  update log since yesterday: " + ", ".join(f"{k} {v}" for k, v in sorted(changes.items())))
         demo.series()
         demo.cleanup(dry_run=False)

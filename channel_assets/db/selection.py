@@ -67,6 +67,15 @@ def select_due(engine: Engine, shards: Sequence[int], now: datetime, priority_on
         return [DueChannel(r.uuid, r.channel_id, r.tier) for r in conn.execute(query)]
 
 
+def live_channels(engine: Engine, channel_ids: Sequence[str]) -> dict[str, DueChannel]:
+    """The named channels that exist and are not soft-deleted, with the tier each is spent in."""
+    c = Channel.__table__.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(c.uuid, c.channel_id, tier_label())
+                            .where(c.channel_id.in_(list(channel_ids)), c.soft_deleted_at.is_(None)))
+        return {r.channel_id: DueChannel(r.uuid, r.channel_id, r.tier) for r in rows}
+
+
 def count_by_tier(channels: Sequence[DueChannel]) -> dict[str, int]:
     counts = Counter(ch.tier for ch in channels)
     return {tier: counts[tier] for tier in sorted(counts)}

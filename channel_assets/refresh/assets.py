@@ -5,11 +5,12 @@ from datetime import date, timedelta
 import dagster as dg
 
 from channel_assets.db.sharding import shard_from_key
+from channel_assets.db.statistics import snapshot_statistics
 from channel_assets.partitions import daily_partitions, shard_partitions
 from channel_assets.refresh.common import api_session, clock_for, one_line_failure, refresh_metadata
 from channel_assets.refresh.metadata import refresh_shards
-from channel_assets.refresh.statistics import snapshot_statistics
 from channel_assets.refresh.tiers import apply_tiers
+from channel_assets.refresh.timetable import REPORT_RULES
 from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets.reporting.freshness import build_freshness_report, render_markdown
 from channel_assets.reporting.markdown import md_table
@@ -114,7 +115,7 @@ def channel_freshness_report(context: dg.AssetExecutionContext, config: CycleCon
                              app_db: AppDatabase, policy: PipelinePolicy) -> dg.MaterializeResult:
     now, ledger_clock = clock_for(config)
     ledger = policy.ledger(app_db.engine, now=ledger_clock)
-    report = build_freshness_report(app_db.engine, now, ledger)
+    report = build_freshness_report(app_db.engine, now, ledger, REPORT_RULES)
     return dg.MaterializeResult(metadata={
         "within_frequency_pct": float(report.within_pct), "over_30_days": report.over_policy,
         "available": report.available, "unavailable": report.unavailable, "failing": report.failing,

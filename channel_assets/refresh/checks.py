@@ -10,6 +10,7 @@ import dagster as dg
 
 from channel_assets.db.update_log import success_rate
 from channel_assets.refresh.assets import channel_metadata
+from channel_assets.refresh.timetable import REPORT_RULES
 from channel_assets.reporting.freshness import build_freshness_report
 from channel_assets.reporting.markdown import md_table
 from channel_assets.resources import AppDatabase, PipelinePolicy
@@ -26,7 +27,7 @@ def check_now(context: dg.AssetCheckExecutionContext) -> datetime:
 
 def _report(context, app_db: AppDatabase, policy: PipelinePolicy):
     now = check_now(context)
-    return build_freshness_report(app_db.engine, now, policy.ledger(app_db.engine, now=lambda: now))
+    return build_freshness_report(app_db.engine, now, policy.ledger(app_db.engine, now=lambda: now), REPORT_RULES)
 
 
 def _stale_table(report) -> dg.MetadataValue:

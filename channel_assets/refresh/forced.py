@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from channel_assets.db.models import Channel
-from channel_assets.db.selection import DueChannel
+from channel_assets.db.selection import DueChannel, live_channels
 from channel_assets.refresh.metadata import RefreshSummary, plan_within_budget, refresh_channels
 from channel_assets.refresh.quota import CountingGate
-from channel_assets.refresh.tiers import tier_of
 from channel_assets.youtube import YouTubeClient, validate_channel_ids
 
 MAX_FORCED = 5_000
@@ -28,18 +26,12 @@ def resolve_channels(engine: Engine, channel_ids: Sequence[str]) -> list[DueChan
         raise ValueError("no channel ids given")
     if len(ids) > MAX_FORCED:
         raise ValueError(f"at most {MAX_FORCED} channel ids per forced refresh, got {len(ids)}")
-    c = Channel.__table__.c
-    with engine.connect() as conn:
-        rows = {r.channel_id: r for r in conn.execute(
-            select(c.uuid, c.channel_id, c.update_frequency, c.is_priority, c.is_critical, c.next_refresh_at)
-            .where(c.channel_id.in_(ids), c.soft_deleted_at.is_(None)))}
-    unknown = [cid for cid in ids if cid not in rows]
+    found = live_channels(engine, ids)
+    unknown = [cid for cid in ids if cid not in found]
     if unknown:
         shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
         raise UnknownChannels(f"not in videos_channel (or soft-deleted): {shown}")
-    return [DueChannel(rows[cid].uuid, cid, tier_of(rows[cid].update_frequency, rows[cid].is_priority,
-                                                     rows[cid].is_critical, rows[cid].next_refresh_at is None))
-            for cid in ids]
+    return [found[cid] for cid in ids]
 
 
 def force_refresh(engine: Engine, client: YouTubeClient, gate: CountingGate, now: datetime,

@@ -1,31 +1,40 @@
 """The freshness report (F17): per tier, how many available channels are within their frequency, the age
 distribution, the most stale and the failing channels, quota used/left and the next scheduled runs.
 
-Grouped SQL only (one GROUP BY for tiers × age buckets, two LIMIT 10 lists), so it stays cheap at 500k rows.
+The rows come from channel_assets.db.freshness; the tier intervals and schedules from the caller
+(ReportRules), so reporting depends on no domain package.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine
 
-from channel_assets.db.models import Channel
+from channel_assets.db.freshness import freshness_rows
 from channel_assets.db.quota_ledger import QuotaStatus
-from channel_assets.refresh.tiers import INTERVALS, POLICY_MAX_AGE, PRIORITY_INTERVAL
 from channel_assets.reporting.markdown import md_table
 
-BUCKETS = (("≤30 min", timedelta(minutes=30)), ("≤1 d", timedelta(days=1)), ("≤7 d", timedelta(days=7)),
-           ("≤27 d", timedelta(days=27)), ("≤30 d", POLICY_MAX_AGE), (">30 d", None))
 TIERS = ("critical", "priority", "daily", "weekly", "monthly")
-SCHEDULES = (("daily_full_refresh", 2, 0), ("priority_refresh", None, 30), ("daily_statistics", 3, 30),
-             ("daily_freshness_report", 4, 0))
+
+
+@dataclass(frozen=True)
+class ReportRules:
+    """What the report measures against: tier intervals, the age buckets (the last one, limit None, is
+    over the policy), and the schedules whose next run it shows."""
+
+    intervals: Mapping[str, timedelta]
+    priority_interval: timedelta
+    buckets: Sequence[tuple[str, timedelta | None]]
+    schedules: Sequence[tuple[str, int | None, int]]
 
 
 @dataclass
 class TierFreshness:
     tier: str
+    bucket_labels: Sequence[str] = ()
     available: int = 0
     never_fetched: int = 0
     within: int = 0
@@ -36,11 +45,15 @@ class TierFreshness:
         fetched = self.available - self.never_fetched
         return round(100.0 * self.within / fetched, 2) if fetched else 100.0
 
+    @property
+    def over_policy(self) -> int:
+        return self.buckets.get(self.bucket_labels[-1], 0) if self.bucket_labels else 0
+
     def percentile(self, q: float) -> str:
         """The age bucket holding the q-quantile of fetched channels' ages."""
         total = sum(self.buckets.values())
         seen = 0
-        for label, _ in BUCKETS:
+        for label in self.bucket_labels:
             seen += self.buckets.get(label, 0)
             if total and seen >= q * total:
                 return label
@@ -68,16 +81,10 @@ class FreshnessReport:
         return round(100.0 * sum(t.within for t in self.tiers) / fetched, 2) if fetched else 100.0
 
 
-def _tier_expr():
-    c = Channel.__table__.c
-    return case((c.is_critical.is_(True), "critical"), (c.is_priority.is_(True), "priority"),
-                (c.update_frequency.in_(list(INTERVALS)), c.update_frequency), else_="weekly")
-
-
-def next_runs(now: datetime) -> list[tuple[str, datetime]]:
-    """Next UTC fire time of each refresh schedule (crons in channel_assets.refresh.schedules)."""
+def next_runs(now: datetime, schedules: Sequence[tuple[str, int | None, int]]) -> list[tuple[str, datetime]]:
+    """Next UTC fire time of each (name, hour or None for every `minute` minutes, minute) schedule."""
     out = []
-    for name, hour, minute in SCHEDULES:
+    for name, hour, minute in schedules:
         if hour is None:
             base = now.replace(second=0, microsecond=0)
             step = timedelta(minutes=minute)
@@ -90,35 +97,11 @@ def next_runs(now: datetime) -> list[tuple[str, datetime]]:
     return out
 
 
-def build_freshness_report(engine: Engine, now: datetime, ledger) -> FreshnessReport:
-    c = Channel.__table__.c
-    tier = _tier_expr().label("tier")
-    interval = case((c.is_critical.is_(True) | c.is_priority.is_(True), now - PRIORITY_INTERVAL),
-                    *((c.update_frequency == f, now - iv) for f, iv in INTERVALS.items() if f != "weekly"),
-                    else_=now - INTERVALS["weekly"])
-    bucket = case((c.last_updated.is_(None), "never"),
-                  *((c.last_updated >= now - limit, label) for label, limit in BUCKETS if limit is not None),
-                  else_=">30 d").label("bucket")
-    live = [c.soft_deleted_at.is_(None)]
-    with engine.connect() as conn:
-        grouped = conn.execute(
-            select(tier, bucket, func.count(), func.sum(case((c.last_updated >= interval, 1), else_=0)))
-            .where(*live, c.is_available.is_(True)).group_by(tier, bucket)).all()
-        totals = conn.execute(select(
-            func.count(), func.sum(case((c.is_available.is_(False), 1), else_=0)),
-            func.sum(case((c.failed_update_count > 0, 1), else_=0)),
-            func.sum(case(((c.next_refresh_at.is_(None)) | (c.next_refresh_at <= now), 1), else_=0)),
-        ).where(*live)).one()
-        stale = conn.execute(
-            select(c.channel_id, c.title, tier, c.last_updated)
-            .where(*live, c.is_available.is_(True), c.last_updated.is_not(None))
-            .order_by(c.last_updated, c.channel_id).limit(10)).all()
-        failing = conn.execute(
-            select(c.channel_id, c.title, c.failed_update_count, c.last_error)
-            .where(*live, c.failed_update_count > 0)
-            .order_by(c.failed_update_count.desc(), c.channel_id).limit(10)).all()
-    tiers = {name: TierFreshness(name) for name in TIERS}
-    for tier_name, bucket_name, count, within in grouped:
+def build_freshness_report(engine: Engine, now: datetime, ledger, rules: ReportRules) -> FreshnessReport:
+    rows = freshness_rows(engine, now, rules.intervals, rules.priority_interval, rules.buckets)
+    labels = [label for label, _ in rules.buckets]
+    tiers = {name: TierFreshness(name, labels) for name in TIERS}
+    for tier_name, bucket_name, count, within in rows.grouped:
         t = tiers[tier_name]
         t.available += count
         if bucket_name == "never":
@@ -126,18 +109,17 @@ def build_freshness_report(engine: Engine, now: datetime, ledger) -> FreshnessRe
         else:
             t.buckets[bucket_name] = t.buckets.get(bucket_name, 0) + count
             t.within += int(within or 0)
-    total, unavailable, failing_n, due = (int(v or 0) for v in totals)
     return FreshnessReport(
-        now=now, total=total, available=total - unavailable, unavailable=unavailable, failing=failing_n, due=due,
-        over_policy=sum(t.buckets.get(">30 d", 0) for t in tiers.values()),
-        tiers=list(tiers.values()), stale=[tuple(r) for r in stale],
-        failing_channels=[tuple(r) for r in failing], quota=ledger.status(), next_runs=next_runs(now),
+        now=now, total=rows.total, available=rows.total - rows.unavailable, unavailable=rows.unavailable,
+        failing=rows.failing, due=rows.due, over_policy=sum(t.over_policy for t in tiers.values()),
+        tiers=list(tiers.values()), stale=rows.stale, failing_channels=rows.failing_channels,
+        quota=ledger.status(), next_runs=next_runs(now, rules.schedules),
     )
 
 
 def _tier_rows(report: FreshnessReport) -> list[list]:
     return [[t.tier, t.available, t.never_fetched, t.within, f"{t.within_pct}%", t.percentile(0.5),
-             t.percentile(0.9), t.buckets.get(">30 d", 0)] for t in report.tiers]
+             t.percentile(0.9), t.over_policy] for t in report.tiers]
 
 
 TIER_HEADERS = ("tier", "available", "never fetched", "within frequency", "within %", "age p50", "age p90",

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from channel_assets.cli import main
 from channel_assets.db import migrate
 from channel_assets.db.adoption import IncompatibleSchemaError
-from channel_assets.db.demo_seed import DatabaseNotEmptyError, seed_demo
+from channel_assets.db.demo_data import DatabaseNotEmptyError
 from channel_assets.db.engine import make_engine
+from channel_assets.demo_seed import seed_demo
 
 from .conftest import django
 

@@ -29,6 +29,7 @@ from channel_assets.refresh.schedules import (
     priority_refresh,
 )
 from channel_assets.refresh.sensors import LOOKBACK, new_subscription_sensor
+from channel_assets.refresh.timetable import REPORT_RULES
 from channel_assets.reporting.freshness import build_freshness_report, render_text
 from channel_assets.resources import AppDatabase, PipelinePolicy, YouTubeApi
 
@@ -199,5 +200,5 @@ def test_schedules_request_all_shards_in_one_run_and_today(tmp_path):
 def test_report_renders_for_the_terminal(engine, emulator, ledger_factory):
     insert_channels(engine, emulator.ids(3))
     gate = ledger_factory()
-    text = render_text(build_freshness_report(engine, emulator.world.now, gate))
+    text = render_text(build_freshness_report(engine, emulator.world.now, gate, REPORT_RULES))
     assert "never fetched" in text and "Quota" in text and "daily_full_refresh" in text

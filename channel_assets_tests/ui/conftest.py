@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from channel_assets.db import migrate
-from channel_assets.db.demo_seed import seed_demo
 from channel_assets.db.engine import make_engine
+from channel_assets.demo_seed import seed_demo
 from channel_assets_tests.pg import ThrowawayPostgres
 
 from .stack import CHANNELS, ROOT, SEED, USERS, DagsterStack, Emulator, app_env

@@ -14,19 +14,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine
 
-from channel_assets.db.engine import transaction
-from channel_assets.db.models import Channel, User, UserChannel, UserVideo, Video
+from channel_assets.db.demo_data import check_demo_target, insert_population
 from channel_assets.db.sharding import shard_of
 from channel_assets.emulator.world import channel_ids
 
 ID_CHARS = string.ascii_letters + string.digits + "-_"
-CHUNK = 5_000
-
-
-class DatabaseNotEmptyError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -37,11 +31,6 @@ class SeedCounts:
     videos: int
     watch_rows: int
     orphans: int
-
-
-def _chunks(rows: list[dict], size: int = CHUNK):
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
 
 
 def _never_existed_id(rng: random.Random) -> str:
@@ -177,38 +166,9 @@ def seed_demo(engine: Engine, users: int, channels: int, seed: int, force: bool 
     if users < 1 or channels < 1:
         raise ValueError("--users and --channels must be at least 1")
     now = now or datetime.now(UTC)
-    with engine.connect() as conn:
-        if conn.dialect.has_table(conn, "django_migrations"):  # --force would empty the app's own tables
-            raise DatabaseNotEmptyError("this is the gallery app's own database (Django made it): the demo never "
-                                        "writes there, not even with --force")
-        existing = conn.execute(select(func.count()).select_from(Channel)).scalar_one()
-    if existing and not force:
-        raise DatabaseNotEmptyError(
-            f"the database already holds {existing} channels; pass --force to replace the demo data"
-        )
+    check_demo_target(engine, force)
     rows = build_population(users, channels, seed, now)
-    with transaction(engine) as conn:
-        if force:
-            for model in (UserVideo, Video, UserChannel, Channel, User):
-                conn.execute(model.__table__.delete())
-        for model, key in (
-            (User, "users"),
-            (Channel, "channels"),
-            (UserChannel, "subscriptions"),
-            (Video, "videos"),
-            (UserVideo, "watch"),
-        ):
-            for chunk in _chunks(rows[key]):
-                conn.execute(insert(model), chunk)
-        orphans = conn.execute(
-            select(func.count())
-            .select_from(Channel)
-            .where(
-                ~select(UserChannel.id)
-                .where(UserChannel.channel_id == Channel.uuid, UserChannel.is_active.is_(True))
-                .exists()
-            )
-        ).scalar_one()
+    orphans = insert_population(engine, rows, replace=force)
     return SeedCounts(
         users=len(rows["users"]),
         channels=len(rows["channels"]),
