@@ -13,7 +13,7 @@ from email.message import EmailMessage
 
 import httpx
 
-from channel_assets.youtube.redaction import install_log_redaction, redact, register_secret
+from channel_assets.youtube.redaction import install_log_redaction, one_line, register_secret
 
 TIMEOUT_S = 10.0
 
@@ -61,7 +61,7 @@ class _Notifier:
         raise NotImplementedError
 
     def _clean(self, text: str) -> str:
-        return " ".join(redact(text, self.secrets).split())[:300]
+        return one_line(text, secrets=self.secrets)
 
     def _post(self, url: str, **kwargs) -> httpx.Response:
         response = httpx.post(url, timeout=TIMEOUT_S, **kwargs)

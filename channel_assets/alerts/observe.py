@@ -11,7 +11,7 @@ from dagster._core.scheduler.instigation import TickStatus
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from channel_assets.alerts import conditions as cond
-from channel_assets.youtube.redaction import redact
+from channel_assets.youtube.redaction import one_line
 
 LOCATION = "channel_assets"
 REPOSITORY = "__repository__"
@@ -50,7 +50,7 @@ def latest_ticks(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition,
                                        statuses=[TickStatus.SUCCESS, TickStatus.SKIPPED, TickStatus.FAILURE])
             if ticks:
                 t = ticks[0]
-                error = " ".join(redact(t.error.message).split())[:300] if t.error else ""
+                error = one_line(t.error.message) if t.error else ""
                 found.append(cond.TickOutcome(d.name, kind, t.status == TickStatus.FAILURE,
                                               datetime.fromtimestamp(t.timestamp, UTC), error))
     return found

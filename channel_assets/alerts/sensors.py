@@ -28,7 +28,7 @@ from channel_assets.db import alerts as db
 from channel_assets.db.quota_ledger import QuotaLedger
 from channel_assets.db.update_log import success_rate
 from channel_assets.resources import AppDatabase, PipelinePolicy
-from channel_assets.youtube.redaction import redact
+from channel_assets.youtube.redaction import one_line
 
 ALERTS_ASSET = dg.AssetKey("alerts")
 CIRCUIT_WINDOW = timedelta(hours=1)
@@ -111,7 +111,7 @@ def run_failure_observation(run: dg.DagsterRun, failure: dg.DagsterEvent, step_e
         return None
     data = failure.event_specific_data
     reason = getattr(getattr(data, "failure_reason", None), "value", "") or ""
-    error = " ".join(redact(" ".join([failure.message or "", *step_errors])).split())[:500]
+    error = one_line(" ".join([failure.message or "", *step_errors]), limit=500)
     message = cond.run_failure_message(run.job_name, run.run_id, launched_by, reason, error, ui_url)
     return cond.Observation(message.condition, True, message)
 

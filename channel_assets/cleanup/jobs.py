@@ -4,7 +4,7 @@ import dagster as dg
 
 from channel_assets.cleanup.assets import cleanup_assets, orphaned_channels
 from channel_assets.db.removal import override_held_removals
-from channel_assets.db.restore import RestoreError, restore_channels
+from channel_assets.db.restore import RequestRefused, restore_channels
 from channel_assets.db.subscriptions import apply_resubscriptions
 from channel_assets.db.update_log import purge_old_logs
 from channel_assets.resources import AppDatabase, PipelinePolicy
@@ -25,23 +25,23 @@ class OperatorRequest(CycleConfig):
 
 
 @dg.op
-def restore_soft_deleted(context: dg.OpExecutionContext, config: OperatorRequest, app_db: AppDatabase) -> None:
+def restore_channels_op(context: dg.OpExecutionContext, config: OperatorRequest, app_db: AppDatabase) -> None:
     """Undo a soft delete within the cool-down; the channel is then held so cleanup leaves it alone."""
     try:
         restored = restore_channels(app_db.engine, config.channel_ids, config.reason, config.actor,
                                     config.resolve_now(), run_id=context.run.run_id)
-    except RestoreError as exc:
+    except RequestRefused as exc:
         raise dg.Failure(str(exc)) from None
     context.log.info(f"restored {len(restored)} channel(s): {', '.join(restored)}")
 
 
 @dg.op
-def remove_held(context: dg.OpExecutionContext, config: OperatorRequest, app_db: AppDatabase) -> None:
+def override_held_removals_op(context: dg.OpExecutionContext, config: OperatorRequest, app_db: AppDatabase) -> None:
     """The explicit override of a safety hold: removes the named held channels now, with snapshots."""
     try:
         done = override_held_removals(app_db.engine, config.channel_ids, config.reason, config.actor,
                                       config.resolve_now(), run_id=context.run.run_id)
-    except RestoreError as exc:
+    except RequestRefused as exc:
         raise dg.Failure(str(exc)) from None
     context.log.info(f"override removed {done.hard_deleted} channel(s), {done.videos_preserved} videos and "
                      f"{done.watch_rows_preserved} watch rows preserved, {done.restored} followed again and kept")
@@ -70,12 +70,12 @@ def purge_update_logs(context: dg.OpExecutionContext, config: CycleConfig, app_d
 
 @dg.job(name="restore_channels")
 def restore_channels_job():
-    restore_soft_deleted()
+    restore_channels_op()
 
 
 @dg.job(name="override_held_removals")
 def override_held_removals_job():
-    remove_held()
+    override_held_removals_op()
 
 
 @dg.job(name="resubscription_restore", tags={"domain": "cleanup"})

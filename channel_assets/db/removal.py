@@ -10,7 +10,7 @@ snapshot. The final DELETE repeats the NOT EXISTS guard.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,7 +21,7 @@ from channel_assets.db.batches import BATCH, has_active_subscription, in_strings
 from channel_assets.db.engine import transaction
 from channel_assets.db.impact import Impact, Limits, analyze, hold, split
 from channel_assets.db.models import Channel, UserChannel
-from channel_assets.db.restore import RestoreError, operator_request, restore_followed
+from channel_assets.db.restore import RequestRefused, operator_request, restore_followed
 from channel_assets.db.snapshots import (
     CLEANUP_REASON,
     context_watch_rows,
@@ -75,36 +75,31 @@ def soft_delete_orphans(engine: Engine, now: datetime, limits: Limits, *, dry_ru
     if dry_run:  # the dry-run detection marked nothing: count today's would-be orphans too
         due = sa.or_(due, sa.and_(Channel.orphaned_at.is_(None), ~has_active_subscription()))
     where = (Channel.soft_deleted_at.is_(None), Channel.removal_hold_reason.is_(None), due)
-    last = None
-    while True:
-        with transaction(engine) as conn:
-            rows = _next_batch(conn, where, last, batch_size, lock=False)
-            if not rows:
-                return result
-            last = rows[-1].uuid
-            allowed, held = split(analyze(conn, rows), limits)
-            result.held += held
-            result.batches += 1
-            if dry_run:
-                result.soft_deleted += len(allowed)
-                continue
-            hold(conn, held, now, actor, run_id)
-            if not allowed:
-                continue
-            by_uuid = {i.channel_uuid: i for i in allowed}
-            done = conn.execute(
-                sa.update(Channel)
-                .where(in_uuids(Channel.uuid, list(by_uuid)), Channel.soft_deleted_at.is_(None),
-                       ~has_active_subscription())
-                .values(soft_deleted_at=now, updated_at=now)
-                .returning(Channel.uuid)
-            ).scalars().all()
-            write_events(conn, [
-                AuditEvent("removal", "success", now, u, by_uuid[u].channel_id,
-                           changes={"phase": "soft_delete", "impact": by_uuid[u].as_dict()}, actor=actor, run_id=run_id)
-                for u in done
-            ])
-            result.soft_deleted += len(done)
+    for conn, rows in channel_batches(engine, where, batch_size):
+        allowed, held = split(analyze(conn, rows), limits)
+        result.held += held
+        result.batches += 1
+        if dry_run:
+            result.soft_deleted += len(allowed)
+            continue
+        hold(conn, held, now, actor, run_id)
+        if not allowed:
+            continue
+        by_uuid = {i.channel_uuid: i for i in allowed}
+        done = conn.execute(
+            sa.update(Channel)
+            .where(in_uuids(Channel.uuid, list(by_uuid)), Channel.soft_deleted_at.is_(None),
+                   ~has_active_subscription())
+            .values(soft_deleted_at=now, updated_at=now)
+            .returning(Channel.uuid)
+        ).scalars().all()
+        write_events(conn, [
+            AuditEvent("removal", "success", now, u, by_uuid[u].channel_id,
+                       changes={"phase": "soft_delete", "impact": by_uuid[u].as_dict()}, actor=actor, run_id=run_id)
+            for u in done
+        ])
+        result.soft_deleted += len(done)
+    return result
 
 
 def due_for_hard_delete(now: datetime, cooldown_days: int) -> tuple:
@@ -145,7 +140,7 @@ def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: s
     problems += [f"{c}: not held" for c in wanted if c in found and found[c].removal_hold_reason is None]
     problems += [f"{c}: has an active subscription" for c in wanted if c in found and found[c][3]]
     if problems:
-        raise RestoreError("override refused, nothing changed: " + "; ".join(problems))
+        raise RequestRefused("override refused, nothing changed: " + "; ".join(problems))
     ids = [found[c].uuid for c in wanted]
     with transaction(engine) as conn:
         write_events(conn, [
@@ -158,27 +153,32 @@ def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: s
                         result=Removal(False))
 
 
-def _next_batch(conn: Connection, where, last, batch_size: int | None, *, lock: bool):
-    query = sa.select(*CHANNEL_COLUMNS).where(*where).order_by(Channel.uuid)
-    query = query.limit(batch_size or BATCH)
-    if last is not None:
-        query = query.where(Channel.uuid > last)
-    if lock:
-        query = query.with_for_update()
-    return conn.execute(query).all()
+def channel_batches(engine: Engine, where, batch_size: int | None = None, *,
+                    lock: bool = False) -> Iterator[tuple[Connection, list]]:
+    """Keyset pages (by uuid) of the channels matching `where`, one transaction per page: yields the page's
+    connection and rows; the page commits when the next one is asked for and rolls back if the caller's
+    work on it raises. `lock` takes the rows FOR UPDATE."""
+    last = None
+    while True:
+        with transaction(engine) as conn:
+            query = sa.select(*CHANNEL_COLUMNS).where(*where).order_by(Channel.uuid).limit(batch_size or BATCH)
+            if last is not None:
+                query = query.where(Channel.uuid > last)
+            if lock:
+                query = query.with_for_update()
+            rows = conn.execute(query).all()
+            if not rows:
+                return
+            last = rows[-1].uuid
+            yield conn, rows
 
 
 def _hard_delete(engine: Engine, where, now: datetime, limits: Limits | None, *, dry_run: bool, actor: str,
                  run_id: str | None, batch_size: int | None, result: Removal) -> Removal:
-    last = None
-    while True:
-        with transaction(engine) as conn:
-            rows = _next_batch(conn, where, last, batch_size, lock=not dry_run)
-            if not rows:
-                return result
-            last = rows[-1].uuid
-            result.batches += 1
-            _hard_delete_batch(conn, rows, now, limits, dry_run=dry_run, actor=actor, run_id=run_id, result=result)
+    for conn, rows in channel_batches(engine, where, batch_size, lock=not dry_run):
+        result.batches += 1
+        _hard_delete_batch(conn, rows, now, limits, dry_run=dry_run, actor=actor, run_id=run_id, result=result)
+    return result
 
 
 def _hard_delete_batch(conn: Connection, rows, now: datetime, limits: Limits | None, *, dry_run: bool, actor: str,
@@ -267,23 +267,17 @@ def snapshot_due(engine: Engine, now: datetime, cooldown_days: int, limits: Limi
     """Snapshot the channels the hard delete will remove (cool-down passed, within the rules, unfollowed);
     over-threshold ones are held here already, so the blocking check sees only removable channels."""
     result = SnapshotRun(dry_run)
-    where = (Channel.soft_deleted_at <= now - timedelta(days=cooldown_days), Channel.removal_hold_reason.is_(None),
-             ~has_active_subscription())
-    last = None
-    while True:
-        with transaction(engine) as conn:
-            rows = _next_batch(conn, where, last, batch_size, lock=False)
-            if not rows:
-                return result
-            last = rows[-1].uuid
-            allowed, held = split(analyze(conn, rows), limits)
-            result.held += held
-            result.channels += len(allowed)
-            if dry_run:
-                result.videos += sum(i.videos for i in allowed)
-                result.watch_rows += sum(i.watch_rows for i in allowed)
-                continue
-            hold(conn, held, now, actor, run_id)
-            counts = snapshot_channels(conn, [i.channel_uuid for i in allowed], now)
-            result.videos += counts.videos
-            result.watch_rows += counts.watch_rows
+    where = (*due_for_hard_delete(now, cooldown_days), ~has_active_subscription())
+    for conn, rows in channel_batches(engine, where, batch_size):
+        allowed, held = split(analyze(conn, rows), limits)
+        result.held += held
+        result.channels += len(allowed)
+        if dry_run:
+            result.videos += sum(i.videos for i in allowed)
+            result.watch_rows += sum(i.watch_rows for i in allowed)
+            continue
+        hold(conn, held, now, actor, run_id)
+        counts = snapshot_channels(conn, [i.channel_uuid for i in allowed], now)
+        result.videos += counts.videos
+        result.watch_rows += counts.watch_rows
+    return result

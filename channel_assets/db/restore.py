@@ -22,8 +22,8 @@ from channel_assets.db.update_log import AuditEvent, write_events
 from channel_assets.youtube.ids import InvalidChannelId, validate_channel_ids
 
 
-class RestoreError(ValueError):
-    """An operator request that cannot be applied as given; one line, nothing was changed."""
+class RequestRefused(ValueError):
+    """An operator request (restore, override) that cannot be applied as given; one line, nothing changed."""
 
 
 def restore_followed(conn: Connection, now: datetime, actor: str, run_id: str | None = None,
@@ -56,11 +56,11 @@ def operator_request(channel_ids: Sequence[str], reason: str) -> list[str]:
     try:
         wanted = validate_channel_ids(channel_ids)
     except InvalidChannelId as exc:
-        raise RestoreError(str(exc)) from None
+        raise RequestRefused(str(exc)) from None
     if not wanted:
-        raise RestoreError("channel_ids: give at least one YouTube channel id (UC + 22 characters)")
+        raise RequestRefused("channel_ids: give at least one YouTube channel id (UC + 22 characters)")
     if not reason.strip():
-        raise RestoreError("a reason is required")
+        raise RequestRefused("a reason is required")
     return wanted
 
 
@@ -80,10 +80,10 @@ def restore_channels(engine: Engine, channel_ids: Sequence[str], reason: str, ac
         }
         unknown = [c for c in wanted if c not in found]
         if unknown:
-            raise RestoreError(f"unknown channel ids (hard-deleted or never stored): {unknown}")
+            raise RequestRefused(f"unknown channel ids (hard-deleted or never stored): {unknown}")
         live = [c for c in wanted if found[c].soft_deleted_at is None]
         if live:
-            raise RestoreError(f"not soft-deleted, nothing to restore: {live}")
+            raise RequestRefused(f"not soft-deleted, nothing to restore: {live}")
         conn.execute(
             sa.update(Channel)
             .where(in_strings(Channel.channel_id, wanted))

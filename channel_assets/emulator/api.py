@@ -45,7 +45,7 @@ class Response:
     body_fault_allowed: bool = False  # only successful API answers get malformed/truncated
 
 
-def _dumps(obj: object) -> bytes:
+def compact_json(obj: object) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -68,7 +68,7 @@ def error(code: int, message: str, reason: str, domain: str = "global", *, locat
     err: dict = {"code": code, "message": message, "errors": [detail]}
     if status and code in _HTTP_STATUS:
         err["status"] = _HTTP_STATUS[code]
-    return Response(code, _dumps({"error": err}))
+    return Response(code, compact_json({"error": err}))
 
 
 def quota_exceeded() -> Response:
@@ -252,9 +252,9 @@ def _video_body(v: VideoState, parts: frozenset[str]) -> dict:
     return body
 
 
-def _item(kind: str, body: dict) -> tuple[bytes, bytes]:
+def wire_item(kind: str, body: dict) -> tuple[bytes, bytes]:
     """``{"kind", "etag", ...body}`` with the etag a hash of the body, serialised once; and the etag."""
-    raw = _dumps(body)
+    raw = compact_json(body)
     etag = _etag(raw)
     return b'{"kind":"' + kind.encode() + b'","etag":"' + etag + b'",' + raw[1:], etag
 
@@ -281,13 +281,13 @@ def _splice(before: bytes, items: list[bytes], after: bytes) -> bytes:
 
 
 def _with_items(head: dict, items: list[bytes]) -> bytes:
-    raw = _dumps(head)
+    raw = compact_json(head)
     if not items:  # no items key at all when nothing was found, like the real API
         return raw
     return _splice(raw[:-1] + b',"items":[', items, b"]}")
 
 
-def _list_response(kind: str, items: list[bytes], etags: list[bytes], total: int, per_page: int,
+def list_response(kind: str, items: list[bytes], etags: list[bytes], total: int, per_page: int,
                    next_token: str | None = None, prev_token: str | None = None) -> tuple[bytes, str]:
     head = _list_head(kind, etags, total, per_page, next_token, prev_token)
     return _with_items(head, items), head["etag"]
@@ -305,7 +305,7 @@ def _filtered_list(head: dict, items: list[bytes], tree: dict) -> bytes:
     if items:
         head = head | {"items": None}  # placeholder, keeps the key order
     chosen = [(k, tree["*"]) for k in head] if "*" in tree else [(k, sub) for k, sub in tree.items() if k in head]
-    members = [b"" if k == "items" else _dumps(k) + b":" + _dumps(select_fields(head[k], sub)) for k, sub in chosen]
+    members = [b"" if k == "items" else compact_json(k) + b":" + compact_json(select_fields(head[k], sub)) for k, sub in chosen]
     if b"" not in members:
         return b"{" + b",".join(members) + b"}"
     at = members.index(b"")
@@ -313,7 +313,7 @@ def _filtered_list(head: dict, items: list[bytes], tree: dict) -> bytes:
                    b"]" + b"".join(b"," + m for m in members[at + 1:]) + b"}")
 
 
-class YouTubeApi:
+class EmulatedApi:
     """Keys, quota, faults and the three list methods of the Data API."""
 
     def __init__(self, world: World, faults: Faults, api_keys: tuple[str, ...], quota_limit: int) -> None:
@@ -363,7 +363,7 @@ class YouTubeApi:
                 return resp
             raw, etag = resp
             if tree is not None:
-                raw = _dumps(select_fields(json.loads(raw), tree))
+                raw = compact_json(select_fields(json.loads(raw), tree))
         if headers.get("if-none-match", "").strip('"') == etag:
             return Response(304, b"", headers={"ETag": f'"{etag}"'})
         return Response(200, raw, headers={"ETag": f'"{etag}"'}, body_fault_allowed=True)
@@ -475,8 +475,8 @@ class YouTubeApi:
         ids = self._ids(query)
         if isinstance(ids, Response):
             return ids
-        pairs = [_item("youtube#video", _video_body(v, parts)) for vid in ids if (v := self.world.video(vid))]
-        return _list_response("youtube#videoListResponse", [p[0] for p in pairs], [p[1] for p in pairs],
+        pairs = [wire_item("youtube#video", _video_body(v, parts)) for vid in ids if (v := self.world.video(vid))]
+        return list_response("youtube#videoListResponse", [p[0] for p in pairs], [p[1] for p in pairs],
                               len(pairs), per_page)
 
     def _playlist_items(self, query: Mapping[str, str]) -> tuple[bytes, str] | Response:
@@ -525,10 +525,10 @@ class YouTubeApi:
                 body["contentDetails"] = {"videoId": vid, "videoPublishedAt": iso(ts)}
             if "status" in parts:
                 body["status"] = {"privacyStatus": "public"}
-            item, item_etag = _item("youtube#playlistItem", body)
+            item, item_etag = wire_item("youtube#playlistItem", body)
             items.append(item)
             etags.append(item_etag)
         end = offset + len(page)
         next_token = page_token(end) if per_page and end < total else None
         prev_token = page_token(max(0, offset - per_page), True) if offset > 0 else None
-        return _list_response("youtube#playlistItemListResponse", items, etags, total, per_page, next_token, prev_token)
+        return list_response("youtube#playlistItemListResponse", items, etags, total, per_page, next_token, prev_token)

@@ -22,7 +22,7 @@ from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote_plus, urlsplit
 
-from channel_assets.emulator.api import Response, YouTubeApi, error
+from channel_assets.emulator.api import EmulatedApi, Response, error
 from channel_assets.emulator.faults import Faults
 from channel_assets.emulator.feed import html_error, render_feed
 from channel_assets.emulator.world import STATUSES, World
@@ -45,7 +45,7 @@ def _parse_time(text: str) -> datetime:
 _unquote_plus = lru_cache(maxsize=256)(unquote_plus)  # part/fields selectors repeat; id lists rarely need it
 
 
-def _split_target(target: str) -> tuple[str, dict[str, str]]:
+def split_target(target: str) -> tuple[str, dict[str, str]]:
     """Path and decoded query of a request target, as ``urlsplit`` and ``parse_qs(keep_blank_values=True)``
     give them; repeated parameters (id=a&id=b, as googleapiclient sends lists) join like comma lists.
 
@@ -77,7 +77,7 @@ class Emulator:
     def __init__(self, world: World, api_keys: Sequence[str], quota_limit: int) -> None:
         self.world = world
         self.faults = Faults()
-        self.api = YouTubeApi(world, self.faults, tuple(api_keys), quota_limit)
+        self.api = EmulatedApi(world, self.faults, tuple(api_keys), quota_limit)
         self._stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
 
@@ -86,7 +86,7 @@ class Emulator:
             self._stats[name] += 1
 
     def respond(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
-        path, query = _split_target(target)
+        path, query = split_target(target)
         if path.startswith("/youtube/v3/"):
             name = path[len("/youtube/v3/"):]
             self._count(f"api.{name}")

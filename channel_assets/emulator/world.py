@@ -82,18 +82,18 @@ _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
-def _b64(raw: bytes) -> str:
+def b64(raw: bytes) -> str:
     return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode()
 
 
-def _unb64(text: str, nbytes: int) -> bytes | None:
-    """Strict inverse of ``_b64``: only the canonical spelling decodes (the round trip decides)."""
+def unb64(text: str, nbytes: int) -> bytes | None:
+    """Strict inverse of ``b64``: only the canonical spelling decodes (the round trip decides)."""
     try:
         raw = binascii.a2b_base64(text.encode("ascii").translate(_FROM_URLSAFE) + b"=" * (-len(text) % 4),
                                   strict_mode=True)
     except (binascii.Error, UnicodeEncodeError):
         return None
-    if len(raw) != nbytes or _b64(raw) != text:
+    if len(raw) != nbytes or b64(raw) != text:
         return None
     return raw
 
@@ -106,13 +106,13 @@ def _encode_channel(key: bytes, i: int) -> str:
     """16 bytes = 10 check bytes + 6 index bytes masked by the check: random-looking, decodable."""
     check = _digest(key, b"c" + i.to_bytes(6, "big"), 10)
     mask = int.from_bytes(_digest(key, b"m" + check, 6), "big")
-    return "UC" + _b64(check + (i ^ mask).to_bytes(6, "big"))
+    return "UC" + b64(check + (i ^ mask).to_bytes(6, "big"))
 
 
 def _decode_channel(key: bytes, channel_id: str) -> int | None:
     if len(channel_id) != 24 or channel_id[:2] not in ("UC", "UU"):
         return None
-    raw = _unb64(channel_id[2:], 16)
+    raw = unb64(channel_id[2:], 16)
     if raw is None:
         return None
     check = raw[:10]
@@ -126,13 +126,13 @@ def _encode_video(key: bytes, i: int, k: int) -> str:
     payload = i * _MAX_K + k
     check = _digest(key, b"v" + payload.to_bytes(5, "big"), 3)
     mask = int.from_bytes(_digest(key, b"w" + check, 5), "big")
-    return _b64(check + (payload ^ mask).to_bytes(5, "big"))
+    return b64(check + (payload ^ mask).to_bytes(5, "big"))
 
 
 def _decode_video(key: bytes, video_id: str) -> tuple[int, int] | None:
     if len(video_id) != 11:
         return None
-    raw = _unb64(video_id, 8)
+    raw = unb64(video_id, 8)
     if raw is None:
         return None
     check = raw[:3]
@@ -408,7 +408,7 @@ class World:
         return _Static(
             id=channel_id or _encode_channel(self._key, i),
             published_at=iso(created),
-            thumbnail_key=_b64(h[40:56]),
+            thumbnail_key=b64(h[40:56]),
             subs0=subs0,
             growth=-0.0005 + 0.004 * u[8],
             views0=int(subs0 * (20 + 400 * u[9])) + 10,

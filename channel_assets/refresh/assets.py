@@ -7,7 +7,7 @@ import dagster as dg
 from channel_assets.db.sharding import shard_from_key
 from channel_assets.db.statistics import snapshot_statistics
 from channel_assets.partitions import daily_partitions, shard_partitions
-from channel_assets.refresh.common import api_session, clock_for, one_line_failure, refresh_metadata
+from channel_assets.refresh.common import api_session, clock_for, one_line_failure, summary_metadata
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.tiers import apply_tiers
 from channel_assets.refresh.timetable import REPORT_RULES
@@ -52,7 +52,7 @@ def channel_metadata(context: dg.AssetExecutionContext, config: MetadataConfig, 
             raise one_line_failure(exc) from None
     if summary.stopped_by_quota:
         context.log.warning(f"quota stopped the cycle: {summary.stopped_by_quota}; {summary.deferred_total} deferred")
-    metadata = refresh_metadata(summary, now) | {"shards": ",".join(context.partition_keys),
+    metadata = summary_metadata(summary, now) | {"shards": ",".join(context.partition_keys),
                                                  "priority_only": config.priority_only}
     if tiers is not None:
         metadata |= {"tier_promoted": tiers.promoted, "tier_demoted": tiers.demoted,

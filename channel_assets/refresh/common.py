@@ -13,7 +13,7 @@ from channel_assets.refresh.quota import CountingGate
 from channel_assets.reporting.markdown import md_table
 from channel_assets.resources import AppDatabase, PipelinePolicy, YouTubeApi
 from channel_assets.runtime import CycleConfig
-from channel_assets.youtube import ConfigurationError, redact
+from channel_assets.youtube import ConfigurationError, one_line
 
 
 def clock_for(config: CycleConfig) -> tuple[datetime, Callable[[], datetime]]:
@@ -23,7 +23,7 @@ def clock_for(config: CycleConfig) -> tuple[datetime, Callable[[], datetime]]:
 
 
 def one_line_failure(exc: Exception) -> dg.Failure:
-    return dg.Failure(description=" ".join(redact(str(exc)).split())[:300])
+    return dg.Failure(description=one_line(exc))
 
 
 @contextmanager
@@ -41,7 +41,7 @@ def api_session(app_db: AppDatabase, policy: PipelinePolicy, youtube: YouTubeApi
         client.close()
 
 
-def refresh_metadata(summary: RefreshSummary, now: datetime) -> dict:
+def summary_metadata(summary: RefreshSummary, now: datetime) -> dict:
     return {
         "cycle_now": now.isoformat(),
         "due": summary.due, "refreshed": summary.refreshed, "changed": summary.changed,

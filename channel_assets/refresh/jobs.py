@@ -9,7 +9,7 @@ from channel_assets.refresh.assets import (
     channel_statistics,
     channel_uploads,
 )
-from channel_assets.refresh.common import api_session, clock_for, one_line_failure, refresh_metadata
+from channel_assets.refresh.common import api_session, clock_for, one_line_failure, summary_metadata
 from channel_assets.refresh.forced import UnknownChannels, force_refresh
 from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets.resources import AppDatabase, PipelinePolicy, YouTubeApi
@@ -46,7 +46,7 @@ def force_refresh_op(context: dg.OpExecutionContext, config: ForceRefreshConfig,
                                       run_id=context.run_id, channel_ids=config.channel_ids)
         except (InvalidChannelId, UnknownChannels, ValueError, ConfigurationError) as exc:
             raise one_line_failure(exc) from None
-    return dg.Output(None, metadata=refresh_metadata(summary, now) | {
+    return dg.Output(None, metadata=summary_metadata(summary, now) | {
         "channels_requested": len(config.channel_ids), "videos_added": uploads.videos_added})
 
 

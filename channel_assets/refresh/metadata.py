@@ -24,6 +24,7 @@ from threading import Event
 
 from sqlalchemy import Engine
 
+from channel_assets.db.batches import chunks
 from channel_assets.db.channel_refresh import TOP_N, AppliedGroup, RefreshRules, apply_answers
 from channel_assets.db.engine import transaction
 from channel_assets.db.selection import DueChannel, count_by_tier, select_due
@@ -40,7 +41,7 @@ from channel_assets.youtube import (
     YouTubeClient,
     YouTubeError,
     is_valid_channel_id,
-    redact,
+    one_line,
 )
 
 MAX_GROUP = 20  # API batches (of 50 ids) written per transaction at most: 1,000 channels
@@ -99,14 +100,6 @@ class _Outcome:
     ms: int = 0
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(redact(str(exc)).split())[:300]
-
-
-def _chunks(items: Sequence, size: int = MAX_IDS_PER_CALL):
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
-
-
 class _Refresher:
     def __init__(self, engine: Engine, client: YouTubeClient, gate: CountingGate, now: datetime,
                  in_flight: int, run_id: str | None, actor: str) -> None:
@@ -128,7 +121,7 @@ class _Refresher:
             out.batch = self.client.list_channels(ids)
         except (QuotaShareExhausted, QuotaExceeded) as exc:
             self.stop.set()
-            self.summary.stopped_by_quota = self.summary.stopped_by_quota or _one_line(exc)
+            self.summary.stopped_by_quota = self.summary.stopped_by_quota or one_line(exc)
             out.skipped = True
         except ConfigurationError as exc:
             self.stop.set()
@@ -167,7 +160,7 @@ class _Refresher:
                     b_missing = len(out.batch.missing)
                     self.summary.missing_first_pass += b_missing
             elif out.error is not None:
-                message = _one_line(out.error)
+                message = one_line(out.error)
                 failed |= dict.fromkeys(out.ids, message)
                 b_failed = len(out.ids)
             if not out.skipped:
@@ -190,7 +183,7 @@ class _Refresher:
             write_ms = int((time.perf_counter() - start) * 1000)
             summaries = [AuditEvent(
                 "metadata", "failed" if changes["batch"]["failed"] or out.skipped else "success", self.now,
-                changes=changes, error=_one_line(out.error) if out.error else None, quota_units=out.units,
+                changes=changes, error=one_line(out.error) if out.error else None, quota_units=out.units,
                 processing_ms=out.ms + write_ms, run_id=self.run_id, actor=self.actor,
             ) for out, changes in batches]
             write_events(conn, summaries + applied.events)
@@ -216,11 +209,11 @@ class _Refresher:
             heapq.heappushpop(self._changes, entry)
 
     # -- the run --------------------------------------------------------------------------------
-    def _pump(self, pool: ThreadPoolExecutor, chunks: list[list[str]], second_pass: bool,
+    def _pump(self, pool: ThreadPoolExecutor, batches: list[list[str]], second_pass: bool,
               unfinished: list[str]) -> list[str]:
-        """Fetch the chunks with a bounded window ahead of the writer; write whatever is ready as one group."""
+        """Fetch the batches with a bounded window ahead of the writer; write whatever is ready as one group."""
         ready: SimpleQueue[Future] = SimpleQueue()
-        pending = iter(chunks)
+        pending = iter(batches)
         window = self.in_flight + 2 * MAX_GROUP
         outstanding = 0
         to_confirm: list[str] = []
@@ -261,8 +254,8 @@ class _Refresher:
         tiers = {ch.channel_id: ch.tier for ch in channels}
         unfinished: list[str] = []
         with ThreadPoolExecutor(max_workers=max(self.in_flight, 1), thread_name_prefix="channels-list") as pool:
-            to_confirm = self._pump(pool, _chunks([ch.channel_id for ch in channels]), False, unfinished)
-            self._pump(pool, _chunks(to_confirm), True, unfinished)
+            to_confirm = self._pump(pool, list(chunks([ch.channel_id for ch in channels], MAX_IDS_PER_CALL)), False, unfinished)
+            self._pump(pool, list(chunks(to_confirm, MAX_IDS_PER_CALL)), True, unfinished)
         if self.fatal is not None:
             raise self.fatal
         self.summary.deferred = count_by_tier([DueChannel(None, cid, tiers[cid]) for cid in unfinished])

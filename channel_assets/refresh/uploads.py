@@ -33,7 +33,7 @@ from channel_assets.youtube import (
     YouTubeClient,
     YouTubeError,
     is_valid_channel_id,
-    redact,
+    one_line,
 )
 
 FEED_SIZE = 15
@@ -61,6 +61,16 @@ class UploadsSummary:
     @property
     def units_per_channel(self) -> float:
         return round(self.quota_units / self.checked, 4) if self.checked else 0.0
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What one channel's check found, and how: from the feed alone, or by walking `pages` playlist pages
+    because the feed overflowed (every entry new) or failed."""
+
+    videos: list[tuple[str, datetime | None]]
+    source: str  # "feed", "overflow" or "fallback"
+    pages: int = 0
 
 
 class _Stop(Exception):
@@ -103,7 +113,7 @@ class _Uploads:
         try:
             return fn(*args)
         except (QuotaShareExhausted, QuotaExceeded) as exc:
-            self.summary.stopped_by_quota = " ".join(redact(str(exc)).split())[:300]
+            self.summary.stopped_by_quota = one_line(exc)
             raise _Stop from None
 
     def _walk_playlist(self, ch: _Channel, max_pages: int) -> tuple[list[tuple[str, datetime | None]], int]:
@@ -123,18 +133,18 @@ class _Uploads:
                 break
         return found, pages
 
-    def _discover(self, ch: _Channel, feed, unstored: set[tuple[str, str]]) -> tuple[list[tuple[str, datetime | None]], str]:
-        """(new video ids with publish time, how): feed entries, or the playlist when the feed cannot tell.
+    def _discover(self, ch: _Channel, feed, unstored: set[tuple[str, str]]) -> Discovery:
+        """New video ids with publish times: feed entries, or the playlist when the feed cannot tell.
         `unstored`: the group's feed (channel, video) pairs not stored yet."""
         first = ch.checked_at is None
         if feed.ok:
             new = [(e.video_id, e.published) for e in feed.entries if (ch.channel_id, e.video_id) in unstored]
             if first or len(feed.entries) < FEED_SIZE or len(new) < len(feed.entries):
-                return new, "feed"
+                return Discovery(new, "feed")
             found, pages = self._walk_playlist(ch, MAX_PLAYLIST_PAGES)
-            return found, f"overflow:{pages}"
+            return Discovery(found, "overflow", pages)
         found, pages = self._walk_playlist(ch, 1 if first else MAX_PLAYLIST_PAGES)
-        return found, f"fallback:{pages}"
+        return Discovery(found, "fallback", pages)
 
     def run_group(self, group: list[_Channel]) -> None:
         units_before, start = self.gate.total, time.perf_counter()
@@ -150,20 +160,20 @@ class _Uploads:
                    for ch, feed in zip(group, feeds, strict=True)}
         for ch, feed in zip(group, feeds, strict=True):
             try:
-                found, how = futures[ch.channel_id].result()
+                discovery = futures[ch.channel_id].result()
             except _Stop:
                 stop = True
                 continue
             except ConfigurationError:
                 raise
             except YouTubeError as exc:
-                failures[ch.channel_id] = " ".join(redact(str(exc)).split())[:300]
+                failures[ch.channel_id] = one_line(exc)
                 continue
             self.summary.feed_hits += feed.ok
             self.summary.feed_failures += not feed.ok
-            self.summary.overflows += how.startswith("overflow")
-            self.summary.playlist_pages += int(how.split(":")[1]) if ":" in how else 0
-            new[ch.channel_id] = found
+            self.summary.overflows += discovery.source == "overflow"
+            self.summary.playlist_pages += discovery.pages
+            new[ch.channel_id] = discovery.videos
             done.append(ch)
         details = self._details([vid for found in new.values() for vid, _ in found])
         if details is None:  # quota gone while fetching details: keep what was found (ids and dates;

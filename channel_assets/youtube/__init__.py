@@ -25,7 +25,7 @@ from .ids import (
 )
 from .parsing import parse_channel_list, parse_playlist_page, parse_video_list
 from .records import ChannelBatch, ChannelRecord, FeedEntry, FeedResult, PlaylistPage, VideoBatch, VideoRecord
-from .redaction import install_log_redaction, redact, register_secret
+from .redaction import install_log_redaction, one_line, redact, register_secret
 from .resilience import CircuitBreaker
 
 __all__ = [
@@ -35,6 +35,6 @@ __all__ = [
     "PlaylistPage", "QuotaExceeded", "QuotaGate", "QuotaShareExhausted", "RateLimited", "TransientError",
     "VideoBatch", "VideoRecord", "YouTubeClient", "YouTubeError",
     "classify_error", "install_log_redaction", "is_valid_channel_id", "is_valid_video_id", "parse_channel_list",
-    "parse_feed", "parse_playlist_page", "parse_video_list", "redact", "register_secret",
+    "one_line", "parse_feed", "parse_playlist_page", "parse_video_list", "redact", "register_secret",
     "validate_channel_ids", "validate_video_ids",
 ]

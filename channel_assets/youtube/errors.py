@@ -8,16 +8,8 @@ then the newer ``error.status``, then the HTTP status. Messages are redacted and
 from __future__ import annotations
 
 import json
-import re
 
-from .redaction import redact
-
-_MAX_MESSAGE = 300
-
-
-def _one_line(text: str) -> str:
-    text = re.sub(r"\s+", " ", redact(text)).strip()
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
+from .redaction import one_line
 
 
 class YouTubeError(Exception):
@@ -26,7 +18,7 @@ class YouTubeError(Exception):
     default_reason = "error"
 
     def __init__(self, message: str, *, reason: str | None = None, status: int | None = None) -> None:
-        self.message = _one_line(message)
+        self.message = one_line(message)
         self.reason = reason or self.default_reason
         self.status = status
         super().__init__(self.message)

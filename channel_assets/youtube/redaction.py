@@ -44,6 +44,13 @@ def redact(text: object, secrets: Iterable[str] = ()) -> str:
     return _KEY_PARAM_RE.sub(r"\1" + MASK, out)
 
 
+def one_line(text: object, limit: int = 300, secrets: Iterable[str] = ()) -> str:
+    """Redacted, whitespace collapsed to single spaces, at most `limit` characters: for logs, metadata,
+    update-log rows and errors a human reads in a table cell."""
+    flat = " ".join(redact(text, secrets).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 class RedactingFilter(logging.Filter):
     """Rewrites a record's message in place so no handler ever sees the key."""
 

@@ -121,7 +121,7 @@ def test_sensor_restores_resubscription_and_requests_detection_for_late_rows(wor
 def test_restore_job_fails_cleanly_on_bad_ids(world, engine):
     live = world.add_channel()
     result = restore_channels_job.execute_in_process(
-        run_config={"ops": {"restore_soft_deleted": {"config": {"channel_ids": [live.channel_id], "reason": "x"}}}},
+        run_config={"ops": {"restore_channels_op": {"config": {"channel_ids": [live.channel_id], "reason": "x"}}}},
         resources={"app_db": AppDatabase(database_url=_url(engine)), "policy": PipelinePolicy()},
         raise_on_error=False,
     )

@@ -11,7 +11,7 @@ from channel_assets.db import removal
 from channel_assets.db.models import Channel, ChannelUpdateLog, UserVideo, Video
 from channel_assets.db.orphans import detect_orphans
 from channel_assets.db.removal import hard_delete_due, override_held_removals, run_removal
-from channel_assets.db.restore import RestoreError, relink_preserved_videos, restore_channels
+from channel_assets.db.restore import RequestRefused, relink_preserved_videos, restore_channels
 from channel_assets_tests.cleanup.conftest import LIMITS, NOW
 
 SOFT = {"orphaned_at": NOW - timedelta(days=9), "soft_deleted_at": NOW - timedelta(days=8)}
@@ -39,7 +39,7 @@ def test_operator_restore_all_or_nothing(world, engine):
         ([soft.channel_id, unknown], "unknown channel ids"),
         ([soft.channel_id, live.channel_id], "not soft-deleted"),
     ):
-        with pytest.raises(RestoreError, match=message):
+        with pytest.raises(RequestRefused, match=message):
             restore_channels(engine, ids, "mistake", "ops", NOW)
         assert world.channel(soft.channel_id).soft_deleted_at is not None
 
@@ -80,7 +80,7 @@ def test_override_removes_held_channel_and_refuses_others(world, engine):
     run_removal(engine, NOW, 7, limits)
     assert world.channel(big.channel_id).removal_hold_reason == "safety hold: 3 videos >= 3"
 
-    with pytest.raises(RestoreError, match="not held"):
+    with pytest.raises(RequestRefused, match="not held"):
         override_held_removals(engine, [big.channel_id, live.channel_id], "checked", "ops", NOW)
     assert world.channel(big.channel_id) is not None
 

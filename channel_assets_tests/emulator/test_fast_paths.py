@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from channel_assets.emulator.api import _dumps, _item, _list_response, parse_fields, select_fields
-from channel_assets.emulator.server import Emulator, _split_target
-from channel_assets.emulator.world import STATUSES, ChannelState, World, _b64, _unb64, channel_ids, iso
+from channel_assets.emulator.api import compact_json, list_response, parse_fields, select_fields, wire_item
+from channel_assets.emulator.server import Emulator, split_target
+from channel_assets.emulator.world import STATUSES, ChannelState, World, b64, channel_ids, iso, unb64
 from channel_assets.youtube.client import CHANNEL_FIELDS
 
 SELECTORS = [
@@ -41,7 +41,7 @@ def test_channels_fields_equal_generic_selection(world: World, part: str, fields
         full = em.respond("GET", f"/youtube/v3/channels?part={part}&id={ids}&key=k", {}, b"")
         got = em.respond("GET", f"/youtube/v3/channels?part={part}&id={ids}&key=k&fields={fields}", {}, b"")
         assert got.status == full.status == 200
-        assert got.body == _dumps(select_fields(json.loads(full.body), parse_fields(fields)))
+        assert got.body == compact_json(select_fields(json.loads(full.body), parse_fields(fields)))
         assert got.headers == full.headers  # the list etag is of the full items
 
 
@@ -56,10 +56,10 @@ def test_iso_and_b64_helpers() -> None:
         from datetime import UTC, datetime
         assert iso(ts) == datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     raw = bytes(range(16))
-    text = _b64(raw)
-    assert _unb64(text, 16) == raw
+    text = b64(raw)
+    assert unb64(text, 16) == raw
     for bad in (text[:-1] + "B", text.replace(text[3], "+"), text[:-2] + "==", "é" * 22, text[:21], " " + text[1:]):
-        assert _unb64(bad, 16) is None
+        assert unb64(bad, 16) is None
 
 
 # ----- fast answers against a plain oracle --------------------------------------------------------
@@ -125,12 +125,12 @@ def _plain_answer(world: World, index: dict[str, int], ids: list[str], parts: se
         i = index.get(cid)
         c = world.channel(i) if i is not None else None
         if c is not None and c.status == "active":
-            item, etag = _item("youtube#channel", _plain_item(c, parts))
+            item, etag = wire_item("youtube#channel", _plain_item(c, parts))
             items.append(item)
             etags.append(etag)
-    raw, etag = _list_response("youtube#channelListResponse", items, etags, len(items), per_page)
+    raw, etag = list_response("youtube#channelListResponse", items, etags, len(items), per_page)
     if fields:
-        raw = _dumps(select_fields(json.loads(raw), parse_fields(fields)))
+        raw = compact_json(select_fields(json.loads(raw), parse_fields(fields)))
     return raw, etag
 
 
@@ -194,4 +194,4 @@ def test_split_target_equals_stdlib_parsing() -> None:
         target = rng.choice(["/youtube/v3/channels?", "/p?", "/x", "http://h/youtube/v3/x?"]) + query
         split = urlsplit(target)
         want = {k: ",".join(v) for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        assert _split_target(target) == (split.path, want), target
+        assert split_target(target) == (split.path, want), target

@@ -21,7 +21,7 @@ from channel_assets.db.quota_ledger import QuotaLedger
 from channel_assets.db.removal import override_held_removals
 from channel_assets.db.restore import restore_channels
 from channel_assets.db.selection import DueChannel
-from channel_assets.refresh.common import refresh_metadata
+from channel_assets.refresh.common import summary_metadata
 from channel_assets.refresh.forced import force_refresh
 from channel_assets.refresh.metadata import refresh_channels, refresh_shards
 from channel_assets.refresh.quota import CountingGate
@@ -114,7 +114,7 @@ def test_mutated_recorded_answers_through_a_refresh_never_crash(recorded_db, ans
             for count in (r.subscriber_count, r.video_count, r.view_count):
                 assert count is None or 0 <= count < 2**63
         assert r.failed_update_count in (0, 1)
-    refresh_metadata(summary, now)  # the Dagster metadata renders whatever came in
+    summary_metadata(summary, now)  # the Dagster metadata renders whatever came in
 
 
 @pytest.mark.parametrize("text", ODD_TEXTS, ids=[f"t{i}" for i in range(len(ODD_TEXTS))])
