@@ -21,11 +21,12 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $@
 
-## make demo: set up, upgrade the embedded SQLite database, seed it if empty, run the main job.
+## make demo: set up, start the embedded PostgreSQL, upgrade its schema, seed it if empty, run the main job.
 demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/channel-assets demo run
 
-## make test: set up and run the representative suite on SQLite and PostgreSQL (2 workers).
+## make test: set up and run the representative suite (2 workers) on an embedded PostgreSQL, or on the
+## server CHANNEL_ASSETS_TEST_PG names.
 test: install
 	$(BIN)/pytest -q -n 2 -m "not slow" channel_assets_tests
 
