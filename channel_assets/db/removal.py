@@ -211,7 +211,7 @@ def _hard_delete_batch(conn: Connection, rows, now: datetime, limits: Limits | N
     # One UPDATE snapshots (where missing) and detaches the videos, then their watch rows get the context
     # through users_uservideo(video_id); both are checked row by row below before anything is deleted.
     vids = detach_videos(conn, ok, now)
-    context_watch_rows(conn, vids, only_missing=True)
+    context_watch_rows(conn, vids)
     preserved, unpreserved = preserved_counts(conn, vids)
     if (preserved.videos, preserved.watch_rows, unpreserved) != (*expected, 0) or len(vids) != expected[0]:
         raise PreservationError(

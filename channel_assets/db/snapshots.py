@@ -63,33 +63,32 @@ def video_ids(conn: Connection, ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
     return list(conn.execute(sa.select(Video.uuid).where(in_uuids(Video.channel_id, ids))).scalars())
 
 
-def context_watch_rows(conn: Connection, vids: Sequence[uuid.UUID], *, only_missing: bool) -> int:
-    """Copy each video's snapshot into the channel context of its watch rows; returns rows updated."""
+def context_watch_rows(conn: Connection, vids: Sequence[uuid.UUID]) -> int:
+    """Copy each video's snapshot into the channel context of watch rows that have none yet (a context
+    written by an earlier removal is the channel as the user knew it: kept); returns rows updated."""
     updated = 0
     for chunk in chunks(list(vids), VIDEO_CHUNK):
         watch = (
             sa.update(UserVideo)
             .where(UserVideo.video_id == Video.uuid, in_uuids(UserVideo.video_id, chunk),
                    in_uuids(Video.uuid, chunk))
+            .where(UserVideo.channel_context.is_(None))
             .values(channel_context=Video.original_channel_metadata)
         )
-        if only_missing:
-            watch = watch.where(UserVideo.channel_context.is_(None))
         updated += conn.execute(watch).rowcount
     return updated
 
 
-def snapshot_channels(conn: Connection, ids: Sequence[uuid.UUID], now: datetime, *, only_missing: bool = False,
+def snapshot_channels(conn: Connection, ids: Sequence[uuid.UUID], now: datetime, *,
                       reason: str = CLEANUP_REASON) -> SnapshotCounts:
-    """Write the snapshot into every video of `ids` and the same context into every watch row of them.
-
-    only_missing: leave videos and watch rows that already carry a snapshot alone.
-    """
+    """Write the snapshot into the videos of `ids` and the context into their watch rows, only where none
+    is there yet: an earlier snapshot (a previous removal of a re-created channel) is kept, never overwritten."""
     if not ids:
         return SnapshotCounts(0, 0)
     videos = (
         sa.update(Video)
-        .where(Video.channel_id == Channel.uuid, in_uuids(Channel.uuid, ids))
+        .where(Video.channel_id == Channel.uuid, in_uuids(Channel.uuid, ids),
+               Video.original_channel_metadata.is_(None))
         .values(
             original_channel_metadata=snapshot_expression(now, reason),
             channel_title_snapshot=Channel.title,
@@ -97,10 +96,8 @@ def snapshot_channels(conn: Connection, ids: Sequence[uuid.UUID], now: datetime,
             updated_at=now,
         )
     )
-    if only_missing:
-        videos = videos.where(Video.original_channel_metadata.is_(None))
     n_videos = conn.execute(videos).rowcount
-    n_watch = context_watch_rows(conn, video_ids(conn, ids), only_missing=only_missing)
+    n_watch = context_watch_rows(conn, video_ids(conn, ids))
     return SnapshotCounts(n_videos, n_watch)
 
 
