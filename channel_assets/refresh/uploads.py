@@ -88,12 +88,14 @@ class _Channel:
 
 def select_upload_candidates(engine: Engine, shards: Sequence[int], now: datetime,
                              channel_ids: Sequence[str] | None = None) -> list[_Channel]:
-    """Available channels whose uploads were never checked or are older than their tier interval."""
+    """Available channels whose uploads were never checked or are older than their tier interval; named
+    `channel_ids` (a forced refresh) are checked now whatever their tier and last check."""
+    forced = channel_ids is not None
     out = []
-    for r in upload_candidate_rows(engine, shards, now - PRIORITY_INTERVAL, channel_ids):
+    for r in upload_candidate_rows(engine, shards, now if forced else now - PRIORITY_INTERVAL, channel_ids):
         if not is_valid_channel_id(r.channel_id):  # a malformed row of the gallery app: skipped
             continue
-        due = r.uploads_checked_at is None or r.uploads_checked_at <= now - interval_for(
+        due = forced or r.uploads_checked_at is None or r.uploads_checked_at <= now - interval_for(
             r.update_frequency, r.is_priority, r.is_critical)
         if due:
             out.append(_Channel(r.uuid, r.channel_id, r.uploads_playlist_id or "UU" + r.channel_id[2:],

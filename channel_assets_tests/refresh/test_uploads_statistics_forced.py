@@ -145,3 +145,25 @@ def test_a_feed_of_only_new_entries_overflows_to_the_playlist(engine, emulator, 
     assert summary.checked == 1 and summary.feed_hits == 1 and summary.overflows == 1, summary
     assert summary.playlist_pages >= 1 and summary.videos_added == 20
     assert {(cid, vid) for vid in new_ids} <= set(video_pairs(engine))
+
+
+def test_forced_uploads_check_ignores_the_tier_interval(engine, emulator, fetched):
+    """force_refresh_channels promises uploads whatever the tier: a monthly channel checked an hour ago
+    is checked again and its new video stored."""
+    gate, client = fetched
+    now = emulator.world.now
+    refresh_uploads(engine, client, gate, now, ALL)
+    active = next(cid for cid in emulator.ids(200) if emulator.world.status(emulator.world.channel_index(cid))
+                  == "active")
+    with engine.begin() as conn:
+        conn.execute(update(Channel).where(Channel.channel_id == active).values(update_frequency="monthly"))
+    emulator.world.advance(days=1, hours=3)  # past the feed's lag
+    later = emulator.world.now
+    new_id = emulator.world.add_upload(active, published=later - timedelta(hours=3))
+    with engine.begin() as conn:
+        conn.execute(update(Channel).where(Channel.channel_id == active)
+                     .values(uploads_checked_at=later - timedelta(hours=1)))
+    refresh_uploads(engine, client, gate, later, ALL)  # the tier's interval: not checked again yet
+    assert (active, new_id) not in video_pairs(engine)
+    forced = refresh_uploads(engine, client, gate, later, ALL, channel_ids=[active])
+    assert forced.checked == 1 and (active, new_id) in video_pairs(engine)
