@@ -27,6 +27,7 @@ class TieringRules:
     """The tiering policy (refresh.tiers owns the values)."""
 
     priority_min_subscribers: int
+    priority_max_failures: int
     active_user_window: timedelta
     dormant_after: timedelta
     quiet_after: timedelta
@@ -50,7 +51,10 @@ def retier(engine: Engine, now: datetime, rules: TieringRules) -> TierSummary:
     """One SELECT of the channels whose tier changes, one executemany UPDATE; next_refresh_at follows
     (last refresh + the new interval) for healthy channels."""
     c = Channel.__table__.c
-    new_priority = c.uuid.in_(priority_channels(now, rules)).label("new_priority")
+    # Seed 000: priority = enough active followers AND available AND fewer than `priority_max_failures`
+    # failures (a failing channel backs off instead of taking a 30-minute slot).
+    new_priority = and_(c.uuid.in_(priority_channels(now, rules)), c.is_available.is_(True),
+                        c.failed_update_count < rules.priority_max_failures).label("new_priority")
     dormant = and_(c.frequency_pinned.is_(False), c.last_upload_at < now - rules.dormant_after,
                    c.update_frequency != "monthly")
     active = and_(c.frequency_pinned.is_(False), c.last_upload_at >= now - rules.active_upload_window,

@@ -20,6 +20,7 @@ INTERVALS = {"daily": timedelta(days=1), "weekly": timedelta(days=7), "monthly":
 UNAVAILABLE_RECHECK = INTERVALS["monthly"]
 POLICY_MAX_AGE = timedelta(days=30)
 PRIORITY_MIN_SUBSCRIBERS = 5
+PRIORITY_MAX_FAILURES = 3  # seed 000: priority needs fewer than 3 failed updates
 ACTIVE_USER_WINDOW = timedelta(days=30)
 DORMANT_AFTER = timedelta(days=180)
 QUIET_AFTER = timedelta(days=30)
@@ -40,7 +41,8 @@ def failure_backoff(failures: int) -> timedelta:
 
 
 TIERING = TieringRules(
-    priority_min_subscribers=PRIORITY_MIN_SUBSCRIBERS, active_user_window=ACTIVE_USER_WINDOW,
+    priority_min_subscribers=PRIORITY_MIN_SUBSCRIBERS, priority_max_failures=PRIORITY_MAX_FAILURES,
+    active_user_window=ACTIVE_USER_WINDOW,
     dormant_after=DORMANT_AFTER, quiet_after=QUIET_AFTER, active_upload_window=ACTIVE_UPLOAD_WINDOW,
     interval_for=interval_for,
 )

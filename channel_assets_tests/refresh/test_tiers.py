@@ -214,3 +214,21 @@ def test_daily_channels_that_went_quiet_for_a_month_go_weekly_unless_pinned(engi
     assert summary.to_weekly == 1 and summary.rescheduled == 1
     assert row(engine, 0).next_refresh_at == last + INTERVALS["weekly"]
     assert apply_tiers(engine, NOW).to_weekly == 0
+
+
+def test_priority_also_needs_available_and_fewer_than_three_failures(engine):
+    """Seed 000: priority = ≥5 active subscriptions AND available AND fewer than 3 failures."""
+    healthy, gone, failing, two_failures = (
+        add_channel(engine, n, **fetched(NOW - timedelta(hours=1)), **extra) for n, extra in enumerate((
+            {}, {"is_available": False, "unavailable_reason": "missing"}, {"failed_update_count": 3},
+            {"failed_update_count": 2})))
+    users = add_users(engine, 1, 5, last_login=NOW - timedelta(days=1))
+    for channel in (healthy, gone, failing, two_failures):
+        subscribe(engine, channel, users)
+    with transaction(engine) as conn:  # a priority channel that starts failing loses the tier
+        conn.execute(update(Channel).where(Channel.uuid == failing).values(is_priority=True))
+
+    summary = apply_tiers(engine, NOW)
+
+    assert [row(engine, n).is_priority for n in range(4)] == [True, False, False, True]
+    assert summary.demoted == 1
