@@ -153,14 +153,14 @@ def tick_observations(ticks: Iterable[TickOutcome], ui_url: str) -> list[Observa
 
 
 def circuit_observation(runs: Mapping[str, int], window: timedelta, ui_url: str) -> Observation:
-    """`runs`: run id -> metadata batches or uploads channels that met an open breaker in the window."""
-    shown = ", ".join(f"{run_id} ({n} failed)" for run_id, n in sorted(runs.items())[:5])
+    """`runs`: run id -> stops of a metadata run or uploads channels that met an open breaker in the window."""
+    shown = ", ".join(f"{run_id} ({n} stopped)" for run_id, n in sorted(runs.items())[:5])
     link = f"{ui_url}/runs/{min(runs)}" if runs else None
     return Observation("circuit_open", bool(runs), Message(
         "circuit_open", "error", "YouTube client circuit breaker opened",
         f"The client stopped calling a failing API (5 consecutive transient errors) within the last "
-        f"{_duration(window)}, in runs: {shown}. Channels were not marked unavailable; they back off and "
-        f"are retried. See the failures table of channel_metadata.", link))
+        f"{_duration(window)}, in runs: {shown}. The rest of each run was deferred, not counted against the "
+        f"channels; the next run resumes. See stopped_by_circuit in channel_metadata's metadata.", link))
 
 
 def failure_spike_observation(attempts: int, failed: int, recent: Iterable[tuple], window: timedelta,

@@ -84,15 +84,16 @@ def purge_done(conn: Connection, before: datetime) -> None:
 
 
 def circuit_open_runs(engine: Engine, start: datetime, end: datetime) -> dict[str, int]:
-    """Run id -> failures on an open circuit breaker: metadata batches (their summary rows; the
-    per-channel rows repeat them) and uploads channels, as the refresh logs them."""
+    """Run id -> stops on an open circuit breaker: the metadata refresh's run-level row (error_type
+    circuit_open; it defers the rest of the run) and uploads channels that met the open breaker."""
     log = ChannelUpdateLog.__table__.c
     with engine.connect() as conn:
         rows = conn.execute(
             select(log.run_id, func.count()).where(
-                log.created_at > start, log.created_at <= end, log.status == "failed",
-                or_(log.channel_id.is_(None), log.update_type == "uploads"),
-                log.error_message.like("%(circuitOpen)%"))
+                log.created_at > start, log.created_at <= end,
+                or_(log.error_type == "circuit_open",
+                    and_(log.update_type == "uploads", log.status == "failed",
+                         log.error_message.like("%(circuitOpen)%"))))
             .group_by(log.run_id))
         return {r[0] or "(no run)": r[1] for r in rows}
 

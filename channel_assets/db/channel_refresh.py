@@ -2,7 +2,8 @@
 
 One ordered SELECT … FOR UPDATE of the group's rows (narrow: the tier columns only), the answers
 COPYed into a temp table, then ONE statement diffs old against new in SQL (IS DISTINCT FROM), updates
-the rows, inserts the old→new change-log rows and returns the counts and the largest changes. Gone and
+the rows, inserts one log row per refreshed channel (its old→new changes, or none: "refreshed,
+unchanged" is history too) and returns the counts and the largest changes. Gone and
 failed channels (rare) take an executemany path. Counters are read under the row locks, so two runs of
 one shard converge. The refresh policy (intervals, backoff) comes in as plain values and functions.
 """
@@ -73,7 +74,7 @@ WITH d AS (
            missing_since = NULL, is_available = true, unavailable_reason = NULL, updated_at = %(now)s
     FROM channel_assets_metadata_in t WHERE c.channel_id = t.channel_id AND c.channel_id = ANY(%(ids)s)
 ), dj AS (
-    SELECT d.*, ('{{' || diff || '}}')::jsonb AS changes FROM d WHERE diff <> ''
+    SELECT d.*, CASE WHEN diff <> '' THEN ('{{' || diff || '}}')::jsonb END AS changes FROM d
 ), l AS (
     INSERT INTO channel_update_logs (channel_uuid, channel_id, update_type, status, changes_made,
                                      api_quota_used, run_id, actor, created_at)
@@ -86,14 +87,14 @@ SELECT count(*) AS refreshed, count(*) FILTER (WHERE diff <> '') AS changed,
         FROM (SELECT abs(coalesce(new_subs, 0) - coalesce(old_subs, 0)) AS w, channel_id, new_title, old_subs,
                      new_subs, (SELECT string_agg(k, ', ' ORDER BY k COLLATE "C")
                                 FROM jsonb_object_keys(changes) k) AS keys
-              FROM dj
+              FROM dj WHERE changes IS NOT NULL
               ORDER BY w DESC, channel_id COLLATE "C" DESC LIMIT {TOP_N}) top) AS top
 FROM d"""
 
 
 @dataclass
 class AppliedGroup:
-    """What one group's write did; the change-log rows of changed channels are already inserted."""
+    """What one group's write did; the log rows of refreshed channels are already inserted."""
 
     refreshed: int = 0
     changed: int = 0
@@ -112,12 +113,23 @@ class RefreshRules:
     interval_for: Callable[[str, bool, bool], timedelta]
     unavailable_recheck: timedelta
     failure_backoff: Callable[[int], timedelta]
+    failure_cap: int  # failures from which a channel is capped (rechecked at the backoff's longest)
+    unavailable_at_cap: frozenset[str]  # error types that make a capped channel unavailable
 
 
-def apply_answers(conn: Connection, found: Mapping[str, Any], gone: Sequence[str], failed: Mapping[str, str], *,
+@dataclass(frozen=True, slots=True)
+class FailedAnswer:
+    """A channel whose refresh failed: the one-line message and its error type (refresh.error_types)."""
+
+    message: str
+    error_type: str
+
+
+def apply_answers(conn: Connection, found: Mapping[str, Any], gone: Sequence[str],
+                  failed: Mapping[str, FailedAnswer], *,
                   now: datetime, rules: RefreshRules, run_id: str | None, actor: str) -> AppliedGroup:
     """Write one group: `found` maps ids to parsed channel records (TRACKED fields + etag), `gone` are ids
-    confirmed missing, `failed` maps ids to a one-line error. Must run inside the caller's transaction."""
+    confirmed missing, `failed` maps ids to their failure. Must run inside the caller's transaction."""
     result = AppliedGroup()
     ids = sorted({*found, *gone, *failed})
     if not ids:
@@ -160,14 +172,15 @@ def apply_answers(conn: Connection, found: Mapping[str, Any], gone: Sequence[str
     return result
 
 
-def _apply_gone_failed(conn: Connection, old: dict, gone: Sequence[str], failed: Mapping[str, str], *,
+def _apply_gone_failed(conn: Connection, old: dict, gone: Sequence[str], failed: Mapping[str, FailedAnswer], *,
                        now: datetime, rules: RefreshRules, run_id: str | None, actor: str,
                        result: AppliedGroup) -> None:
-    def event(row, status: str, changes: dict | None = None, error: str | None = None) -> AuditEvent:
-        return AuditEvent("metadata", status, now, row.uuid, row.channel_id, changes=changes, error=error,
+    def event(row, status: str, changes: dict | None = None, error: FailedAnswer | None = None) -> AuditEvent:
+        return AuditEvent("metadata", status, now, row.uuid, row.channel_id, changes=changes,
+                          error=error and error.message, error_type=error and error.error_type,
                           run_id=run_id, actor=actor)
 
-    gone_params, fail_params = [], []
+    gone_params, fail_params, capped_params = [], [], []
     for cid in gone:
         row = old.get(cid)
         if row is None:
@@ -180,15 +193,21 @@ def _apply_gone_failed(conn: Connection, old: dict, gone: Sequence[str], failed:
             result.still_gone += 1
         gone_params.append({"b_id": cid, "v_since": row.missing_since or now,
                             "v_next": now + rules.unavailable_recheck})
-    for cid, message in failed.items():
+    for cid, failure in failed.items():
         row = old.get(cid)
         if row is None:
             continue
         failures = row.failed_update_count + 1
-        result.failures.append((cid, failures, message))
-        result.events.append(event(row, "failed", error=message))
-        fail_params.append({"b_id": cid, "v_count": failures, "v_error": message,
-                            "v_next": now + rules.failure_backoff(failures)})
+        result.failures.append((cid, failures, failure.message))
+        params = {"b_id": cid, "v_count": failures, "v_error": failure.message,
+                  "v_next": now + rules.failure_backoff(failures)}
+        if failures >= rules.failure_cap and failure.error_type in rules.unavailable_at_cap and row.is_available:
+            result.events.append(event(row, "failed", error=failure, changes={
+                "is_available": [True, False], "unavailable_reason": [row.unavailable_reason, failure.error_type]}))
+            capped_params.append(params | {"v_reason": failure.error_type})
+        else:
+            result.events.append(event(row, "failed", error=failure))
+            fail_params.append(params)
     t, c = Channel.__table__, Channel.__table__.c
     where = c.channel_id == bindparam("b_id")
     dt = c.next_refresh_at.type
@@ -201,3 +220,8 @@ def _apply_gone_failed(conn: Connection, old: dict, gone: Sequence[str], failed:
         conn.execute(update(t).where(where).values(
             failed_update_count=bindparam("v_count"), last_error=bindparam("v_error"),
             next_refresh_at=bindparam("v_next", type_=dt), updated_at=now), fail_params)
+    if capped_params:  # seed 000: the 5th access-denied failure makes the channel unavailable
+        conn.execute(update(t).where(where).values(
+            failed_update_count=bindparam("v_count"), last_error=bindparam("v_error"),
+            next_refresh_at=bindparam("v_next", type_=dt), is_available=False,
+            unavailable_reason=bindparam("v_reason"), updated_at=now), capped_params)

@@ -190,6 +190,7 @@ class ChannelUpdateLog(Base):
     update_type: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(10))
     error_message: Mapped[str | None] = mapped_column(Text)
+    error_type: Mapped[str | None] = mapped_column(String(20))  # see refresh.error_types (revision 0005)
     changes_made: Mapped[dict | None] = mapped_column(JSONB)
     api_quota_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     processing_time_ms: Mapped[int | None] = mapped_column(Integer)

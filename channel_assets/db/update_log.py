@@ -24,6 +24,7 @@ class AuditEvent:
     channel_id: str | None = None
     changes: dict | None = None
     error: str | None = None
+    error_type: str | None = None  # not_found, access_denied, invalid_data, rate_limited, circuit_open, …
     quota_units: int = 0
     processing_ms: int | None = None
     run_id: str | None = None
@@ -32,7 +33,8 @@ class AuditEvent:
     def row(self) -> dict:
         return {"update_type": self.update_type, "status": self.status, "created_at": self.created_at,
                 "channel_uuid": self.channel_uuid, "channel_id": self.channel_id, "changes_made": self.changes,
-                "error_message": self.error, "api_quota_used": self.quota_units,
+                "error_message": self.error, "error_type": self.error_type,
+                "api_quota_used": self.quota_units,
                 "processing_time_ms": self.processing_ms, "run_id": self.run_id, "actor": self.actor}
 
 

@@ -52,6 +52,9 @@ def channel_metadata(context: dg.AssetExecutionContext, config: MetadataConfig, 
             raise one_line_failure(exc) from None
     if summary.stopped_by_quota:
         context.log.warning(f"quota stopped the cycle: {summary.stopped_by_quota}; {summary.deferred_total} deferred")
+    if summary.stopped_by_circuit:
+        context.log.warning(f"the API's circuit breaker stopped the cycle: {summary.stopped_by_circuit}; "
+                            f"{summary.deferred_total} deferred to the next run, none counted as failed")
     metadata = summary_metadata(summary, now) | {"shards": ",".join(context.partition_keys),
                                                  "priority_only": config.priority_only}
     if tiers is not None:

@@ -51,6 +51,7 @@ def summary_metadata(summary: RefreshSummary, now: datetime) -> dict:
         "quota_units": summary.quota_units, "channels_per_unit": float(summary.channels_per_unit),
         "wall_s": float(summary.wall_s), "channels_per_s": float(summary.channels_per_s),
         "stopped_by_quota": summary.stopped_by_quota or "",
+        "stopped_by_circuit": summary.stopped_by_circuit or "",
         "largest_changes": dg.MetadataValue.md(md_table(
             ("channel", "title", "fields", "subscribers before", "after"), summary.largest_changes)),
         "failures": dg.MetadataValue.md(md_table(("channel", "failures", "error"), summary.failures[:20])),

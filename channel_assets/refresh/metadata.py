@@ -25,16 +25,24 @@ from threading import Event
 from sqlalchemy import Engine
 
 from channel_assets.db.batches import chunks
-from channel_assets.db.channel_refresh import TOP_N, AppliedGroup, RefreshRules, apply_answers
+from channel_assets.db.channel_refresh import TOP_N, AppliedGroup, FailedAnswer, RefreshRules, apply_answers
 from channel_assets.db.engine import transaction
 from channel_assets.db.selection import DueChannel, count_by_tier, select_due
 from channel_assets.db.update_log import AuditEvent, write_events
+from channel_assets.refresh.error_types import CIRCUIT_OPEN, INVALID_DATA, error_type_of
 from channel_assets.refresh.quota import CountingGate
-from channel_assets.refresh.tiers import UNAVAILABLE_RECHECK, failure_backoff, interval_for
+from channel_assets.refresh.tiers import (
+    FAILURE_CAP,
+    UNAVAILABLE_AT_CAP,
+    UNAVAILABLE_RECHECK,
+    failure_backoff,
+    interval_for,
+)
 from channel_assets.youtube import (
     MAX_IDS_PER_CALL,
     ChannelBatch,
     ChannelRecord,
+    CircuitOpen,
     ConfigurationError,
     QuotaExceeded,
     QuotaShareExhausted,
@@ -52,7 +60,7 @@ MAX_GROUP = 20  # API batches (of 50 ids) written per transaction at most: 1,000
 MIN_GROUP = 8
 MAX_GROUP_WAIT_S = 0.25
 MAX_FAILURES_LISTED = 50
-RULES = RefreshRules(interval_for, UNAVAILABLE_RECHECK, failure_backoff)
+RULES = RefreshRules(interval_for, UNAVAILABLE_RECHECK, failure_backoff, FAILURE_CAP, UNAVAILABLE_AT_CAP)
 
 
 @dataclass
@@ -72,6 +80,7 @@ class RefreshSummary:
     quota_units: int = 0
     batches: int = 0
     stopped_by_quota: str | None = None
+    stopped_by_circuit: str | None = None  # the client's breaker opened: the rest deferred, not failed
     wall_s: float = 0.0
     largest_changes: list[tuple] = field(default_factory=list)
     failures: list[tuple] = field(default_factory=list)
@@ -123,6 +132,10 @@ class _Refresher:
             self.stop.set()
             self.summary.stopped_by_quota = self.summary.stopped_by_quota or one_line(exc)
             out.skipped = True
+        except CircuitOpen as exc:  # the API is down, not the channels: stop like the quota, count nothing
+            self.stop.set()
+            self.summary.stopped_by_circuit = self.summary.stopped_by_circuit or one_line(exc)
+            out.skipped = True
         except ConfigurationError as exc:
             self.stop.set()
             self.fatal = self.fatal or exc
@@ -141,7 +154,7 @@ class _Refresher:
         in the audit log but the number of transactions."""
         found: dict[str, ChannelRecord] = {}
         gone: list[str] = []
-        failed: dict[str, str] = {}
+        failed: dict[str, FailedAnswer] = {}
         to_confirm: list[str] = []
         batches: list[tuple[_Outcome, dict]] = []
         for out in outs:
@@ -149,7 +162,8 @@ class _Refresher:
             if out.batch is not None:
                 found |= out.batch.found
                 b_found = len(out.batch.found)
-                failed |= {cid: f"invalid data: {reason}" for cid, reason in out.batch.invalid.items()}
+                failed |= {cid: FailedAnswer(f"invalid data: {reason}", INVALID_DATA)
+                           for cid, reason in out.batch.invalid.items()}
                 b_failed = len(out.batch.invalid)
                 self.summary.invalid += len(out.batch.invalid)
                 if out.second_pass:
@@ -160,8 +174,7 @@ class _Refresher:
                     b_missing = len(out.batch.missing)
                     self.summary.missing_first_pass += b_missing
             elif out.error is not None:
-                message = one_line(out.error)
-                failed |= dict.fromkeys(out.ids, message)
+                failed |= dict.fromkeys(out.ids, FailedAnswer(one_line(out.error), error_type_of(out.error)))
                 b_failed = len(out.ids)
             if not out.skipped:
                 if not out.second_pass:
@@ -183,11 +196,20 @@ class _Refresher:
             write_ms = int((time.perf_counter() - start) * 1000)
             summaries = [AuditEvent(
                 "metadata", "failed" if changes["batch"]["failed"] or out.skipped else "success", self.now,
-                changes=changes, error=one_line(out.error) if out.error else None, quota_units=out.units,
+                changes=changes, error=one_line(out.error) if out.error else None,
+                error_type=error_type_of(out.error) if out.error else None, quota_units=out.units,
                 processing_ms=out.ms + write_ms, run_id=self.run_id, actor=self.actor,
             ) for out, changes in batches]
             write_events(conn, summaries + applied.events)
         return to_confirm
+
+    def _log_circuit_stop(self, deferred: int) -> None:
+        """The durable trace of an open breaker (the alerts read it): one run-level row, no channel."""
+        with transaction(self.engine) as conn:
+            write_events(conn, [AuditEvent(
+                "metadata", "skipped", self.now, changes={"deferred": deferred},
+                error=self.summary.stopped_by_circuit, error_type=CIRCUIT_OPEN, run_id=self.run_id,
+                actor=self.actor)])
 
     def _count(self, applied: AppliedGroup) -> None:
         self.summary.refreshed += applied.refreshed
@@ -259,6 +281,8 @@ class _Refresher:
         if self.fatal is not None:
             raise self.fatal
         self.summary.deferred = count_by_tier([DueChannel(None, cid, tiers[cid]) for cid in unfinished])
+        if self.summary.stopped_by_circuit:
+            self._log_circuit_stop(len(unfinished))
         self.summary.largest_changes = [item for _, _, item in sorted(self._changes, reverse=True)]
         self.summary.wall_s = round(time.perf_counter() - start, 3)
         return self.summary

@@ -14,12 +14,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from channel_assets.db.tiering import TieringRules, TierSummary, retier
+from channel_assets.refresh.error_types import ACCESS_DENIED
 
 PRIORITY_INTERVAL = timedelta(minutes=30)
 INTERVALS = {"daily": timedelta(days=1), "weekly": timedelta(days=7), "monthly": timedelta(days=27)}
 UNAVAILABLE_RECHECK = INTERVALS["monthly"]
 POLICY_MAX_AGE = timedelta(days=30)
 PRIORITY_MIN_SUBSCRIBERS = 5
+FAILURE_CAP = 5  # seed 000: 5 failures cap a channel; 5 access-denied ones make it unavailable
+CAPPED_RECHECK = timedelta(days=7)
+UNAVAILABLE_AT_CAP = frozenset({ACCESS_DENIED})
 PRIORITY_MAX_FAILURES = 3  # seed 000: priority needs fewer than 3 failed updates
 ACTIVE_USER_WINDOW = timedelta(days=30)
 DORMANT_AFTER = timedelta(days=180)
@@ -36,7 +40,10 @@ def interval_for(update_frequency: str, is_priority: bool = False, is_critical: 
 
 
 def failure_backoff(failures: int) -> timedelta:
-    """30 min × 2^(failures-1), capped at one day: a failing channel is retried, never hammered."""
+    """30 min × 2^(failures-1), at most a day; from FAILURE_CAP failures on (seed 000: due selection skips
+    them) only a weekly recheck, so a channel that comes back is noticed and a dead one costs little."""
+    if failures >= FAILURE_CAP:
+        return CAPPED_RECHECK
     return min(PRIORITY_INTERVAL * (2 ** max(failures - 1, 0)), timedelta(days=1))
 
 

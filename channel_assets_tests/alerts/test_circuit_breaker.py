@@ -1,31 +1,52 @@
-"""An open circuit breaker in a real refresh (local emulator answering 503) reaches a human: the
-refresh logs the failed batches durably, the alert reads them from the update log."""
+"""An open circuit breaker in a real refresh (local emulator answering 503) is not the channels' fault:
+the rest of the run is deferred (nothing counted against the channels), the run says why, a durable
+run-level row lets the alert find it, and the next run resumes."""
 
 from datetime import timedelta
 
 import dagster as dg
+from sqlalchemy import func, select
 
 from channel_assets.alerts.config import load_alert_config
 from channel_assets.alerts.sensors import alerts_tick
+from channel_assets.db.models import Channel, ChannelUpdateLog
 from channel_assets.db.quota_ledger import QuotaLedger
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.quota import CountingGate
 from channel_assets_tests.refresh.conftest import client_factory, emulator, insert_channels  # noqa: F401
 
+ALL = list(range(16))
 
-def test_breaker_opened_by_a_dead_api_is_alerted_with_the_run(pg_engine, emulator, client_factory,  # noqa: F811
-                                                             http_receiver):
+
+def _count(engine, *where) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(Channel).where(*where)).scalar_one()
+
+
+def test_open_breaker_defers_the_rest_and_is_alerted_with_the_run(pg_engine, emulator, client_factory,  # noqa: F811
+                                                                  http_receiver):
     insert_channels(pg_engine, emulator.ids(400))
     emulator.server.faults.configure({"error_rate": 1.0, "seed": 1})
     now = emulator.world.now
     gate = CountingGate(QuotaLedger(pg_engine, 8000, now=lambda: now))
     client = client_factory(gate, max_attempts=1, breaker_threshold=2, clock=lambda: 0.0)
-    summary = refresh_shards(pg_engine, client, gate, now, list(range(16)), in_flight=1, run_id="run-dead-api")
-    assert summary.failed == 400 and summary.gone == 0  # nobody marked unavailable for a transient error
+    summary = refresh_shards(pg_engine, client, gate, now, ALL, in_flight=1, run_id="run-dead-api")
+
+    # the two calls that opened the breaker failed (100 channels); the other 300 wait, uncounted
+    assert summary.failed == 100 and summary.gone == 0
+    assert summary.deferred_total == 300 and "circuit open" in summary.stopped_by_circuit
+    assert _count(pg_engine, Channel.failed_update_count > 0) == 100
+    with pg_engine.connect() as conn:
+        [trace] = conn.execute(select(ChannelUpdateLog).where(ChannelUpdateLog.error_type == "circuit_open")).all()
+    assert (trace.status, trace.run_id, trace.changes_made) == ("skipped", "run-dead-api", {"deferred": 300})
 
     cfg = load_alert_config({"CHANNEL_ASSETS_ALERTS_WEBHOOK_URL": http_receiver.url + "/hook"})
     repo = dg.Definitions().get_repository_def()
     alerts_tick(dg.DagsterInstance.ephemeral(), repo, pg_engine, 8000, cfg, now + timedelta(minutes=1))
     sent = {r["json"]["condition"]: r["json"] for r in http_receiver.received}
     assert "run-dead-api" in sent["circuit_open"]["text"] and sent["circuit_open"]["link"].endswith("/runs/run-dead-api")
-    assert "400 of 400 channel refreshes failed in the last 1 h" in sent["failure_spike"]["text"]
+
+    emulator.server.faults.configure({"error_rate": 0.0})  # the API is back: the next run resumes
+    healthy = client_factory(gate, max_attempts=1, breaker_threshold=2, clock=lambda: 0.0)
+    later = refresh_shards(pg_engine, healthy, gate, now + timedelta(minutes=5), ALL, run_id="run-back")
+    assert later.attempted == 300 and not later.stopped_by_circuit

@@ -117,10 +117,10 @@ def _channel(conn, cid, **values):
     conn.execute(insert(Channel).values(channel_id=cid, title=cid, shard=0, **values))
 
 
-def _log(conn, now, cid, update_type, changes, status="success", error=None, run_id="run-1"):
+def _log(conn, now, cid, update_type, changes, status="success", error=None, run_id="run-1", error_type=None):
     conn.execute(insert(ChannelUpdateLog).values(channel_id=cid, update_type=update_type, status=status,
                                                  changes_made=changes, error_message=error, run_id=run_id,
-                                                 created_at=now))
+                                                 error_type=error_type, created_at=now))
 
 
 def test_daily_digest_once_with_availability_cleanup_and_what_waits(pg_engine, tick, http_receiver):
@@ -148,16 +148,16 @@ def test_daily_digest_once_with_availability_cleanup_and_what_waits(pg_engine, t
 
 def test_open_circuit_breaker_alerts_then_recovers(pg_engine, tick, http_receiver):
     with pg_engine.begin() as conn:
-        _log(conn, T0 - timedelta(minutes=5), None, "metadata", {"batch": {
-            "asked": 10, "found": 0, "gone": 0, "missing": 0, "failed": 10, "second_pass": False}}, status="failed",
-             error="circuit open after 5 consecutive transient failures; failing fast (circuitOpen)", run_id="r42")
+        _log(conn, T0 - timedelta(minutes=5), None, "metadata", {"deferred": 10}, status="skipped",
+             error="circuit open after 5 consecutive transient failures; failing fast (circuitOpen)", run_id="r42",
+             error_type="circuit_open")
     cfg = config(**webhook(http_receiver))
     tick(cfg, T0)
     tick(cfg, T0 + timedelta(minutes=30))
     tick(cfg, T0 + timedelta(hours=2))
     sent = [r["json"] for r in http_receiver.received]
     assert [(s["condition"], s["severity"]) for s in sent] == [("circuit_open", "error"), ("circuit_open", "resolved")]
-    assert "r42 (1 failed)" in sent[0]["text"] and sent[0]["link"] == "http://ui.example:3000/runs/r42"
+    assert "r42 (1 stopped)" in sent[0]["text"] and sent[0]["link"] == "http://ui.example:3000/runs/r42"
 
 
 def test_two_deliverers_at_once_send_each_message_exactly_once(pg_engine, http_receiver):

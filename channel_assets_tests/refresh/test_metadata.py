@@ -224,7 +224,9 @@ def test_every_tracked_field_is_logged_old_to_new(engine, emulator, ledger_facto
         logged = {r.channel_id: r.changes_made for r in conn.execute(
             select(ChannelUpdateLog).where(ChannelUpdateLog.created_at == later,
                                            ChannelUpdateLog.channel_id.is_not(None)))}
-    assert logged == expected
+    assert {cid: changes for cid, changes in logged.items() if changes} == expected
+    # every refresh leaves a row (seed 000): "refreshed, unchanged" is part of a channel's history
+    assert sum(changes is None for changes in logged.values()) == summary.unchanged > 100
     assert (summary.changed, summary.restored, summary.unchanged) == (3, 1, summary.refreshed - 3)
     assert {item[0]: item[2] for item in summary.largest_changes} == {
         cid: ", ".join(sorted(changes)) for cid, changes in expected.items()}
