@@ -15,7 +15,11 @@ from channel_assets.alerts.notifiers import Message
 from channel_assets.db.quota_ledger import QuotaStatus
 
 REPEAT_AFTER = timedelta(days=1)
-QUOTA_THRESHOLDS_PCT = (75, 80)
+# Seed 000's quota alerts, shared with channel_metadata's quota checks: a warning when today's use passes
+# 75% of the pipeline's share, an error at 80% of the day's whole quota (the share's default ceiling).
+QUOTA_WARN_PCT_OF_SHARE = 75
+QUOTA_ERROR_PCT_OF_DAILY = 80
+QUOTA_THRESHOLDS_PCT = (QUOTA_WARN_PCT_OF_SHARE, QUOTA_ERROR_PCT_OF_DAILY)
 FAILURE_SPIKE_PCT = 5.0  # seed 000: alert on failure rate spikes above 5%
 FAILURE_SPIKE_MIN_ATTEMPTS = 50  # below this a handful of failures is not a rate
 LOCATION = "__repository__@channel_assets"
@@ -82,21 +86,41 @@ def asset_link(ui_url: str, asset: str, view: str = "") -> str:
     return f"{ui_url}/assets/{asset}" + (f"?view={view}" if view else "")
 
 
-def quota_observations(status: QuotaStatus, ui_url: str) -> list[Observation]:
-    """75% and 80% of the pipeline's share, the share spent (the ledger stops calls), and quotaExceeded."""
+@dataclass(frozen=True)
+class QuotaLevels:
+    """Today's quota against seed 000's thresholds (the alerts and the asset checks read the same)."""
+
+    warn: bool  # used ≥ 75% of the pipeline's share
+    error: bool  # used ≥ 80% of the day's whole quota
+    exceeded_early: bool  # YouTube answered quotaExceeded while the ledger still had units left
+
+
+def quota_levels(status: QuotaStatus, daily_limit: int) -> QuotaLevels:
+    return QuotaLevels(warn=status.used * 100 >= status.limit * QUOTA_WARN_PCT_OF_SHARE,
+                       error=status.used * 100 >= daily_limit * QUOTA_ERROR_PCT_OF_DAILY,
+                       exceeded_early=status.exhausted)
+
+
+def quota_observations(status: QuotaStatus, daily_limit: int, ui_url: str) -> list[Observation]:
+    """75% of the share, 80% of the daily quota, the share spent (the ledger stops calls), quotaExceeded."""
     link = asset_link(ui_url, "channel_metadata", "checks")
-    facts = (f"Pacific day {status.day}: {status.used} of the pipeline's {status.limit} units used, "
-             f"{status.reserved} reserved; the quota resets at {status.resets_at:%Y-%m-%d %H:%M} UTC.")
-    found = []
-    for pct in QUOTA_THRESHOLDS_PCT:
-        failing = status.used * 100 >= status.limit * pct
-        found.append(Observation(f"quota_{pct}", failing, Message(
-            f"quota_{pct}", "warning", f"YouTube quota: {pct}% of the pipeline's share used", facts, link)))
+    facts = (f"Pacific day {status.day}: {status.used} of the pipeline's {status.limit} units used "
+             f"(daily quota {daily_limit}), {status.reserved} reserved; the quota resets at "
+             f"{status.resets_at:%Y-%m-%d %H:%M} UTC.")
+    levels = quota_levels(status, daily_limit)
+    found = [
+        Observation(f"quota_{QUOTA_WARN_PCT_OF_SHARE}", levels.warn, Message(
+            f"quota_{QUOTA_WARN_PCT_OF_SHARE}", "warning",
+            f"YouTube quota: {QUOTA_WARN_PCT_OF_SHARE}% of the pipeline's share used", facts, link)),
+        Observation(f"quota_{QUOTA_ERROR_PCT_OF_DAILY}", levels.error, Message(
+            f"quota_{QUOTA_ERROR_PCT_OF_DAILY}", "warning",
+            f"YouTube quota: {QUOTA_ERROR_PCT_OF_DAILY}% of the day's quota used", facts, link)),
+    ]
     spent = status.reserved >= status.limit and not status.exhausted
     found.append(Observation("quota_share_spent", spent, Message(
         "quota_share_spent", "error", "YouTube quota: share spent, the ledger stops API calls until the reset",
         facts + " Due channels are deferred by priority; lower-tier refreshes wait.", link)))
-    found.append(Observation("quota_exceeded", status.exhausted, Message(
+    found.append(Observation("quota_exceeded", levels.exceeded_early, Message(
         "quota_exceeded", "error", "YouTube answered quotaExceeded before the pipeline's share was spent",
         facts + " Something else (the app?) spends this Google project's quota. No calls until the reset.",
         link)))

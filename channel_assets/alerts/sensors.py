@@ -36,13 +36,13 @@ SPIKE_WINDOW = timedelta(hours=1)
 
 
 def alerts_tick(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition, engine: Engine, quota_limit: int,
-                config: AlertConfig, now: datetime, location: str = LOCATION) -> list[Delivery]:
+                daily_limit: int, config: AlertConfig, now: datetime, location: str = LOCATION) -> list[Delivery]:
     """One evaluation of every watched condition, the daily digest when due, then delivery."""
     ui = config.ui_url
     checks = check_outcomes(instance, repo)
     rate = success_rate(engine, now, SPIKE_WINDOW)
     observations = [
-        *cond.quota_observations(QuotaLedger(engine, quota_limit, now=lambda: now).status(), ui),
+        *cond.quota_observations(QuotaLedger(engine, quota_limit, now=lambda: now).status(), daily_limit, ui),
         *cond.check_observations(checks, ui),
         *cond.freshness_observations(freshness_states(instance, repo), ui),
         *cond.tick_observations(latest_ticks(instance, repo, location), ui),
@@ -88,7 +88,8 @@ def alerts_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase, poli
                   alert_channels: AlertChannels) -> dg.SensorResult:
     origin = context.code_location_origin
     deliveries = alerts_tick(context.instance, context.repository_def, app_db.engine,
-                             policy.quota_pipeline_limit, alert_channels.config(), datetime.now(UTC),
+                             policy.quota_pipeline_limit, policy.quota_daily_limit, alert_channels.config(),
+                             datetime.now(UTC),
                              origin.location_name if origin else LOCATION)
     for d in deliveries:
         context.log.info(f"alert {d.message.title!r} on {d.channel}: {d.outcome}" + (f" ({d.error})" if d.error else ""))

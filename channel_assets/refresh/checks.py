@@ -1,4 +1,4 @@
-"""Asset checks on channel_metadata (F16): freshness, 30-day policy, success rate, quota share.
+"""Asset checks on channel_metadata (F16): freshness, 30-day policy, success rate, quota levels.
 
 They judge the state as of the latest cycle's clock (`cycle_now` in its metadata), which is the wall
 clock in production and the emulator's clock in the demo and tests.
@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from channel_assets.alerts.conditions import QUOTA_ERROR_PCT_OF_DAILY, QUOTA_WARN_PCT_OF_SHARE, quota_levels
 from channel_assets.db.update_log import success_rate
 from channel_assets.refresh.assets import channel_metadata
 from channel_assets.refresh.timetable import REPORT_RULES
@@ -64,15 +65,38 @@ def update_success_rate(context: dg.AssetCheckExecutionContext, app_db: AppDatab
                   "recent_failures": dg.MetadataValue.md(md_table(("channel", "error"), rate.recent_failures))})
 
 
-@dg.asset_check(asset=channel_metadata, description="Units spent today (Pacific day) stay within the pipeline's share.")
-def quota_within_share(context: dg.AssetCheckExecutionContext, app_db: AppDatabase,
-                       policy: PipelinePolicy) -> dg.AssetCheckResult:
+def _quota(context, app_db: AppDatabase, policy: PipelinePolicy):
     now = check_now(context)
     status = policy.ledger(app_db.engine, now=lambda: now).status()
-    return dg.AssetCheckResult(
-        passed=status.used <= status.limit, severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"day": str(status.day), "used": status.used, "reserved": status.reserved,
-                  "share_limit": status.limit, "exhausted": status.exhausted})
+    metadata = {"day": str(status.day), "used": status.used, "reserved": status.reserved,
+                "share_limit": status.limit, "daily_limit": policy.quota_daily_limit, "exhausted": status.exhausted}
+    return quota_levels(status, policy.quota_daily_limit), metadata
 
 
-metadata_checks = [freshness_within_frequency, within_30_day_policy, update_success_rate, quota_within_share]
+@dg.asset_check(asset=channel_metadata, description=f"Units used today (Pacific day) stay under "
+                f"{QUOTA_WARN_PCT_OF_SHARE}% of the pipeline's share (seed 000's warning; the alerts' quota_75).")
+def quota_under_warning_level(context: dg.AssetCheckExecutionContext, app_db: AppDatabase,
+                              policy: PipelinePolicy) -> dg.AssetCheckResult:
+    levels, metadata = _quota(context, app_db, policy)
+    return dg.AssetCheckResult(passed=not levels.warn, severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
+
+
+@dg.asset_check(asset=channel_metadata, description=f"Units used today stay under {QUOTA_ERROR_PCT_OF_DAILY}% of "
+                "the day's whole quota (seed 000's error; the alerts' quota_80).")
+def quota_under_error_level(context: dg.AssetCheckExecutionContext, app_db: AppDatabase,
+                            policy: PipelinePolicy) -> dg.AssetCheckResult:
+    levels, metadata = _quota(context, app_db, policy)
+    return dg.AssetCheckResult(passed=not levels.error, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata)
+
+
+@dg.asset_check(asset=channel_metadata, description="YouTube did not answer quotaExceeded while the ledger still "
+                "had units left (something else spends this Google project's quota).")
+def quota_not_exceeded_early(context: dg.AssetCheckExecutionContext, app_db: AppDatabase,
+                             policy: PipelinePolicy) -> dg.AssetCheckResult:
+    levels, metadata = _quota(context, app_db, policy)
+    return dg.AssetCheckResult(passed=not levels.exceeded_early, severity=dg.AssetCheckSeverity.ERROR,
+                               metadata=metadata)
+
+
+metadata_checks = [freshness_within_frequency, within_30_day_policy, update_success_rate, quota_under_warning_level,
+                   quota_under_error_level, quota_not_exceeded_early]

@@ -58,12 +58,13 @@ def _status(used, reserved=None, exhausted=False):
 @pytest.mark.parametrize(("used", "reserved", "exhausted", "failing"), [
     (5999, None, False, set()),
     (6000, None, False, {"quota_75"}),
-    (6400, None, False, {"quota_75", "quota_80"}),
-    (7990, 8000, False, {"quota_75", "quota_80", "quota_share_spent"}),
+    (6400, None, False, {"quota_75"}),  # 80% of the share is not 80% of the day's 10,000
+    (7990, 8000, False, {"quota_75", "quota_share_spent"}),
+    (8000, 8000, False, {"quota_75", "quota_80", "quota_share_spent"}),
     (100, None, True, {"quota_exceeded"}),
 ])
-def test_quota_thresholds_are_shares_of_the_pipelines_limit(used, reserved, exhausted, failing):
-    found = quota_observations(_status(used, reserved, exhausted), "http://ui")
+def test_quota_thresholds_75_of_the_share_and_80_of_the_daily_quota(used, reserved, exhausted, failing):
+    found = quota_observations(_status(used, reserved, exhausted), 10_000, "http://ui")
     assert {o.condition for o in found if o.failing} == failing
 
 

@@ -21,6 +21,7 @@ from .conftest import SMTP_PASSWORD, SMTP_USER
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # 04:00 in Los Angeles: one Pacific day for hours
 LIMIT = 8000
+DAILY_LIMIT = 10000
 HOOK_SECRET = "hook-secret-0123456789"
 
 
@@ -40,7 +41,7 @@ def tick(pg_engine):
     repo = dg.Definitions().get_repository_def()
 
     def run(cfg, now):
-        return alerts_tick(instance, repo, pg_engine, LIMIT, cfg, now)
+        return alerts_tick(instance, repo, pg_engine, LIMIT, DAILY_LIMIT, cfg, now)
     return run
 
 

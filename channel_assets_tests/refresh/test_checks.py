@@ -1,12 +1,19 @@
-"""The success-rate check's arithmetic on the cycle's clock (no Dagster, no API)."""
+"""The success-rate and quota checks on the cycle's clock (no API)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import dagster as dg
+from sqlalchemy import insert
+
 from channel_assets.db.engine import transaction
+from channel_assets.db.models import ApiQuotaLedger
+from channel_assets.db.quota_ledger import quota_day
 from channel_assets.db.update_log import AuditEvent, success_rate, write_events
+from channel_assets.refresh import checks
 from channel_assets.refresh.checks import SUCCESS_TARGET_PCT
+from channel_assets.resources import AppDatabase, PipelinePolicy
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -41,3 +48,36 @@ def test_success_rate_counts_first_pass_attempts_in_the_closed_24h_window(engine
     assert (success_rate(engine, NOW).attempts, success_rate(engine, NOW).failed) == (150, 8)
     assert success_rate(engine, NOW - timedelta(days=2)).attempts == 0
     assert success_rate(engine, NOW - timedelta(days=2)).pct == 100.0
+
+
+def _quota_checks(engine, used: int, *, exhausted: bool = False) -> dict[str, bool]:
+    """The quota checks on a ledger with `used` units today (Pacific day of NOW), daily quota 10,000."""
+    with transaction(engine) as conn:
+        conn.execute(insert(ApiQuotaLedger).values(quota_day=quota_day(NOW), units_reserved=used, units_used=used,
+                                                   exhausted_at=NOW if exhausted else None, updated_at=NOW))
+    instance = dg.DagsterInstance.ephemeral()
+    instance.report_runless_asset_event(dg.AssetMaterialization("channel_metadata",
+                                                                metadata={"cycle_now": NOW.isoformat()}))
+    app_db = AppDatabase(database_url=engine.url.render_as_string(hide_password=False))
+    policy = PipelinePolicy(quota_daily_limit=10_000, quota_pipeline_share=0.8)
+    out = {}
+    for check in (checks.quota_under_warning_level, checks.quota_under_error_level, checks.quota_not_exceeded_early):
+        context = dg.build_asset_check_context(instance=instance)
+        out[check.check_key.name] = check(context, app_db=app_db, policy=policy).passed
+    return out
+
+
+def test_quota_checks_pass_below_75_percent_of_the_share(engine):
+    assert _quota_checks(engine, 5_999) == {"quota_under_warning_level": True, "quota_under_error_level": True,
+                                            "quota_not_exceeded_early": True}
+
+
+def test_quota_checks_fail_when_the_share_is_spent(engine):
+    # the ledger never passes the share (8,000), which at the default share is 80% of the day: that fails
+    assert _quota_checks(engine, 8_000) == {"quota_under_warning_level": False, "quota_under_error_level": False,
+                                            "quota_not_exceeded_early": True}
+
+
+def test_quota_check_fails_when_youtube_said_quota_exceeded_before_the_share(engine):
+    assert _quota_checks(engine, 6_500, exhausted=True) == {
+        "quota_under_warning_level": False, "quota_under_error_level": True, "quota_not_exceeded_early": False}

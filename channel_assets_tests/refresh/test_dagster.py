@@ -70,7 +70,7 @@ def test_one_shard_then_all_shards_in_one_run_with_checks(engine, emulator, reso
     assert mats[0].metadata["due"].value == 400 - in_shard
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(checks) == {c.check_key.name for c in metadata_checks}
-    assert checks["within_30_day_policy"].passed and checks["quota_within_share"].passed
+    assert checks["within_30_day_policy"].passed and checks["quota_under_error_level"].passed
     assert checks["freshness_within_frequency"].passed
     assert checks["update_success_rate"].passed, checks["update_success_rate"].metadata
     with engine.connect() as conn:

@@ -171,7 +171,8 @@ def _operator_flow(op: Operator, ui_stack, browser) -> None:
 
     # 5. The check results and the materialization's metadata (counts, markdown tables).
     op.go("/assets/channel_metadata?view=checks")
-    for check in ("freshness_within_frequency", "within_30_day_policy", "update_success_rate", "quota_within_share"):
+    for check in ("freshness_within_frequency", "within_30_day_policy", "update_success_rate",
+                  "quota_under_error_level"):
         op.text_visible(check)
     op.shot("05-checks")
     op.go(f"/assets/channel_metadata?view=partitions&partition={SHARD}")

@@ -67,7 +67,7 @@ def test_repository_loads_with_the_asset_graph_operators_see(ui_stack):
     assert nodes["channel_metadata"]["freshness"] is not None
     checks = {c["name"]: c for c in nodes["channel_metadata"]["assetChecksOrError"]["checks"]}
     assert set(checks) == {"freshness_within_frequency", "within_30_day_policy", "update_success_rate",
-                           "quota_within_share"}
+                           "quota_under_warning_level", "quota_under_error_level", "quota_not_exceeded_early"}
     safety = nodes["preserved_video_snapshots"]["assetChecksOrError"]["checks"]
     assert [c["blocking"] for c in safety if c["name"] == "cleanup_safety_rules"] == [True]
 
@@ -95,12 +95,12 @@ def test_one_shard_through_the_queue_with_checks_and_metadata(ui_stack, client):
     checks = ui_stack.dagster.gql(CHECKS)["assetNodes"][0]["assetChecksOrError"]["checks"]
     by_name = {c["name"]: c["executionForLatestMaterialization"] for c in checks}
     assert set(by_name) == {"freshness_within_frequency", "within_30_day_policy", "update_success_rate",
-                            "quota_within_share"}
+                            "quota_under_warning_level", "quota_under_error_level", "quota_not_exceeded_early"}
     for name, execution in by_name.items():
         assert execution and execution["runId"] == run_id, f"{name} did not run with the materialization"
         assert execution["status"] in ("SUCCEEDED", "FAILED"), (name, execution)
     assert by_name["within_30_day_policy"]["status"] == "SUCCEEDED"
-    assert by_name["quota_within_share"]["status"] == "SUCCEEDED"
+    assert by_name["quota_not_exceeded_early"]["status"] == "SUCCEEDED"
 
 
 def test_force_refresh_channels_with_a_channel_id(ui_stack, client):
