@@ -117,6 +117,14 @@ def run_failure_observation(run: dg.DagsterRun, failure: dg.DagsterEvent, step_e
     return cond.Observation(message.condition, True, message)
 
 
+def cancel_reasons(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """Why run monitoring canceled the run ("Canceling due to exceeding maximum runtime of N seconds."):
+    when the launcher cannot terminate the process, the failure itself only says "forcibly marked as
+    failed", so an overrun is told from this event."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_CANCELING).records
+    return [r.event_log_entry.dagster_event.message or "" for r in records if r.event_log_entry.dagster_event]
+
+
 def _root_cause(error) -> str:
     """Dagster wraps the op's exception ("Error occurred while executing op"): show the op's own."""
     while error.cause is not None:
@@ -131,7 +139,7 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, app_db: AppDatabase,
                        alert_channels: AlertChannels) -> None:
     config = alert_channels.config()
     step_errors = [_root_cause(e.event_specific_data.error) for e in context.get_step_failure_events()
-                   if e.event_specific_data.error]
+                   if e.event_specific_data.error] + cancel_reasons(context.instance, context.dagster_run.run_id)
     observation = run_failure_observation(context.dagster_run, context.failure_event, step_errors, config.ui_url)
     if observation is not None:
         record(app_db.engine, config, datetime.now(UTC), [observation])

@@ -61,8 +61,8 @@ def select_due(engine: Engine, shards: Sequence[int], now: datetime, priority_on
         .where(c.shard.in_(list(shards)), *due_filter(now))
         .order_by(due_rank(), c.next_refresh_at.asc().nulls_first(), c.channel_id)
     )
-    if priority_only:
-        query = query.where(or_(c.is_priority.is_(True), c.is_critical.is_(True)))
+    if priority_only:  # the 30-minute run: due critical/priority channels and due retries of failed ones
+        query = query.where(or_(c.is_priority.is_(True), c.is_critical.is_(True), c.failed_update_count > 0))
     with engine.connect() as conn:
         return [DueChannel(r.uuid, r.channel_id, r.tier) for r in conn.execute(query)]
 

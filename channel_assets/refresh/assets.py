@@ -23,7 +23,8 @@ DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26)
 
 
 class MetadataConfig(CycleConfig):
-    """`priority_only`: the 30-minute run refreshes only due critical/priority channels (and skips tiering)."""
+    """`priority_only`: the 30-minute run refreshes only due critical/priority channels and due retries of
+    failed channels (their first retry is 30 minutes after the failure), and skips tiering."""
 
     priority_only: bool = False
 

@@ -22,7 +22,7 @@ refresh_all_shards_job = dg.define_asset_job(
 priority_refresh_job = dg.define_asset_job(
     "priority_refresh", selection=[channel_metadata],
     config={"ops": {"channel_metadata": {"config": {"priority_only": True}}}},
-    description="Only due critical/priority channels (30-minute interval).")
+    description="Only due critical/priority channels (30-minute interval) and due retries of failed channels.")
 # Partitioning is inferred from the selected assets (shards, or days).
 statistics_job = dg.define_asset_job("statistics_snapshot", selection=[channel_statistics])
 freshness_report_job = dg.define_asset_job("freshness_report", selection=[channel_freshness_report])

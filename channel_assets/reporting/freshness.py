@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -28,7 +29,7 @@ class ReportRules:
     intervals: Mapping[str, timedelta]
     priority_interval: timedelta
     buckets: Sequence[tuple[str, timedelta | None]]
-    schedules: Sequence[tuple[str, int | None, int]]
+    schedules: Sequence[tuple[str, int | None, int, str]]
 
 
 @dataclass
@@ -81,18 +82,20 @@ class FreshnessReport:
         return round(100.0 * sum(t.within for t in self.tiers) / fetched, 2) if fetched else 100.0
 
 
-def next_runs(now: datetime, schedules: Sequence[tuple[str, int | None, int]]) -> list[tuple[str, datetime]]:
-    """Next UTC fire time of each (name, hour or None for every `minute` minutes, minute) schedule."""
+def next_runs(now: datetime, schedules: Sequence[tuple[str, int | None, int, str]]) -> list[tuple[str, datetime]]:
+    """Next fire time (in UTC) of each (name, hour or None for every `minute` minutes, minute, time zone)."""
     out = []
-    for name, hour, minute in schedules:
+    for name, hour, minute, tz in schedules:
         if hour is None:
             base = now.replace(second=0, microsecond=0)
             step = timedelta(minutes=minute)
             nxt = base - timedelta(minutes=base.minute % minute) + step
         else:
-            nxt = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-            if nxt <= now:
-                nxt += timedelta(days=1)
+            local = now.astimezone(ZoneInfo(tz))
+            nxt = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            if nxt <= local:
+                nxt += timedelta(days=1)  # wall-clock arithmetic: 00:15 local on the next day, DST or not
+            nxt = nxt.astimezone(UTC)
         out.append((name, nxt))
     return out
 
