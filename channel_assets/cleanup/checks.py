@@ -2,22 +2,20 @@
 materialization it checks, so a run with a `now` override is checked at that time. The data comes from
 channel_assets.db.cleanup_checks, which applies the removal's own predicates and safety rule."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from channel_assets.cleanup.assets import orphaned_channels, preserved_video_snapshots, removed_channels
+from channel_assets.cleanup.rules import ORPHAN_DEADLINE
 from channel_assets.db.cleanup_checks import (
     followed_but_soft_deleted,
     hard_delete_readiness,
-    overdue_orphans,
+    orphan_backlog,
     removed_without_snapshot,
 )
 from channel_assets.reporting.markdown import md_table
 from channel_assets.resources import AppDatabase, PipelinePolicy
-
-# Seed metric: an orphan leaves the active set within 7 days (then waits out the cool-down).
-ORPHAN_REMOVAL_DAYS = 7
 
 
 def _latest(context: dg.AssetCheckExecutionContext, asset) -> dict:
@@ -73,17 +71,21 @@ def snapshot_completeness(context: dg.AssetCheckExecutionContext, app_db: AppDat
     )
 
 
-@dg.asset_check(asset=removed_channels)
-def orphans_removed_in_time(context: dg.AssetCheckExecutionContext, app_db: AppDatabase,
-                            policy: PipelinePolicy) -> dg.AssetCheckResult:
-    """WARN when an orphan that is not held for review outlived 7 days plus the cool-down."""
-    meta = _latest(context, removed_channels)
-    if not meta:
-        return dg.AssetCheckResult(passed=False, description="no removal materialization to check")
-    now, _ = _cycle(meta)
-    late = overdue_orphans(app_db.engine, now - timedelta(days=ORPHAN_REMOVAL_DAYS + policy.cooldown_days))
-    return dg.AssetCheckResult(passed=late == 0, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={"overdue_orphans": late})
+@dg.asset_check(asset=orphaned_channels)
+def orphans_removed_within_7_days(context: dg.AssetCheckExecutionContext, app_db: AppDatabase) -> dg.AssetCheckResult:
+    """WARN when an orphan nobody handled (not soft-deleted, not held) was orphaned more than 7 days ago
+    (seed 000). On the detection asset, so it is evaluated whenever orphans are detected (the subscription
+    sensor does that) even while daily_cleanup is off; the freshness report shows the same figure daily."""
+    meta = _latest(context, orphaned_channels)
+    now = datetime.fromisoformat(meta["cycle_now"]) if meta.get("cycle_now") else datetime.now(UTC)
+    backlog = orphan_backlog(app_db.engine, now, ORPHAN_DEADLINE)
+    age = backlog.oldest_age(now)
+    return dg.AssetCheckResult(passed=backlog.overdue == 0, severity=dg.AssetCheckSeverity.WARN, metadata={
+        "overdue_orphans": backlog.overdue, "waiting_orphans": backlog.waiting,
+        "oldest_orphan_age_days": round(age.total_seconds() / 86400, 1) if age else 0.0,
+        "deadline_days": ORPHAN_DEADLINE.days,
+    }, description=None if backlog.overdue == 0 else
+        f"{backlog.overdue} orphan(s) older than {ORPHAN_DEADLINE.days} days not removed: is daily_cleanup on?")
 
 
 @dg.asset_check(asset=orphaned_channels)
@@ -96,4 +98,5 @@ def no_followed_channel_soft_deleted(context: dg.AssetCheckExecutionContext,
                                          "channels": dg.MetadataValue.md(md_table(["channel id"], [(c,) for c in followed]))})
 
 
-cleanup_checks = [cleanup_safety_rules, snapshot_completeness, orphans_removed_in_time, no_followed_channel_soft_deleted]
+cleanup_checks = [cleanup_safety_rules, snapshot_completeness, orphans_removed_within_7_days,
+                  no_followed_channel_soft_deleted]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -62,14 +62,28 @@ def removed_without_snapshot(engine: Engine) -> tuple[int, int]:
     return videos, watch
 
 
-def overdue_orphans(engine: Engine, orphaned_before: datetime) -> int:
-    """Unheld orphans (still unfollowed) orphaned before the given moment."""
+@dataclass(frozen=True)
+class OrphanBacklog:
+    """Orphans nobody handled yet: unfollowed, not soft-deleted, not held for review."""
+
+    waiting: int
+    overdue: int  # orphaned longer ago than the deadline
+    oldest_orphaned_at: datetime | None
+
+    def oldest_age(self, now: datetime) -> timedelta | None:
+        return now - self.oldest_orphaned_at if self.oldest_orphaned_at else None
+
+
+def orphan_backlog(engine: Engine, now: datetime, deadline: timedelta) -> OrphanBacklog:
+    """One aggregate over the orphaned_at index; cheap enough for a check and the daily report."""
+    c = Channel.__table__.c
     with engine.connect() as conn:
-        return conn.execute(
-            sa.select(sa.func.count()).select_from(Channel)
-            .where(Channel.orphaned_at < orphaned_before, Channel.removal_hold_reason.is_(None),
+        waiting, overdue, oldest = conn.execute(
+            sa.select(sa.func.count(), sa.func.count().filter(c.orphaned_at < now - deadline), sa.func.min(c.orphaned_at))
+            .where(c.orphaned_at.is_not(None), c.soft_deleted_at.is_(None), c.removal_hold_reason.is_(None),
                    ~has_active_subscription())
-        ).scalar_one()
+        ).one()
+    return OrphanBacklog(waiting, overdue, oldest)
 
 
 def followed_but_soft_deleted(engine: Engine) -> list[str]:

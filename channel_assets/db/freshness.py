@@ -60,3 +60,30 @@ def freshness_rows(engine: Engine, now: datetime, intervals: Mapping[str, timede
     total, unavailable, failing_n, due = (int(v or 0) for v in totals)
     return FreshnessRows([tuple(r) for r in grouped], total, unavailable, failing_n, due,
                          [tuple(r) for r in stale], [tuple(r) for r in failing])
+
+
+@dataclass(frozen=True)
+class AttentionRows:
+    """What the status summary shows beside freshness: today's refreshes and what waits for a human."""
+
+    updated_today: int
+    capped: list[tuple]  # (channel_id, title, failed_update_count, is_available, last_error): failure cap reached
+    held: list[tuple]  # (channel_id, title, removal_hold_reason): removals held by the safety rules
+
+
+def attention_rows(engine: Engine, now: datetime, failure_cap: int, listed: int = 20) -> AttentionRows:
+    """Channels refreshed since 00:00 UTC of `now`'s day, capped channels (most failures first), held removals."""
+    c = Channel.__table__.c
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    live = c.soft_deleted_at.is_(None)
+    with engine.connect() as conn:
+        updated = conn.execute(select(func.count()).where(live, c.last_updated >= midnight,
+                                                          c.last_updated <= now)).scalar_one()
+        capped = conn.execute(
+            select(c.channel_id, c.title, c.failed_update_count, c.is_available, c.last_error)
+            .where(live, c.failed_update_count >= failure_cap)
+            .order_by(c.failed_update_count.desc(), c.channel_id).limit(listed)).all()
+        held = conn.execute(
+            select(c.channel_id, c.title, c.removal_hold_reason)
+            .where(live, c.removal_hold_reason.is_not(None)).order_by(c.channel_id).limit(listed)).all()
+    return AttentionRows(updated, [tuple(r) for r in capped], [tuple(r) for r in held])

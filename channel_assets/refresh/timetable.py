@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from channel_assets.refresh.tiers import INTERVALS, POLICY_MAX_AGE, PRIORITY_INTERVAL
+from channel_assets.cleanup.rules import ORPHAN_DEADLINE
+from channel_assets.refresh.tiers import FAILURE_CAP, INTERVALS, POLICY_MAX_AGE, PRIORITY_INTERVAL
 from channel_assets.reporting.freshness import ReportRules
 
 # (schedule name, hour, minute, time zone); hour None = every `minute` minutes.
@@ -30,7 +31,7 @@ RUN_TIME_LIMITS: dict[str, timedelta] = {
 }
 AGE_BUCKETS = (("≤30 min", timedelta(minutes=30)), ("≤1 d", timedelta(days=1)), ("≤7 d", timedelta(days=7)),
                ("≤27 d", timedelta(days=27)), ("≤30 d", POLICY_MAX_AGE), (">30 d", None))
-REPORT_RULES = ReportRules(INTERVALS, PRIORITY_INTERVAL, AGE_BUCKETS, SCHEDULE_TIMES)
+REPORT_RULES = ReportRules(INTERVALS, PRIORITY_INTERVAL, AGE_BUCKETS, SCHEDULE_TIMES, FAILURE_CAP, ORPHAN_DEADLINE)
 
 
 def _entry(name: str) -> tuple[str, int | None, int, str]:

@@ -1,5 +1,7 @@
 """The freshness report (F17): per tier, how many available channels are within their frequency, the age
-distribution, the most stale and the failing channels, quota used/left and the next scheduled runs.
+distribution, the most stale and the failing channels, quota used/left and the next scheduled runs; and the
+status at a glance (F7): channels updated today, each schedule's last run, and what waits for a human
+(capped channels, held removals, orphans past the 7-day deadline).
 
 The rows come from channel_assets.db.freshness; the tier intervals and schedules from the caller
 (ReportRules), so reporting depends on no domain package.
@@ -14,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from channel_assets.db.freshness import freshness_rows
+from channel_assets.db.cleanup_checks import OrphanBacklog, orphan_backlog
+from channel_assets.db.freshness import AttentionRows, attention_rows, freshness_rows
 from channel_assets.db.quota_ledger import QuotaStatus
 from channel_assets.reporting.markdown import md_table
 
@@ -30,6 +33,18 @@ class ReportRules:
     priority_interval: timedelta
     buckets: Sequence[tuple[str, timedelta | None]]
     schedules: Sequence[tuple[str, int | None, int, str]]
+    failure_cap: int
+    orphan_deadline: timedelta
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """The latest run a schedule launched, as the Dagster instance recorded it."""
+
+    schedule: str
+    status: str
+    started: datetime | None
+    run_id: str
 
 
 @dataclass
@@ -75,6 +90,10 @@ class FreshnessReport:
     failing_channels: list[tuple]  # (channel_id, title, failed_update_count, last_error)
     quota: QuotaStatus
     next_runs: list[tuple[str, datetime]]
+    attention: AttentionRows
+    orphans: OrphanBacklog
+    orphan_deadline: timedelta
+    last_runs: list[LastRun] | None  # None: no Dagster instance to ask (a terminal without DAGSTER_HOME)
 
     @property
     def within_pct(self) -> float:
@@ -100,7 +119,8 @@ def next_runs(now: datetime, schedules: Sequence[tuple[str, int | None, int, str
     return out
 
 
-def build_freshness_report(engine: Engine, now: datetime, ledger, rules: ReportRules) -> FreshnessReport:
+def build_freshness_report(engine: Engine, now: datetime, ledger, rules: ReportRules,
+                           last_runs: list[LastRun] | None = None) -> FreshnessReport:
     rows = freshness_rows(engine, now, rules.intervals, rules.priority_interval, rules.buckets)
     labels = [label for label, _ in rules.buckets]
     tiers = {name: TierFreshness(name, labels) for name in TIERS}
@@ -117,6 +137,9 @@ def build_freshness_report(engine: Engine, now: datetime, ledger, rules: ReportR
         failing=rows.failing, due=rows.due, over_policy=sum(t.over_policy for t in tiers.values()),
         tiers=list(tiers.values()), stale=rows.stale, failing_channels=rows.failing_channels,
         quota=ledger.status(), next_runs=next_runs(now, rules.schedules),
+        attention=attention_rows(engine, now, rules.failure_cap),
+        orphans=orphan_backlog(engine, now, rules.orphan_deadline), orphan_deadline=rules.orphan_deadline,
+        last_runs=last_runs,
     )
 
 
@@ -143,7 +166,36 @@ def render_markdown(report: FreshnessReport) -> str:
         + (" (exhausted)" if q.exhausted else "") + f", resets {q.resets_at:%Y-%m-%d %H:%M} UTC.",
         "**Next runs**\n\n" + md_table(("schedule", "at (UTC)"),
                                        [[n, f"{t:%Y-%m-%d %H:%M}"] for n, t in report.next_runs]),
+        f"**Updated today**: {report.attention.updated_today} channels.",
+        "**Last runs**\n\n" + (md_table(LAST_RUN_HEADERS, _last_run_rows(report)) if report.last_runs is not None
+                                else NO_INSTANCE),
+        f"**Waiting for a human**: {_orphan_line(report)}",
+        "**Capped** (failure cap reached: rechecked weekly only; reset with `channel-assets channel reset-failures`)"
+        "\n\n" + md_table(CAPPED_HEADERS, report.attention.capped),
+        "**Held removals** (safety rules; `override_held_removals` removes them)\n\n"
+        + md_table(("channel", "title", "reason"), report.attention.held),
+        HISTORY_HINT,
     ])
+
+
+LAST_RUN_HEADERS = ("schedule", "status", "started (UTC)", "run")
+CAPPED_HEADERS = ("channel", "title", "failures", "available", "last error")
+NO_INSTANCE = "not shown: no Dagster instance here (set DAGSTER_HOME to the deployment's)."
+HISTORY_HINT = "A channel's update history: `channel-assets history UC…` (`--limit N`)."
+
+
+def _last_run_rows(report: FreshnessReport) -> list[list]:
+    return [[r.schedule, r.status, f"{r.started:%Y-%m-%d %H:%M}" if r.started else "-", r.run_id]
+            for r in report.last_runs or []]
+
+
+def _orphan_line(report: FreshnessReport) -> str:
+    o, deadline = report.orphans, report.orphan_deadline.days
+    age = o.oldest_age(report.now)
+    oldest = f", the oldest orphaned {age.days} d ago" if age else ""
+    return (f"{o.waiting} orphan(s) not yet removed{oldest}; {o.overdue} past the {deadline}-day deadline"
+            + (" (is daily_cleanup on?)" if o.overdue else "") + f"; {len(report.attention.capped)} capped channel(s), "
+            f"{len(report.attention.held)} held removal(s).")
 
 
 def _text_table(headers, rows) -> list[str]:
@@ -165,4 +217,11 @@ def render_text(report: FreshnessReport) -> str:
     lines += ["", "Failing:"] + _text_table(("channel", "title", "failures", "last error"), report.failing_channels)
     lines += ["", f"Quota {q.day}: {q.used}/{q.limit} used, {q.left} left{' (exhausted)' if q.exhausted else ''}",
               "", "Next runs:"] + [f"  {n}: {t:%Y-%m-%d %H:%M} UTC" for n, t in report.next_runs]
+    lines += ["", f"Updated today: {report.attention.updated_today} channels", "", "Last runs:"]
+    lines += _text_table(LAST_RUN_HEADERS, _last_run_rows(report)) if report.last_runs is not None \
+        else [f"  {NO_INSTANCE}"]
+    lines += ["", f"Waiting for a human: {_orphan_line(report)}", "", "Capped:"]
+    lines += _text_table(CAPPED_HEADERS, report.attention.capped)
+    lines += ["", "Held removals:"] + _text_table(("channel", "title", "reason"), report.attention.held)
+    lines += ["", HISTORY_HINT]
     return "\n".join(lines)
