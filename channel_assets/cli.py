@@ -204,8 +204,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from channel_assets.db import migrate
-    from channel_assets.refresh.timetable import REPORT_RULES
+    from channel_assets.refresh.timetable import REPORT_RULES, REPORTED_SCHEDULES
     from channel_assets.reporting.freshness import build_freshness_report, render_text
+    from channel_assets.reporting.last_runs import instance_from_environment, last_scheduled_runs
     from channel_assets.resources import PipelinePolicy
 
     engine = _engine()
@@ -213,7 +214,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UserError("the database has no channel_assets schema yet: run `channel-assets db upgrade`")
     now = datetime.now(UTC)
     ledger = PipelinePolicy.from_settings(load_settings()).ledger(engine)
-    print(render_text(build_freshness_report(engine, now, ledger, REPORT_RULES)))
+    instance = instance_from_environment()
+    last_runs = last_scheduled_runs(instance, REPORTED_SCHEDULES) if instance is not None else None
+    print(render_text(build_freshness_report(engine, now, ledger, REPORT_RULES, last_runs)))
     return 0
 
 
@@ -281,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--seed", type=int, default=7, help="emulator world seed (match demo seed)")
     dev.set_defaults(func=needs_database(cmd_dev))
 
-    report = sub.add_parser("report", help="the freshness report: per tier, most stale, failing, quota, next runs")
+    report = sub.add_parser("report", help="the freshness report: per tier, most stale, failing, quota, next runs; "
+                            "updated today, last runs (with DAGSTER_HOME), capped/held channels, overdue orphans")
     report.set_defaults(func=needs_database(cmd_report))
 
     quota = sub.add_parser("quota", help="today's YouTube quota: used, reserved, left, next reset")

@@ -10,9 +10,10 @@ from channel_assets.partitions import daily_partitions, shard_partitions
 from channel_assets.refresh.common import api_session, clock_for, one_line_failure, summary_metadata
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.tiers import apply_tiers
-from channel_assets.refresh.timetable import REPORT_RULES
+from channel_assets.refresh.timetable import REPORT_RULES, REPORTED_SCHEDULES
 from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets.reporting.freshness import build_freshness_report, render_markdown
+from channel_assets.reporting.last_runs import last_scheduled_runs
 from channel_assets.reporting.markdown import md_table
 from channel_assets.resources import AppDatabase, PipelinePolicy, YouTubeApi
 from channel_assets.runtime import CycleConfig
@@ -113,16 +114,20 @@ def channel_statistics(context: dg.AssetExecutionContext, app_db: AppDatabase) -
     tags={"domain": "reporting"},
     deps=[dg.AssetDep(channel_metadata, partition_mapping=dg.AllPartitionMapping()),
           dg.AssetDep(channel_uploads, partition_mapping=dg.AllPartitionMapping())],
-    description="Freshness per tier, age distribution, most stale and failing channels, quota and next runs.",
+    description="Freshness per tier, age distribution, most stale and failing channels, quota and next runs; "
+                "updated today, each schedule's last run, capped and held channels, overdue orphans.",
 )
 def channel_freshness_report(context: dg.AssetExecutionContext, config: CycleConfig,
                              app_db: AppDatabase, policy: PipelinePolicy) -> dg.MaterializeResult:
     now, ledger_clock = clock_for(config)
     ledger = policy.ledger(app_db.engine, now=ledger_clock)
-    report = build_freshness_report(app_db.engine, now, ledger, REPORT_RULES)
+    report = build_freshness_report(app_db.engine, now, ledger, REPORT_RULES,
+                                    last_scheduled_runs(context.instance, REPORTED_SCHEDULES))
     return dg.MaterializeResult(metadata={
         "within_frequency_pct": float(report.within_pct), "over_30_days": report.over_policy,
         "available": report.available, "unavailable": report.unavailable, "failing": report.failing,
         "due": report.due, "quota_used": report.quota.used, "quota_left": report.quota.left,
+        "updated_today": report.attention.updated_today, "capped": len(report.attention.capped),
+        "held_removals": len(report.attention.held), "orphans_overdue": report.orphans.overdue,
         "report": dg.MetadataValue.md(render_markdown(report)),
     })

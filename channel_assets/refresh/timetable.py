@@ -29,6 +29,8 @@ RUN_TIME_LIMITS: dict[str, timedelta] = {
     "daily_statistics": timedelta(hours=1),
     "daily_freshness_report": timedelta(hours=1),
 }
+# Every schedule of the code location, for the report's "last runs" (the cleanup domain's two included).
+REPORTED_SCHEDULES = (*(name for name, *_ in SCHEDULE_TIMES), "daily_cleanup", "daily_log_retention")
 AGE_BUCKETS = (("≤30 min", timedelta(minutes=30)), ("≤1 d", timedelta(days=1)), ("≤7 d", timedelta(days=7)),
                ("≤27 d", timedelta(days=27)), ("≤30 d", POLICY_MAX_AGE), (">30 d", None))
 REPORT_RULES = ReportRules(INTERVALS, PRIORITY_INTERVAL, AGE_BUCKETS, SCHEDULE_TIMES, FAILURE_CAP, ORPHAN_DEADLINE)
