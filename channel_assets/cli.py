@@ -220,6 +220,57 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _describe(row) -> str:
+    """One history row as a line: what changed old→new, or the failure with its type; who did it."""
+    changes = dict(row.changes_made or {})
+    reason = changes.pop("reason", None)
+    batch = changes.pop("batch", None)
+    parts = [f"{k}: {v[0]!r} → {v[1]!r}" if isinstance(v, list) and len(v) == 2 else f"{k}: {v!r}"
+             for k, v in changes.items()]
+    if row.status == "failed":
+        parts.insert(0, f"[{row.error_type or 'error'}] {row.error_message or ''}".strip())
+    elif not parts and batch is None:
+        parts.append("unchanged")
+    if reason:
+        parts.append(f"reason: {reason}")
+    who = f"by {row.actor or '?'}" + (f" (run {row.run_id})" if row.run_id else "")
+    return f"{row.created_at:%Y-%m-%d %H:%M:%S}  {row.update_type:<9} {row.status:<8} {'; '.join(parts)}  {who}"
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from channel_assets.db.history import channel_history
+    from channel_assets.youtube import InvalidChannelId, validate_channel_ids
+
+    try:
+        [channel_id] = validate_channel_ids([args.channel_id])
+    except InvalidChannelId as exc:
+        raise UserError(str(exc)) from None
+    if args.limit < 1:
+        raise UserError("--limit must be at least 1")
+    rows = channel_history(_engine(), channel_id, args.limit)
+    if not rows:
+        print(f"no update-log rows for {channel_id} (within the log retention)")
+        return 1
+    for row in rows:
+        print(_describe(row))
+    return 0
+
+
+def cmd_channel(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from channel_assets.refresh.channel_flags import apply_channel_action
+
+    try:
+        changed = apply_channel_action(_engine(), args.action.replace("-", "_"), args.channel_ids,
+                                       reason=args.reason, actor=args.actor, now=datetime.now(UTC),
+                                       frequency=args.frequency)
+    except ValueError as exc:
+        raise UserError(" ".join(str(exc).split())) from None
+    print(f"{args.action}: {changed} channel(s) changed, logged in channel_update_logs (actor {args.actor})")
+    return 0
+
+
 def cmd_alerts_test(args: argparse.Namespace) -> int:
     from channel_assets.alerts.config import load_alert_config
     from channel_assets.alerts.notifiers import Message, SendError
@@ -242,6 +293,8 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from channel_assets.refresh.channel_flags import ACTIONS
+
     parser = argparse.ArgumentParser(prog="channel-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -287,6 +340,22 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="the freshness report: per tier, most stale, failing, quota, next runs; "
                             "updated today, last runs (with DAGSTER_HOME), capped/held channels, overdue orphans")
     report.set_defaults(func=needs_database(cmd_report))
+
+    history = sub.add_parser("history", help="a channel's recent update-log rows, newest first: changes old→new, "
+                             "failures with their type, removals, restores, operator actions, who did it")
+    history.add_argument("channel_id", help="the channel id (UC + 22 characters)")
+    history.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
+    history.set_defaults(func=needs_database(cmd_history))
+
+    channel = sub.add_parser("channel", help="operator tools for problem channels; every change is logged")
+    channel.add_argument("action", choices=[a.replace("_", "-") for a in ACTIONS],
+                         help="what to do with the channels")
+    channel.add_argument("channel_ids", nargs="+", metavar="UC…", help="channel ids")
+    channel.add_argument("--reason", required=True, help="why (goes into the update log)")
+    channel.add_argument("--actor", required=True, help="who (goes into the update log)")
+    channel.add_argument("--frequency", choices=("daily", "weekly", "monthly"),
+                         help="with pin-frequency: the frequency to pin")
+    channel.set_defaults(func=needs_database(cmd_channel))
 
     quota = sub.add_parser("quota", help="today's YouTube quota: used, reserved, left, next reset")
     quota.set_defaults(func=needs_database(cmd_quota))

@@ -14,6 +14,7 @@ from channel_assets.refresh.jobs import (
     freshness_report_job,
     priority_refresh_job,
     refresh_all_shards_job,
+    set_channel_flags,
     statistics_job,
 )
 from channel_assets.refresh.schedules import refresh_schedules
@@ -24,5 +25,6 @@ defs = dg.Definitions(
     asset_checks=metadata_checks,
     schedules=refresh_schedules,
     sensors=[new_subscription_sensor],
-    jobs=[refresh_all_shards_job, priority_refresh_job, statistics_job, freshness_report_job, force_refresh_channels],
+    jobs=[refresh_all_shards_job, priority_refresh_job, statistics_job, freshness_report_job, force_refresh_channels,
+          set_channel_flags],
 )

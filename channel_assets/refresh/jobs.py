@@ -1,4 +1,5 @@
-"""Jobs of the refresh domain: all-shard cycles, the 30-minute priority run, daily series, forced refresh."""
+"""Jobs of the refresh domain: all-shard cycles, the 30-minute priority run, daily series, forced refresh,
+and the operator tools for problem channels."""
 
 import dagster as dg
 
@@ -9,6 +10,7 @@ from channel_assets.refresh.assets import (
     channel_statistics,
     channel_uploads,
 )
+from channel_assets.refresh.channel_flags import apply_channel_action
 from channel_assets.refresh.common import api_session, clock_for, one_line_failure, summary_metadata
 from channel_assets.refresh.forced import UnknownChannels, force_refresh
 from channel_assets.refresh.uploads import refresh_uploads
@@ -54,3 +56,31 @@ def force_refresh_op(context: dg.OpExecutionContext, config: ForceRefreshConfig,
         tags={"domain": "refresh"})
 def force_refresh_channels():
     force_refresh_op()
+
+
+class ChannelFlagsConfig(CycleConfig):
+    """One of refresh.channel_flags.ACTIONS on the listed channels; a reason and an actor are required."""
+
+    action: str
+    channel_ids: list[str]
+    reason: str
+    actor: str
+    frequency: str | None = None
+
+
+@dg.op(tags={"domain": "refresh"})
+def set_channel_flags_op(context: dg.OpExecutionContext, config: ChannelFlagsConfig, app_db: AppDatabase) -> None:
+    try:
+        changed = apply_channel_action(app_db.engine, config.action, config.channel_ids, reason=config.reason,
+                                       actor=config.actor, now=config.resolve_now(), frequency=config.frequency,
+                                       run_id=context.run_id)
+    except ValueError as exc:
+        raise one_line_failure(exc) from None
+    context.log.info(f"{config.action}: {changed} channel(s) changed, logged in channel_update_logs")
+
+
+@dg.job(description="Operator tools for problem channels: mark critical or not, pin or unpin the frequency, "
+                    "reset failures, mark available or unavailable; logged with reason and actor.",
+        tags={"domain": "refresh"})
+def set_channel_flags():
+    set_channel_flags_op()
