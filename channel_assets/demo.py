@@ -58,10 +58,17 @@ class Totals:
         return cls(**demo_totals(engine))
 
 
-def _clock_start(engine: Engine) -> datetime:
-    """Continue from the latest moment a previous demo wrote, so re-runs move forward in time."""
-    candidates = [datetime.now(UTC).replace(second=0, microsecond=0)] + latest_pipeline_writes(engine)
-    return max(candidates) + timedelta(minutes=1)
+DAY_2_AFTER = timedelta(days=1)  # the simulated days after day 1
+DAY_10_AFTER = timedelta(days=8)
+SIMULATED_SPAN = DAY_2_AFTER + DAY_10_AFTER
+
+
+def _clock_start(engine: Engine, now: datetime) -> datetime:
+    """Day 1 is SIMULATED_SPAN before `now`, so day 10 is today and each simulated day materializes its own
+    daily partition (Dagster has none after tomorrow). A re-run continues after the latest moment a previous
+    demo wrote, so it still moves forward in time (its later days then share today's partition)."""
+    start = now.replace(second=0, microsecond=0) - SIMULATED_SPAN
+    return max([start, *(t + timedelta(minutes=1) for t in latest_pipeline_writes(engine))])
 
 
 class Demo:
@@ -159,7 +166,7 @@ def run_demo(database_url: str, users: int = 300, channels: int = 1000, seed: in
     before, after = migrate.upgrade(engine)
     out(f"database {database_url.split('://', 1)[0]} at revision {after}"
         + (" (created)" if before is None else ""))
-    world = World(channels, seed, start=_clock_start(engine))
+    world = World(channels, seed, start=_clock_start(engine, datetime.now(UTC)))
     rng = random.Random(seed)
     with EmulatorServer(world) as server:
         out(f"local YouTube API emulator at {server.base_url} ({channels} channels, clock {world.now:%Y-%m-%d %H:%M}Z)")
@@ -176,7 +183,7 @@ def run_demo(database_url: str, users: int = 300, channels: int = 1000, seed: in
         demo.cleanup(dry_run=True)
         demo.cleanup(dry_run=False)
 
-        world.advance(days=1)
+        world.advance(days=DAY_2_AFTER.days)
         gone = demo.unsubscribe_some(0.03, rng)
         out(f"\nday 2 — {world.now:%Y-%m-%d}: the world moved a day; {gone} subscriptions ended")
         mark = world.now - timedelta(seconds=1)
@@ -186,7 +193,7 @@ def run_demo(database_url: str, users: int = 300, channels: int = 1000, seed: in
         demo.series()
         demo.cleanup(dry_run=False)
 
-        world.advance(days=8)
+        world.advance(days=DAY_10_AFTER.days)
         out(f"\nday 10 — {world.now:%Y-%m-%d}: the 7-day cool-down has passed")
         middle = Totals.read(engine)
         demo.refresh()
