@@ -9,8 +9,8 @@ it is a no-op. Markers in `Column.info` / `Table.info` / `Constraint.info`:
 - ``create_only``: part of a table the pipeline creates (demo), ignored on an existing table.
 - ``drop_not_null``: the one constraint change seed 000's own migration makes (videos outlive channels).
 - ``partial`` (table): a later revision's slice of a table. When the table is missing (only with
-  `--sql` on an empty database: the baseline's CREATE TABLE was printed, not run) only its indexes
-  are planned, plainly.
+  `--sql` on an empty database: the baseline's CREATE TABLE was printed, not run) only its pipeline
+  columns (ADD COLUMN) and its indexes are planned, plainly.
 
 Every other column is the pipeline's: added when missing, nullable or with a server default, so the
 app's INSERTs (which never name it) keep working. Indexes on a table that already exists are built
@@ -114,6 +114,11 @@ def plan(conn: sa.Connection, metadata: sa.MetaData) -> Plan:
 def _create_table(table: sa.Table, out: Plan, *, indexes_only: bool) -> None:
     if not indexes_only:
         out.steps.append(Step(f"missing table {table.name}", _ddl(CreateTable(table))))
+    else:
+        for col in table.columns:
+            if not (col.primary_key or col.info.get("app") or col.info.get("create_only")):
+                out.steps.append(Step(f"missing column {table.name}.{col.name}",
+                                      f"ALTER TABLE {table.name} ADD COLUMN IF NOT EXISTS {_column_ddl(col)}"))
     for ix in sorted(table.indexes, key=lambda i: i.name):
         unique = "UNIQUE " if ix.unique else ""
         out.steps.append(Step(f"missing index {ix.name}",
