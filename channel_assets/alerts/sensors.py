@@ -25,7 +25,6 @@ from channel_assets.alerts.observe import (
 from channel_assets.alerts.resources import AlertChannels
 from channel_assets.alerts.service import Delivery, deliver, digest_due, failing_since, record
 from channel_assets.db import alerts as db
-from channel_assets.db.quota_ledger import QuotaLedger
 from channel_assets.db.update_log import success_rate
 from channel_assets.resources import AppDatabase, PipelinePolicy
 from channel_assets.youtube.redaction import one_line
@@ -35,14 +34,14 @@ CIRCUIT_WINDOW = timedelta(hours=1)
 SPIKE_WINDOW = timedelta(hours=1)
 
 
-def alerts_tick(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition, engine: Engine, quota_limit: int,
-                daily_limit: int, config: AlertConfig, now: datetime, location: str = LOCATION) -> list[Delivery]:
+def alerts_tick(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition, engine: Engine, policy: PipelinePolicy,
+                config: AlertConfig, now: datetime, location: str = LOCATION) -> list[Delivery]:
     """One evaluation of every watched condition, the daily digest when due, then delivery."""
     ui = config.ui_url
     checks = check_outcomes(instance, repo)
     rate = success_rate(engine, now, SPIKE_WINDOW)
     observations = [
-        *cond.quota_observations(QuotaLedger(engine, quota_limit, now=lambda: now).status(), daily_limit, ui),
+        *cond.quota_observations(policy.ledger(engine, now=lambda: now).status(), policy.quota_daily_limit, ui),
         *cond.check_observations(checks, ui),
         *cond.freshness_observations(freshness_states(instance, repo), ui),
         *cond.tick_observations(latest_ticks(instance, repo, location), ui),
@@ -87,9 +86,8 @@ def materializations(deliveries: Sequence[Delivery]) -> list[dg.AssetMaterializa
 def alerts_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase, policy: PipelinePolicy,
                   alert_channels: AlertChannels) -> dg.SensorResult:
     origin = context.code_location_origin
-    deliveries = alerts_tick(context.instance, context.repository_def, app_db.engine,
-                             policy.quota_pipeline_limit, policy.quota_daily_limit, alert_channels.config(),
-                             datetime.now(UTC),
+    deliveries = alerts_tick(context.instance, context.repository_def, app_db.engine, policy,
+                             alert_channels.config(), datetime.now(UTC),
                              origin.location_name if origin else LOCATION)
     for d in deliveries:
         context.log.info(f"alert {d.message.title!r} on {d.channel}: {d.outcome}" + (f" ({d.error})" if d.error else ""))

@@ -13,6 +13,7 @@ from channel_assets.db.models import Channel, ChannelUpdateLog
 from channel_assets.db.quota_ledger import QuotaLedger
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.quota import CountingGate
+from channel_assets.resources import PipelinePolicy
 from channel_assets_tests.refresh.conftest import client_factory, emulator, insert_channels  # noqa: F401
 
 ALL = list(range(16))
@@ -42,7 +43,7 @@ def test_open_breaker_defers_the_rest_and_is_alerted_with_the_run(pg_engine, emu
 
     cfg = load_alert_config({"CHANNEL_ASSETS_ALERTS_WEBHOOK_URL": http_receiver.url + "/hook"})
     repo = dg.Definitions().get_repository_def()
-    alerts_tick(dg.DagsterInstance.ephemeral(), repo, pg_engine, 8000, 10000, cfg, now + timedelta(minutes=1))
+    alerts_tick(dg.DagsterInstance.ephemeral(), repo, pg_engine, PipelinePolicy(), cfg, now + timedelta(minutes=1))
     sent = {r["json"]["condition"]: r["json"] for r in http_receiver.received}
     assert "run-dead-api" in sent["circuit_open"]["text"] and sent["circuit_open"]["link"].endswith("/runs/run-dead-api")
 

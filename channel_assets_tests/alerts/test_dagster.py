@@ -66,7 +66,7 @@ def setup(pg_engine, instance, http_receiver):
                              "CHANNEL_ASSETS_ALERTS_WEBHOOK_URL": http_receiver.url + HOOK})
 
     def tick(now):
-        alerts_tick(instance, REPO, pg_engine, 8000, 10000, cfg, now)
+        alerts_tick(instance, REPO, pg_engine, PipelinePolicy(), cfg, now)
         return [r["json"] for r in http_receiver.received]
     return cfg, tick
 
@@ -147,7 +147,7 @@ def test_failed_sensor_tick_alerts_until_a_tick_succeeds(pg_engine, instance, se
             status=status, timestamp=at.timestamp(), selector_id=selector_id, run_ids=[], run_keys=[],
             error=SerializableErrorInfo(message="boom: database unreachable", stack=[], cls_name="OperationalError")
             if status == TickStatus.FAILURE else None))
-        alerts_tick(instance, repo, pg_engine, 8000, 10000, cfg, at + timedelta(seconds=5))
+        alerts_tick(instance, repo, pg_engine, PipelinePolicy(), cfg, at + timedelta(seconds=5))
 
     tick_after(TickStatus.FAILURE, T0)
     tick_after(TickStatus.FAILURE, T0 + timedelta(minutes=1))

@@ -16,12 +16,12 @@ from channel_assets.alerts.sensors import alerts_tick, materializations
 from channel_assets.alerts.service import deliver, record
 from channel_assets.db.models import AlertOutbox, ApiQuotaLedger, Channel, ChannelUpdateLog
 from channel_assets.db.quota_ledger import quota_day
+from channel_assets.resources import PipelinePolicy
 
 from .conftest import SMTP_PASSWORD, SMTP_USER
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # 04:00 in Los Angeles: one Pacific day for hours
-LIMIT = 8000
-DAILY_LIMIT = 10000
+POLICY = PipelinePolicy(quota_daily_limit=10_000, quota_pipeline_share=0.8)  # a share of 8000 units
 HOOK_SECRET = "hook-secret-0123456789"
 
 
@@ -41,7 +41,7 @@ def tick(pg_engine):
     repo = dg.Definitions().get_repository_def()
 
     def run(cfg, now):
-        return alerts_tick(instance, repo, pg_engine, LIMIT, DAILY_LIMIT, cfg, now)
+        return alerts_tick(instance, repo, pg_engine, POLICY, cfg, now)
     return run
 
 
