@@ -15,6 +15,7 @@ from tenacity import RetryCallState
 from .errors import (
     ConfigurationError,
     QuotaExceeded,
+    QuotaShareExhausted,
     RateLimited,
     TransientError,
     YouTubeError,
@@ -58,7 +59,7 @@ _FEED_HEADERS = {"Accept": "application/atom+xml, application/xml;q=0.9, */*;q=0
 class QuotaGate(Protocol):
     """The quota ledger, consulted before every attempt (each attempt costs a unit)."""
 
-    def reserve(self, units: int) -> None: ...  # raises QuotaShareExhausted when refused
+    def try_reserve(self, units: int) -> bool: ...  # False: the share is spent (the client raises)
 
     def mark_exhausted(self) -> None: ...  # the API itself answered quotaExceeded
 
@@ -220,10 +221,13 @@ class YouTubeClient:
             self.breaker.before_call()
             if self._quota is not None:
                 try:
-                    self._quota.reserve(1)
+                    granted = self._quota.try_reserve(1)
                 except BaseException:
                     self.breaker.cancel()
                     raise
+                if not granted:
+                    self.breaker.cancel()
+                    raise QuotaShareExhausted("the pipeline's quota share for today is spent")
             attempts += 1
             with self._calls_lock:
                 self._calls += 1
