@@ -275,7 +275,10 @@ def refresh_channels(engine: Engine, client: YouTubeClient, gate: CountingGate, 
         bad = [ch.channel_id for ch in channels if not is_valid_channel_id(ch.channel_id)]
         logging.getLogger(__name__).warning("skipped %d channel row(s) with a malformed channel id, e.g. %r",
                                             len(bad), str(bad[0])[:40])
-    summary = _Refresher(engine, client, gate, now, in_flight, run_id, actor).run(valid)
+    try:
+        summary = _Refresher(engine, client, gate, now, in_flight, run_id, actor).run(valid)
+    finally:
+        gate.release()  # the unused rest of the quota block goes back to the ledger
     summary.invalid += len(channels) - len(valid)
     return summary
 

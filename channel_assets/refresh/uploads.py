@@ -253,6 +253,7 @@ def refresh_uploads(engine: Engine, client: YouTubeClient, gate: CountingGate, n
                 break
     finally:
         worker.pool.shutdown(wait=True)
+        gate.release()  # the unused rest of the quota block goes back to the ledger
     worker.summary.deferred = len(candidates) - worker.summary.checked - worker.summary.failed
     worker.summary.wall_s = round(time.perf_counter() - start, 3)
     return worker.summary
