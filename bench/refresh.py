@@ -1,7 +1,7 @@
 """Full metadata refresh of N never-fetched channels through Dagster, beside the seed-style baseline.
 
 The emulator runs as a SUBPROCESS (its CPU is not the pipeline's GIL), with ``--latency-ms`` added
-to every API answer. The database (PostgreSQL by default) is a clone of a cached COPY-built template
+to every API answer. The database (PostgreSQL, the only engine) is a clone of a cached COPY-built template
 holding N channels whose ids are the emulator world's. The measured block is ONE Dagster run that
 materializes ``channel_metadata`` for all 16 shards (partition-range tags, single-run backfill
 policy). Afterwards every channel row is compared with the emulator's ``/_emulator/state``.
@@ -9,7 +9,7 @@ policy). Afterwards every channel row is compared with the emulator's ``/_emulat
 The baseline (bench/baseline.py, seed style: one call per channel, one commit per row, serial) runs
 on a second clone under the same latency on ``--baseline-channels`` channels.
 
-    .venv/bin/python bench/refresh.py --channels 100000 [--backend postgres|sqlite] [--latency-ms 0]
+    .venv/bin/python bench/refresh.py --channels 100000 [--latency-ms 0]
         [--baseline-channels 5000] [--direct]
 
 ``--direct`` measures the domain function ``refresh_shards`` without Dagster (labelled as such);
@@ -44,7 +44,8 @@ from bench.populate import refresh_template  # noqa: E402
 API_KEY = "local-emulator-key"
 
 
-def configure_env(db_url: str, emulator: Emulator, in_flight: int) -> None:
+def configure_env(db_url: str, emulator: Emulator, in_flight: int, feeds_in_flight: int | None = None) -> None:
+    """The pipeline's settings for the run; feeds_in_flight None keeps YOUTUBE_MAX_FEEDS_IN_FLIGHT's default."""
     os.environ.update({
         "CHANNEL_ASSETS_DATABASE_URL": db_url,
         "YOUTUBE_API_KEY": API_KEY,
@@ -52,33 +53,11 @@ def configure_env(db_url: str, emulator: Emulator, in_flight: int) -> None:
         "YOUTUBE_FEED_BASE_URL": emulator.base_url,
         "YOUTUBE_MAX_CALLS_IN_FLIGHT": str(in_flight),
     })
+    if feeds_in_flight is not None:
+        os.environ["YOUTUBE_MAX_FEEDS_IN_FLIGHT"] = str(feeds_in_flight)
     from channel_assets.db.engine import engine_for
 
     engine_for.cache_clear()
-
-
-def sqlite_copy(pg_url: str) -> str:
-    """The same population in a fresh SQLite file (for --backend sqlite), via the migration + bulk insert."""
-    from sqlalchemy import insert, select
-
-    from channel_assets.db.engine import make_engine
-    from channel_assets.db.migrate import upgrade
-    from channel_assets.db.models import Channel
-
-    path = Path(tempfile.mkdtemp(prefix="ca_bench_")) / "app.db"
-    url = f"sqlite:///{path}"
-    dst = make_engine(url)
-    upgrade(dst)
-    src = make_engine(pg_url)
-    cols = [Channel.__table__.c[n] for n in ("uuid", "channel_id", "url", "update_frequency", "shard",
-                                              "created_at", "updated_at")]
-    with src.connect() as s, dst.begin() as d:
-        result = s.execution_options(yield_per=20_000).execute(select(*cols))
-        for part in result.partitions():
-            d.execute(insert(Channel), [dict(r._mapping) for r in part])
-    src.dispose()
-    dst.dispose()
-    return url
 
 
 def compare_with_world(engine, emulator: Emulator, total: int) -> dict:
@@ -157,7 +136,6 @@ def run_pipeline(direct: bool, db_url: str, emulator: Emulator, in_flight: int) 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--channels", type=int, default=100_000)
-    p.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--baseline-channels", type=int, default=None,
                    help="default: 2000 at < 50 ms latency, 200 above")
@@ -171,12 +149,12 @@ def main() -> None:
 
     template, pop = refresh_template(args.channels, args.seed)
     result: dict = {"scenario": "refresh", "channels": args.channels, "latency_ms": args.latency_ms,
-                    "backend": args.backend, "in_flight": args.in_flight, "emulator": "subprocess",
+                    "backend": "postgres", "in_flight": args.in_flight, "emulator": "subprocess",
                     "populate_s": pop["populate_s"], "populate_cache_hit": pop["cache_hit"]}
     with Emulator(args.channels, args.seed, args.latency_ms) as emulator:
         with cloned_database(template, "refresh") as (pg_url, clone_s):
             result["clone_s"] = round(clone_s, 2)
-            db_url = sqlite_copy(pg_url) if args.backend == "sqlite" else pg_url
+            db_url = pg_url
             configure_env(db_url, emulator, args.in_flight)
             from channel_assets.db.engine import engine_for
 
@@ -204,7 +182,7 @@ def main() -> None:
             engine_for(db_url).dispose()
         if not args.no_baseline:
             with cloned_database(template, "baseline") as (pg_url, _):
-                db_url = sqlite_copy(pg_url) if args.backend == "sqlite" else pg_url
+                db_url = pg_url
                 from bench.baseline import seed_refresh
                 from channel_assets.db.engine import make_engine
                 from channel_assets.emulator.world import channel_ids

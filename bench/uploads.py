@@ -41,7 +41,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--channels", type=int, default=100_000)
     p.add_argument("--latency-ms", type=float, default=0.0)
-    p.add_argument("--in-flight", type=int, default=16)
+    p.add_argument("--in-flight", type=int, default=16, help="YOUTUBE_MAX_CALLS_IN_FLIGHT (API calls)")
+    p.add_argument("--feeds-in-flight", type=int, default=None,
+                   help="YOUTUBE_MAX_FEEDS_IN_FLIGHT (feed requests, no quota); default: the setting's default")
     p.add_argument("--seed", type=int, default=7)
     args = p.parse_args()
 
@@ -55,7 +57,10 @@ def main() -> None:
     with Emulator(args.channels, args.seed, args.latency_ms) as emulator, \
             cloned_database(template, "uploads") as (url, clone_s):
         result["clone_s"] = round(clone_s, 2)
-        configure_env(url, emulator, args.in_flight)
+        configure_env(url, emulator, args.in_flight, args.feeds_in_flight)
+        from channel_assets.settings import load_settings
+
+        result["feeds_in_flight"] = load_settings().max_feeds_in_flight
         stats0 = emulator.stats()
         log(f"uploads cycle over {args.channels} channels at {args.latency_ms} ms ...")
         measure = Measure()

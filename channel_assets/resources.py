@@ -48,6 +48,7 @@ class YouTubeApi(dg.ConfigurableResource):
     base_url: str | None = None
     feed_base_url: str | None = None
     max_calls_in_flight: int | None = None
+    max_feeds_in_flight: int | None = None
 
     def new_client(self, quota):
         """A pooled client whose every call reserves its unit in `quota` first; the caller closes it.
@@ -62,11 +63,17 @@ class YouTubeApi(dg.ConfigurableResource):
             quota=quota,
             feed_base_url=self.feed_base_url or settings.youtube_feed_base_url,
             max_connections=max(self.in_flight * 2, 8),
+            max_feeds_in_flight=self.feeds_in_flight,
         )
 
     @property
     def in_flight(self) -> int:
         return self.max_calls_in_flight or load_settings().max_calls_in_flight
+
+    @property
+    def feeds_in_flight(self) -> int:
+        """Feed requests at once: no quota, so not bounded by the API's in-flight cap."""
+        return self.max_feeds_in_flight or load_settings().max_feeds_in_flight
 
 
 class PipelinePolicy(dg.ConfigurableResource):

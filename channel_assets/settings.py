@@ -31,6 +31,7 @@ class Settings:
     quota_daily_limit: int
     quota_pipeline_share: float
     max_calls_in_flight: int
+    max_feeds_in_flight: int
     cooldown_days: int
     log_retention_days: int
     dry_run: bool
@@ -60,6 +61,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("YOUTUBE_QUOTA_DAILY_LIMIT", "10000", "Units per Pacific-time day granted to the project."),
     ("YOUTUBE_QUOTA_PIPELINE_SHARE", "0.8", "Fraction of the daily limit this pipeline may spend (0 < x ≤ 1)."),
     ("YOUTUBE_MAX_CALLS_IN_FLIGHT", "16", "Concurrent API calls per run."),
+    ("YOUTUBE_MAX_FEEDS_IN_FLIGHT", "32", "Concurrent public-feed requests per run (no quota; separate from API calls)."),
     ("CHANNEL_ASSETS_COOLDOWN_DAYS", "7", "Days between soft delete and hard delete of an orphan."),
     ("CHANNEL_ASSETS_LOG_RETENTION_DAYS", "90", "Days update-log rows are kept."),
     ("CHANNEL_ASSETS_CLEANUP_DRY_RUN", "false", "true: cleanup reports what it would remove and changes nothing."),
@@ -170,6 +172,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         quota_daily_limit=_int(env, "YOUTUBE_QUOTA_DAILY_LIMIT", 10_000, minimum=1),
         quota_pipeline_share=_share(env, "YOUTUBE_QUOTA_PIPELINE_SHARE", 0.8),
         max_calls_in_flight=_int(env, "YOUTUBE_MAX_CALLS_IN_FLIGHT", 16, minimum=1),
+        max_feeds_in_flight=_int(env, "YOUTUBE_MAX_FEEDS_IN_FLIGHT", 32, minimum=1),
         cooldown_days=_int(env, "CHANNEL_ASSETS_COOLDOWN_DAYS", 7),
         log_retention_days=_int(env, "CHANNEL_ASSETS_LOG_RETENTION_DAYS", 90, minimum=1),
         dry_run=_bool(env, "CHANNEL_ASSETS_CLEANUP_DRY_RUN", False),

@@ -10,7 +10,13 @@ def test_defaults_are_sane():
     assert s.youtube_feed_base_url == "https://www.youtube.com"
     assert s.quota_pipeline_limit == 8000
     assert (s.cooldown_days, s.log_retention_days, s.max_calls_in_flight) == (7, 90, 16)
+    assert s.max_feeds_in_flight == 32
     assert not s.dry_run
+
+
+def test_feed_concurrency_is_its_own_setting():
+    s = load_settings({"YOUTUBE_MAX_FEEDS_IN_FLIGHT": "64", "YOUTUBE_MAX_CALLS_IN_FLIGHT": "4"})
+    assert (s.max_feeds_in_flight, s.max_calls_in_flight) == (64, 4)
 
 
 def test_local_emulator_serves_the_feed_too():
@@ -37,6 +43,7 @@ def test_plain_postgresql_url_uses_psycopg3():
         ("CHANNEL_ASSETS_COOLDOWN_DAYS", "-1"),
         ("CHANNEL_ASSETS_LOG_RETENTION_DAYS", "0"),
         ("CHANNEL_ASSETS_CLEANUP_DRY_RUN", "maybe"),
+        ("YOUTUBE_MAX_FEEDS_IN_FLIGHT", "0"),
     ],
 )
 def test_bad_values_fail_with_one_line_naming_the_variable(name, value):

@@ -1,8 +1,10 @@
-"""The quota ledger (F5): units reserved atomically before each API call, per Pacific-time day.
+"""The quota ledger (F5): units reserved atomically before API calls, per Pacific-time day.
 
 The API's quota resets at midnight America/Los_Angeles. A reservation is one conditional UPDATE
 that refuses to cross the pipeline's share, so concurrent runs (threads or processes) can never
-overspend: PostgreSQL re-checks the WHERE clause under the row lock.
+overspend: PostgreSQL re-checks the WHERE clause under the row lock. Runs reserve in blocks
+(``reserve_block``, one transaction for many calls) and give back what a block did not use
+(``release``); units and used are moved together, so they stay equal to the calls made.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from channel_assets.db.engine import transaction
@@ -20,8 +22,20 @@ from channel_assets.db.models import ApiQuotaLedger
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
-class QuotaShareExhaustedError(RuntimeError):
-    """Raised by the ledger itself when a reservation is refused (the client maps it to its own error)."""
+# Grants min(units, what is left) in one statement: the CTE locks today's row and reads its latest
+# version (FOR UPDATE re-reads under read committed), so concurrent grants never add past the limit.
+_RESERVE_BLOCK = text("""
+    WITH cur AS (
+        SELECT units_reserved FROM api_quota_ledger
+        WHERE quota_day = :day AND exhausted_at IS NULL AND units_reserved < :limit
+        FOR UPDATE)
+    UPDATE api_quota_ledger AS l
+    SET units_reserved = l.units_reserved + LEAST(:units, :limit - cur.units_reserved),
+        units_used = l.units_used + LEAST(:units, :limit - cur.units_reserved),
+        updated_at = :now
+    FROM cur WHERE l.quota_day = :day
+    RETURNING LEAST(:units, :limit - cur.units_reserved)
+""")
 
 
 def quota_day(now: datetime) -> date:
@@ -56,13 +70,43 @@ class QuotaLedger:
         self.engine = engine
         self.limit = limit
         self._now = now
+        self._row_day: date | None = None
 
     def _ensure_row(self, conn, day: date) -> None:
+        if day == self._row_day:  # the day's row exists (it is never deleted): skip the statement
+            return
         conn.execute(
             pg_insert(ApiQuotaLedger)
             .values(quota_day=day, units_reserved=0, units_used=0, updated_at=self._now())
             .on_conflict_do_nothing(index_elements=["quota_day"])
         )
+
+    def today(self) -> date:
+        return quota_day(self._now())
+
+    def reserve_block(self, units: int) -> tuple[date, int]:
+        """Reserve up to `units` for today: (the day, units granted; 0 when the share is spent or the
+        API said quotaExceeded). One transaction for a whole block of calls."""
+        now = self._now()
+        day = quota_day(now)
+        with transaction(self.engine) as conn:
+            self._ensure_row(conn, day)
+            granted = conn.execute(_RESERVE_BLOCK, {"day": day, "limit": self.limit, "units": units,
+                                                    "now": now}).scalar()
+        self._row_day = day  # committed: later blocks of the day skip the INSERT
+        return day, int(granted or 0)
+
+    def release(self, day: date, units: int) -> None:
+        """Give back `units` reserved on `day` but never spent (the rest of a block at the end of a step)."""
+        if units <= 0:
+            return
+        with transaction(self.engine) as conn:
+            conn.execute(
+                update(ApiQuotaLedger)
+                .where(ApiQuotaLedger.quota_day == day, ApiQuotaLedger.units_reserved >= units)
+                .values(units_reserved=ApiQuotaLedger.units_reserved - units,
+                        units_used=ApiQuotaLedger.units_used - units, updated_at=self._now())
+            )
 
     def try_reserve(self, units: int = 1) -> bool:
         """Reserve `units` for today if the share allows it; one atomic statement, no read-modify-write."""

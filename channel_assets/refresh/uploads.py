@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -108,6 +108,8 @@ class _Uploads:
                  run_id: str | None) -> None:
         self.engine, self.client, self.gate, self.now = engine, client, gate, now
         self.pool = ThreadPoolExecutor(max(in_flight, 1), thread_name_prefix="uploads")
+        # Feeds cost no quota: their own pool, sized by the client's feed concurrency, not the API cap.
+        self.feed_pool = ThreadPoolExecutor(max(client.feeds_in_flight, 1), thread_name_prefix="feeds")
         self.run_id = run_id
         self.summary = UploadsSummary()
 
@@ -148,9 +150,12 @@ class _Uploads:
         found, pages = self._walk_playlist(ch, 1 if first else MAX_PLAYLIST_PAGES)
         return Discovery(found, "fallback", pages)
 
-    def run_group(self, group: list[_Channel]) -> None:
+    def fetch_feeds(self, group: list[_Channel]) -> list[Future]:
+        return [self.feed_pool.submit(self.client.fetch_feed, ch.channel_id) for ch in group]
+
+    def run_group(self, group: list[_Channel], feed_futures: list[Future]) -> None:
         units_before, start = self.gate.total, time.perf_counter()
-        feeds = list(self.pool.map(lambda ch: self.client.fetch_feed(ch.channel_id), group))
+        feeds = [f.result() for f in feed_futures]
         new: dict[str, list[tuple[str, datetime | None]]] = {}
         done: list[_Channel] = []
         failures: dict[str, str] = {}
@@ -247,14 +252,21 @@ def refresh_uploads(engine: Engine, client: YouTubeClient, gate: CountingGate, n
     candidates = select_upload_candidates(engine, shards, now, channel_ids)
     worker = _Uploads(engine, client, gate, now, in_flight, run_id)
     worker.summary.candidates = len(candidates)
+    groups = [candidates[i : i + group_size] for i in range(0, len(candidates), group_size)]
     try:
-        for i in range(0, len(candidates), group_size):
+        ahead = worker.fetch_feeds(groups[0]) if groups else []
+        for k, group in enumerate(groups):
+            feeds = ahead
+            # the next group's feeds are fetched while this group is looked up, detailed and written
+            ahead = worker.fetch_feeds(groups[k + 1]) if k + 1 < len(groups) else []
             try:
-                worker.run_group(candidates[i : i + group_size])
+                worker.run_group(group, feeds)
             except _Stop:
                 break
     finally:
+        worker.feed_pool.shutdown(wait=True, cancel_futures=True)
         worker.pool.shutdown(wait=True)
+        gate.release()  # the unused rest of the quota block goes back to the ledger
     worker.summary.deferred = len(candidates) - worker.summary.checked - worker.summary.failed
     worker.summary.wall_s = round(time.perf_counter() - start, 3)
     return worker.summary

@@ -15,6 +15,7 @@ from tenacity import RetryCallState
 from .errors import (
     ConfigurationError,
     QuotaExceeded,
+    QuotaShareExhausted,
     RateLimited,
     TransientError,
     YouTubeError,
@@ -58,7 +59,7 @@ _FEED_HEADERS = {"Accept": "application/atom+xml, application/xml;q=0.9, */*;q=0
 class QuotaGate(Protocol):
     """The quota ledger, consulted before every attempt (each attempt costs a unit)."""
 
-    def reserve(self, units: int) -> None: ...  # raises QuotaShareExhausted when refused
+    def try_reserve(self, units: int) -> bool: ...  # False: the share is spent (the client raises)
 
     def mark_exhausted(self) -> None: ...  # the API itself answered quotaExceeded
 
@@ -96,6 +97,7 @@ class YouTubeClient:
         timeout_s: float = 10.0,
         connect_timeout_s: float = 5.0,
         max_connections: int = 32,
+        max_feeds_in_flight: int = 16,
         max_attempts: int = 5,
         max_retry_time_s: float = 60.0,
         backoff_base_s: float = 0.5,
@@ -127,17 +129,42 @@ class YouTubeClient:
         self.breaker = CircuitBreaker(breaker_threshold, breaker_reset_s, clock)
         self._calls = 0
         self._calls_lock = threading.Lock()
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            transport=transport,
+        self._timeouts = httpx.Timeout(timeout_s, connect=connect_timeout_s)
+        self._transport = transport
+        self._ssl = httpx.create_ssl_context()  # built once: each pool would load the CA bundle again
+        self._http = self._pool(max_connections)
+        # The feed costs no quota, so it has its own concurrency (the caller sizes its feed threads by
+        # it), and each feed thread its own one-connection pool: on one shared pool, threads spent more
+        # time in httpcore's pool lock (a scan of every connection per request) than in the requests.
+        self.feeds_in_flight = max_feeds_in_flight
+        self._feed_local = threading.local()
+        self._feed_pools: list[httpx.Client] = []
+
+    def _pool(self, size: int) -> httpx.Client:
+        return httpx.Client(
+            timeout=self._timeouts,
+            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+            transport=self._transport,
+            verify=self._ssl,
             headers={"User-Agent": "channel_assets/0.1 (+httpx)", "Accept": "application/json"},
             follow_redirects=False,
         )
 
+    def _feed_http(self) -> httpx.Client:
+        pool = getattr(self._feed_local, "pool", None)
+        if pool is None:
+            pool = self._feed_local.pool = self._pool(1)
+            with self._calls_lock:
+                self._feed_pools.append(pool)
+        return pool
+
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
         self._http.close()
+        with self._calls_lock:
+            pools, self._feed_pools = self._feed_pools, []
+        for pool in pools:
+            pool.close()
 
     def __enter__(self) -> YouTubeClient:
         return self
@@ -200,7 +227,7 @@ class YouTubeClient:
         url = f"{self.feed_base_url}/feeds/videos.xml"
         failure = None
         try:
-            response = self._http.get(url, params={"channel_id": channel_id}, headers=_FEED_HEADERS)
+            response = self._feed_http().get(url, params={"channel_id": channel_id}, headers=_FEED_HEADERS)
         except httpx.HTTPError as exc:
             failure = _describe_transport_error(exc)
         if failure is not None:
@@ -220,10 +247,13 @@ class YouTubeClient:
             self.breaker.before_call()
             if self._quota is not None:
                 try:
-                    self._quota.reserve(1)
+                    granted = self._quota.try_reserve(1)
                 except BaseException:
                     self.breaker.cancel()
                     raise
+                if not granted:
+                    self.breaker.cancel()
+                    raise QuotaShareExhausted("the pipeline's quota share for today is spent")
             attempts += 1
             with self._calls_lock:
                 self._calls += 1

@@ -30,12 +30,29 @@ def normalize_channel_id(value: str | None) -> str | None:
     return value if is_valid_channel_id(value) else None
 
 
-def _time(element: ET.Element, path: str):
-    text = element.findtext(path, namespaces=NS)
+_ATOM, _YT = f"{{{NS['atom']}}}", f"{{{NS['yt']}}}"
+_ENTRY, _VIDEO_ID, _CHANNEL_ID = _ATOM + "entry", _YT + "videoId", _YT + "channelId"
+_TITLE, _PUBLISHED, _UPDATED = _ATOM + "title", _ATOM + "published", _ATOM + "updated"
+
+
+def _time(text: str | None):
     try:
         return parse_rfc3339(text.strip()) if text else None
     except ItemError:
         return None
+
+
+def _entry(entry: ET.Element, default_channel: str) -> FeedEntry | None:
+    """One pass over the entry's children (ElementPath's findtext per field cost more than the XML parse)."""
+    fields: dict[str, str | None] = {}
+    for child in entry:
+        fields.setdefault(child.tag, child.text)
+    video_id = (fields.get(_VIDEO_ID) or "").strip()
+    channel_id = normalize_channel_id(fields.get(_CHANNEL_ID)) or default_channel
+    if not is_valid_video_id(video_id) or not channel_id:
+        return None
+    return FeedEntry(video_id=video_id, channel_id=channel_id, title=clean_text(fields.get(_TITLE) or ""),
+                     published=_time(fields.get(_PUBLISHED)), updated=_time(fields.get(_UPDATED)))
 
 
 def parse_feed(body: bytes | str, expected_channel_id: str | None = None) -> FeedResult:
@@ -52,21 +69,9 @@ def parse_feed(body: bytes | str, expected_channel_id: str | None = None) -> Fee
         return FeedResult(ok=False, failure="not xml")
     if root.tag != _FEED_TAG:
         return FeedResult(ok=False, failure="not a feed")
-    feed_channel = normalize_channel_id(root.findtext("yt:channelId", namespaces=NS))
+    feed_channel = normalize_channel_id(root.findtext(_CHANNEL_ID))
     if expected_channel_id and feed_channel and feed_channel != expected_channel_id:
         return FeedResult(ok=False, failure="channel mismatch")
     default_channel = feed_channel or expected_channel_id
-    entries: list[FeedEntry] = []
-    for entry in root.findall("atom:entry", NS):
-        video_id = (entry.findtext("yt:videoId", namespaces=NS) or "").strip()
-        channel_id = normalize_channel_id(entry.findtext("yt:channelId", namespaces=NS)) or default_channel
-        if not is_valid_video_id(video_id) or not channel_id:
-            continue
-        entries.append(FeedEntry(
-            video_id=video_id,
-            channel_id=channel_id,
-            title=clean_text(entry.findtext("atom:title", default="", namespaces=NS)),
-            published=_time(entry, "atom:published"),
-            updated=_time(entry, "atom:updated"),
-        ))
+    entries = [e for e in (_entry(entry, default_channel) for entry in root if entry.tag == _ENTRY) if e is not None]
     return FeedResult(ok=True, entries=entries)

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from channel_assets.youtube import QuotaShareExhausted, YouTubeClient
+from channel_assets.youtube import YouTubeClient
 
 FIXTURES = Path(os.environ.get("YOUTUBE_FIXTURES", "/work/shared/fixtures/youtube-api-recorded"))
 KEY = "AIzaSyTEST-very-distinctive-KEY_0123456789"
@@ -52,10 +52,11 @@ class FakeQuota:
         self.reserved = 0
         self.exhausted = 0
 
-    def reserve(self, units: int) -> None:
+    def try_reserve(self, units: int) -> bool:
         if self.reserved + units > self.allow:
-            raise QuotaShareExhausted("pipeline quota share used up for today")
+            return False
         self.reserved += units
+        return True
 
     def mark_exhausted(self) -> None:
         self.exhausted += 1

@@ -1,0 +1,86 @@
+"""Quota reserved in blocks: never past the share, whatever runs at once; unused units come back."""
+
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+
+from channel_assets.db.engine import make_engine
+from channel_assets.db.quota_ledger import QuotaLedger
+from channel_assets.refresh.quota import CountingGate
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+LIMIT = 100
+
+
+def _run(url: str, wanted: int, max_block: int = 8) -> int:
+    """One run: its own gate spends up to `wanted` units one call at a time, then gives back the rest."""
+    engine = make_engine(url)
+    gate = CountingGate(QuotaLedger(engine, LIMIT, now=lambda: NOW), max_block=max_block)
+    used = 0
+    while used < wanted and gate.try_reserve(1):
+        used += 1
+    gate.release()
+    engine.dispose()
+    return used
+
+
+def _reserved(engine) -> tuple[int, int]:
+    status = QuotaLedger(engine, LIMIT, now=lambda: NOW).status()
+    return status.reserved, status.used
+
+
+def test_a_block_is_granted_up_to_what_is_left_and_released_units_return(engine):
+    ledger = QuotaLedger(engine, 10, now=lambda: NOW)
+    day = ledger.today()
+    assert ledger.reserve_block(8) == (day, 8)
+    assert ledger.reserve_block(8) == (day, 2)
+    assert ledger.reserve_block(1) == (day, 0)
+    ledger.release(day, 3)
+    assert ledger.reserve_block(5) == (day, 3)
+    assert (ledger.status().reserved, ledger.status().used) == (10, 10)
+
+
+def test_gate_gives_back_the_unused_rest_of_its_block(engine):
+    gate = CountingGate(QuotaLedger(engine, LIMIT, now=lambda: NOW), max_block=32)
+    for _ in range(5):  # blocks of 1, 2, 4: 7 units reserved for 5 calls
+        assert gate.try_reserve(1)
+    assert _reserved(engine) == (7, 7)
+    gate.release()
+    gate.release()
+    assert _reserved(engine) == (5, 5) and gate.total == 5
+
+
+def test_mark_exhausted_gives_back_the_block(engine):
+    gate = CountingGate(QuotaLedger(engine, LIMIT, now=lambda: NOW))
+    for _ in range(3):
+        gate.try_reserve(1)
+    gate.mark_exhausted()
+    assert _reserved(engine) == (3, 3)
+    assert not gate.try_reserve(1) and gate.status().exhausted
+
+
+def test_threads_reserving_blocks_never_overshoot_and_returned_units_are_available(pg_engine, pg_url):
+    used = [0] * 8
+    barrier = threading.Barrier(len(used))
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        used[i] = _run(pg_url, wanted=30)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(used))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(used) <= LIMIT
+    assert _reserved(pg_engine) == (sum(used), sum(used))  # every unused block unit came back
+    assert _run(pg_url, wanted=LIMIT) == LIMIT - sum(used)  # and can be spent by the next run
+
+
+def test_processes_reserving_blocks_never_overshoot_and_returned_units_are_available(pg_engine, pg_url):
+    with ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("spawn")) as pool:
+        used = list(pool.map(_run, [pg_url] * 3, [45] * 3))
+    assert sum(used) <= LIMIT
+    assert _reserved(pg_engine) == (sum(used), sum(used))
+    assert _run(pg_url, wanted=LIMIT) == LIMIT - sum(used)
