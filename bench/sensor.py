@@ -7,14 +7,16 @@ with old timestamps (outside every lookback window), the channels the changes wi
 Both sensors are evaluated the Dagster way, ``sensor(dg.build_sensor_context(instance=..., cursor=...,
 resources=...))``: ``new_subscription_sensor`` (refresh: new subscriptions to never-fetched channels →
 forced-refresh runs) and ``subscription_cleanup_sensor`` (cleanup: unsubscriptions that orphan a
-channel → a detection run; re-subscriptions restore soft-deleted channels in the tick itself).
+channel → a detection run; re-subscriptions → a resubscription_restore run). Sensors only request runs:
+after the last tick the requested resubscription runs are executed (untimed), as the daemon would.
 
 Sequence: tick 0 (cursor None: establishes the cursors; timed as first_tick_s), 90% of --changes
 committed with updated_at = now, tick 1, then the remaining 10% committed LATE with an updated_at
 two minutes older than tick 1's high-water mark, tick 2. Changes are split 60% new subscriptions to
 never-fetched channels, 20% last unsubscriptions, 20% re-subscriptions to soft-deleted channels.
 ``missed_rows`` counts changes not acted on (never-fetched channel not in any run request, orphaning
-unsubscription in a tick without a detection run, re-subscribed channel still soft-deleted).
+unsubscription in a tick without a detection run, re-subscribed channel still soft-deleted after the
+requested runs).
 
     .venv/bin/python bench/sensor.py --subscriptions 10000000 --changes 1000
 """
@@ -100,6 +102,7 @@ def main() -> None:
     refresh_sensor, cleanup_sensor = load_sensors()
     import dagster as dg
 
+    from channel_assets.cleanup.jobs import resubscription_restore_job
     from channel_assets.db.engine import engine_for
     from channel_assets.resources import AppDatabase
 
@@ -140,20 +143,26 @@ def main() -> None:
         late = {g: ids[int(len(ids) * 0.9):] for g, ids in groups.items()}
         early = {g: ids[: int(len(ids) * 0.9)] for g, ids in groups.items()}
         apply_changes(dsn, early, on_time, None)
-        made1 = tick("tick 1 (on-time changes)")
+        tick("tick 1 (on-time changes)")
         # the late ones: committed after tick 1, stamped before its high-water mark
         with psycopg.connect(dsn) as conn:
             hw = conn.execute("SELECT max(updated_at) FROM users_userchannel").fetchone()[0]
         apply_changes(dsn, late, on_time, hw - timedelta(minutes=2))
-        made2 = tick("tick 2 (late changes)")
+        tick("tick 2 (late changes)")
 
         requested_ids: set[str] = set()
         for reqs in requests["refresh"]:
             for r in reqs:
                 requested_ids |= set(r.run_config["ops"]["force_refresh_op"]["config"]["channel_ids"])
         missed_new = sum(synthetic_channel_id(i) not in requested_ids for i in groups["new"])
-        missed_unsub = (len(early["unsub"]) if made1["cleanup"] == 0 else 0) + \
-                       (len(late["unsub"]) if made2["cleanup"] == 0 else 0)
+        detections = [sum(r.job_name == "orphan_detection" for r in reqs) for reqs in requests["cleanup"]]
+        missed_unsub = (len(early["unsub"]) if detections[1] == 0 else 0) + \
+                       (len(late["unsub"]) if detections[2] == 0 else 0)
+        for reqs in requests["cleanup"]:
+            for r in reqs:
+                if r.job_name == resubscription_restore_job.name:
+                    assert resubscription_restore_job.execute_in_process(
+                        run_config=r.run_config, resources=resources, instance=instance).success
         with psycopg.connect(dsn) as conn:
             still_deleted = conn.execute(
                 "SELECT count(*) FROM videos_channel WHERE uuid = ANY(%s::uuid[]) AND soft_deleted_at IS NOT NULL",
