@@ -129,14 +129,6 @@ class QuotaLedger:
             )
             return result.rowcount == 1
 
-    def reserve(self, units: int = 1) -> None:
-        if not self.try_reserve(units):
-            from channel_assets.youtube.errors import QuotaShareExhausted
-
-            raise QuotaShareExhausted(
-                f"pipeline quota share of {self.limit} units for {quota_day(self._now())} is spent"
-            )
-
     def mark_exhausted(self) -> None:
         """The API answered quotaExceeded: nobody tries again before the Pacific reset."""
         now = self._now()

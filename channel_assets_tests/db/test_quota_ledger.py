@@ -1,11 +1,8 @@
 import threading
 from datetime import UTC, datetime
 
-import pytest
-
 from channel_assets.db.engine import make_engine
 from channel_assets.db.quota_ledger import QuotaLedger, next_reset, quota_day
-from channel_assets.youtube import QuotaShareExhausted
 
 
 class Clock:
@@ -26,22 +23,19 @@ def test_pacific_day_and_reset():
 def test_reserve_refuses_past_the_share_and_resets_next_pacific_day(engine):
     clock = Clock(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))
     ledger = QuotaLedger(engine, limit=5, now=clock)
-    for _ in range(5):
-        ledger.reserve(1)
-    with pytest.raises(QuotaShareExhausted):
-        ledger.reserve(1)
-    assert not ledger.try_reserve(1)
+    assert all(ledger.try_reserve(1) for _ in range(5))
+    assert not ledger.try_reserve(1)  # refused: the share is spent
     status = ledger.status()
     assert (status.reserved, status.left, status.exhausted) == (5, 0, False)
     clock.now = datetime(2026, 11, 26, 8, 0, 1, tzinfo=UTC)  # past midnight Pacific
-    ledger.reserve(2)
+    assert ledger.try_reserve(2)
     assert ledger.status().reserved == 2
 
 
 def test_mark_exhausted_blocks_until_reset(engine):
     clock = Clock(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
     ledger = QuotaLedger(engine, limit=100, now=clock)
-    ledger.reserve(1)
+    assert ledger.try_reserve(1)
     ledger.mark_exhausted()
     assert not ledger.try_reserve(1)
     assert ledger.status().exhausted and ledger.status().left == 0
