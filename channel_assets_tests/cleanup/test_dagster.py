@@ -73,6 +73,16 @@ def test_daily_cycles_soft_then_hard_delete_with_checks_passing(world, engine):
     assert (world.count(Video), world.count(UserVideo)) == (videos, watch)
 
 
+def test_a_dry_run_with_channels_due_for_hard_delete_passes_the_snapshot_check(world, engine):
+    """The dry run counts what it would remove (videos_before) but preserves nothing: not a loss."""
+    world.add_channel(videos=2, orphaned_at=NOW - timedelta(days=9), soft_deleted_at=NOW - timedelta(days=8))
+
+    result = _cycle(engine, NOW, dry_run=True)
+
+    assert _checks(result)["snapshot_completeness"] is True
+    assert world.count(Video, Video.channel_id.is_not(None)) == 2  # nothing changed
+
+
 def test_blocking_safety_check_stops_removal(world, engine, monkeypatch):
     world.add_channel(videos=2, orphaned_at=NOW - timedelta(days=9), soft_deleted_at=NOW - timedelta(days=8))
     monkeypatch.setattr(cleanup_assets_module, "snapshot_due", lambda *a, **k: SnapshotRun(False))
