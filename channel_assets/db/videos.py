@@ -30,6 +30,10 @@ def insert_new_videos(conn: sa.Connection, rows: Sequence[dict]) -> int:
     locked, so two runs on one channel cannot both pass the guard.
     """
     t = Video.__table__
+    # NOT EXISTS sees the table as it was before the statement: a pair twice in one INSERT (a playlist
+    # whose pages shifted while walked, a feed listing an entry twice) would go in twice on the app's
+    # schema, which has no unique key to stop it. Keep the first of each pair.
+    rows = list({(r["channel_id"], r["video_id"]): r for r in reversed(rows)}.values())[::-1]
     inserted = 0
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]

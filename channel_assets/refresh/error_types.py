@@ -6,6 +6,12 @@ alerts read a type instead of parsing error text.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from channel_assets.db.engine import transaction
+from channel_assets.db.update_log import AuditEvent, write_events
 from channel_assets.youtube import (
     ChannelForbidden,
     CircuitOpen,
@@ -38,3 +44,12 @@ def error_type_of(exc: YouTubeError) -> str:
         if isinstance(exc, cls):
             return name
     return "transient" if isinstance(exc, TransientError) else "error"
+
+
+def record_circuit_stop(engine: Engine, update_type: str, now: datetime, message: str, deferred: int,
+                        run_id: str | None, actor: str) -> None:
+    """The durable trace of an open breaker (the alerts read it): one run-level row, no channel, and the
+    channels it deferred counted, not failed."""
+    with transaction(engine) as conn:
+        write_events(conn, [AuditEvent(update_type, "skipped", now, changes={"deferred": deferred}, error=message,
+                                       error_type=CIRCUIT_OPEN, run_id=run_id, actor=actor)])

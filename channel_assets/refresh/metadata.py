@@ -30,7 +30,7 @@ from channel_assets.db.channel_refresh import TOP_N, AppliedGroup, FailedAnswer,
 from channel_assets.db.engine import transaction
 from channel_assets.db.selection import DueChannel, count_by_tier, select_due
 from channel_assets.db.update_log import AuditEvent, write_events
-from channel_assets.refresh.error_types import CIRCUIT_OPEN, INVALID_DATA, error_type_of
+from channel_assets.refresh.error_types import INVALID_DATA, error_type_of, record_circuit_stop
 from channel_assets.refresh.quota import CountingGate
 from channel_assets.refresh.tiers import (
     FAILURE_CAP,
@@ -211,14 +211,6 @@ class _Refresher:
             write_events(conn, summaries + applied.events)
         return to_confirm
 
-    def _log_circuit_stop(self, deferred: int) -> None:
-        """The durable trace of an open breaker (the alerts read it): one run-level row, no channel."""
-        with transaction(self.engine) as conn:
-            write_events(conn, [AuditEvent(
-                "metadata", "skipped", self.now, changes={"deferred": deferred},
-                error=self.summary.stopped_by_circuit, error_type=CIRCUIT_OPEN, run_id=self.run_id,
-                actor=self.actor)])
-
     def _count(self, applied: AppliedGroup) -> None:
         self.summary.refreshed += applied.refreshed
         self.summary.changed += applied.changed
@@ -299,7 +291,8 @@ class _Refresher:
             raise self.fatal
         self.summary.deferred = count_by_tier([DueChannel(None, cid, tiers[cid]) for cid in unfinished])
         if self.summary.stopped_by_circuit:
-            self._log_circuit_stop(len(unfinished))
+            record_circuit_stop(self.engine, "metadata", self.now, self.summary.stopped_by_circuit, len(unfinished),
+                                self.run_id, self.actor)
         self.summary.largest_changes = [item for _, _, item in sorted(self._changes, reverse=True)]
         self.summary.wall_s = round(time.perf_counter() - start, 3)
         return self.summary

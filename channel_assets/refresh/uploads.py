@@ -18,14 +18,17 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from channel_assets.db.batches import chunks
 from channel_assets.db.engine import transaction
 from channel_assets.db.selection import upload_candidate_rows
 from channel_assets.db.update_log import AuditEvent, write_events
 from channel_assets.db.videos import insert_new_videos, mark_uploads_checked, stored_among, unstored_pairs
+from channel_assets.refresh.error_types import error_type_of, record_circuit_stop
 from channel_assets.refresh.quota import CountingGate
 from channel_assets.refresh.tiers import PRIORITY_INTERVAL, interval_for
 from channel_assets.youtube import (
     MAX_IDS_PER_CALL,
+    CircuitOpen,
     ConfigurationError,
     QuotaExceeded,
     QuotaShareExhausted,
@@ -39,6 +42,7 @@ from channel_assets.youtube import (
 FEED_SIZE = 15
 MAX_PLAYLIST_PAGES = 20
 GROUP_SIZE = 250
+ACTOR = "channel_uploads"
 
 
 @dataclass
@@ -55,6 +59,7 @@ class UploadsSummary:
     deferred: int = 0
     quota_units: int = 0
     stopped_by_quota: str | None = None
+    stopped_by_circuit: str | None = None
     wall_s: float = 0.0
     failures: list[tuple] = field(default_factory=list)
 
@@ -119,6 +124,9 @@ class _Uploads:
         except (QuotaShareExhausted, QuotaExceeded) as exc:
             self.summary.stopped_by_quota = one_line(exc)
             raise _Stop from None
+        except CircuitOpen as exc:  # the API is down, not the channels: stop like the quota, count nothing
+            self.summary.stopped_by_circuit = self.summary.stopped_by_circuit or one_line(exc)
+            raise _Stop from None
 
     def _walk_playlist(self, ch: _Channel, max_pages: int) -> tuple[list[tuple[str, datetime | None]], int]:
         """Newest-first pages until a stored video id shows up (or the cap)."""
@@ -158,7 +166,7 @@ class _Uploads:
         feeds = [f.result() for f in feed_futures]
         new: dict[str, list[tuple[str, datetime | None]]] = {}
         done: list[_Channel] = []
-        failures: dict[str, str] = {}
+        failures: dict[str, tuple[_Channel, YouTubeError]] = {}
         stop = False
         unstored = unstored_pairs(self.engine, {(ch.channel_id, e.video_id)
                                            for ch, feed in zip(group, feeds, strict=True) if feed.ok
@@ -174,7 +182,7 @@ class _Uploads:
             except ConfigurationError:
                 raise
             except YouTubeError as exc:
-                failures[ch.channel_id] = one_line(exc)
+                failures[ch.channel_id] = (ch, exc)
                 continue
             self.summary.feed_hits += feed.ok
             self.summary.feed_failures += not feed.ok
@@ -188,28 +196,35 @@ class _Uploads:
         self._write(done, new, details or {}, failures, self.gate.total - units_before,
                     int((time.perf_counter() - start) * 1000))
         self.summary.failed += len(failures)
-        self.summary.failures += [(cid, msg) for cid, msg in failures.items()][: 50 - len(self.summary.failures)]
+        self.summary.failures += [(cid, one_line(exc)) for cid, (_, exc) in failures.items()][
+            : 50 - len(self.summary.failures)]
         if stop:
             raise _Stop
 
-    def _details(self, video_ids: list[str]) -> dict[str, VideoRecord] | None:
-        batches = [video_ids[i : i + MAX_IDS_PER_CALL] for i in range(0, len(video_ids), MAX_IDS_PER_CALL)]
-        out: dict[str, VideoRecord] = {}
+    def _detail_batch(self, ids: list[str]) -> dict[str, VideoRecord]:
+        """One videos.list call; a failed one costs only its own 50 videos' details (best effort: the id
+        and date from the feed or playlist are stored, details come later)."""
         try:
-            for batch in self.pool.map(lambda ids: self._api(self.client.list_videos, ids), batches):
-                out |= batch.found
-                self.summary.video_calls += 1
-        except _Stop:
-            return None
-        except ConfigurationError:
+            found = self._api(self.client.list_videos, ids).found
+        except (_Stop, ConfigurationError):
             raise
         except YouTubeError:
-            pass  # details are best effort: the feed/playlist id and date are stored, views come later
+            return {}
+        self.summary.video_calls += 1
+        return found
+
+    def _details(self, video_ids: list[str]) -> dict[str, VideoRecord] | None:
+        out: dict[str, VideoRecord] = {}
+        try:
+            for found in self.pool.map(self._detail_batch, [list(b) for b in chunks(video_ids, MAX_IDS_PER_CALL)]):
+                out |= found
+        except _Stop:
+            return None
         return out
 
     def _log(self, channel_uuid, channel_id, status, *, changes=None, error=None, units=0, ms=None) -> AuditEvent:
         return AuditEvent("uploads", status, self.now, channel_uuid, channel_id, changes=changes, error=error,
-                          quota_units=units, processing_ms=ms, run_id=self.run_id, actor="channel_uploads")
+                          quota_units=units, processing_ms=ms, run_id=self.run_id, actor=ACTOR)
 
     def _write(self, done, new, details, failures, units: int, ms: int) -> None:
         now = self.now
@@ -232,7 +247,8 @@ class _Uploads:
             if found:
                 logs.append(self._log(ch.uuid, ch.channel_id, "success",
                                       changes={"videos_found": [vid for vid, _ in found][:50]}))
-        logs += [self._log(None, cid, "failed", error=msg) for cid, msg in failures.items()]
+        logs += [AuditEvent("uploads", "failed", now, ch.uuid, cid, error=one_line(exc), error_type=error_type_of(exc),
+                            run_id=self.run_id, actor=ACTOR) for cid, (ch, exc) in failures.items()]
         logs.append(self._log(None, None, "failed" if failures else "success", units=units, ms=ms, changes={
             "batch": {"checked": len(done), "videos_found": len(rows), "failed": len(failures)}}))
         with transaction(self.engine) as conn:
@@ -268,5 +284,8 @@ def refresh_uploads(engine: Engine, client: YouTubeClient, gate: CountingGate, n
         worker.pool.shutdown(wait=True)
         gate.release()  # the unused rest of the quota block goes back to the ledger
     worker.summary.deferred = len(candidates) - worker.summary.checked - worker.summary.failed
+    if worker.summary.stopped_by_circuit:
+        record_circuit_stop(engine, "uploads", now, worker.summary.stopped_by_circuit, worker.summary.deferred,
+                            run_id, ACTOR)
     worker.summary.wall_s = round(time.perf_counter() - start, 3)
     return worker.summary

@@ -51,3 +51,27 @@ def test_open_breaker_defers_the_rest_and_is_alerted_with_the_run(pg_engine, emu
     healthy = client_factory(gate, max_attempts=1, breaker_threshold=2, clock=lambda: 0.0)
     later = refresh_shards(pg_engine, healthy, gate, now + timedelta(minutes=5), ALL, run_id="run-back")
     assert later.attempted == 300 and not later.stopped_by_circuit
+
+
+def test_uploads_stop_on_an_open_breaker_and_fail_no_channel(pg_engine, emulator, client_factory):  # noqa: F811
+    """Feeds down and the API answering 503: the playlist fallbacks open the breaker; the channels after
+    it are deferred, not failed, and one run-level row says why."""
+    from channel_assets.refresh.uploads import refresh_uploads
+
+    insert_channels(pg_engine, emulator.ids(60))
+    emulator.server.faults.configure({"error_rate": 1.0, "feed_outage": True, "seed": 1})
+    now = emulator.world.now
+    gate = CountingGate(QuotaLedger(pg_engine, 8000, now=lambda: now))
+    client = client_factory(gate, max_attempts=1, breaker_threshold=2, clock=lambda: 0.0)
+    summary = refresh_uploads(pg_engine, client, gate, now, ALL, in_flight=1, run_id="uploads-dead-api",
+                              group_size=10)
+
+    assert "circuit open" in summary.stopped_by_circuit
+    assert summary.failed <= 2 and summary.deferred >= 50  # only the calls that opened it failed
+    with pg_engine.connect() as conn:
+        [trace] = conn.execute(select(ChannelUpdateLog).where(ChannelUpdateLog.error_type == "circuit_open")).all()
+        failed = conn.execute(select(ChannelUpdateLog).where(ChannelUpdateLog.update_type == "uploads",
+                                                             ChannelUpdateLog.status == "failed",
+                                                             ChannelUpdateLog.channel_id.is_not(None))).all()
+    assert (trace.update_type, trace.run_id, trace.status) == ("uploads", "uploads-dead-api", "skipped")
+    assert all(f.error_type and f.channel_uuid for f in failed)  # typed, and tied to the channel row

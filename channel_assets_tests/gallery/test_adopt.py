@@ -137,3 +137,27 @@ def test_a_pipeline_database_made_before_0003_gets_the_channel_link_index(pg_url
         assert migrate.check(engine) == ([], True)
     finally:
         engine.dispose()
+
+
+def test_a_video_listed_twice_in_one_insert_is_stored_once_on_the_apps_schema(gallery_engine):
+    """The app's videos_video has no unique (channel, video_id): the insert itself must not repeat a pair."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from channel_assets.db.engine import transaction
+    from channel_assets.db.models import Channel, Video
+    from channel_assets.db.videos import insert_new_videos
+
+    migrate.upgrade(gallery_engine)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    channel = uuid.uuid4()
+    with transaction(gallery_engine) as conn:
+        conn.execute(sa.insert(Channel).values(uuid=channel, channel_id="UC" + "d" * 22, title="", description="",
+                                               url="", created_at=now, updated_at=now))
+        row = {"video_id": "dQw4w9WgXcQ", "channel_id": channel, "channel_id_snapshot": "UC" + "d" * 22,
+               "title": "t", "description": "", "published_at": now, "duration": None, "view_count": None,
+               "created_at": now, "updated_at": now}
+        inserted = insert_new_videos(conn, [{**row, "uuid": uuid.uuid4()}, {**row, "uuid": uuid.uuid4()}])
+    with gallery_engine.connect() as conn:
+        stored = conn.execute(sa.select(sa.func.count()).select_from(Video).where(Video.channel_id == channel))
+        assert (inserted, stored.scalar_one()) == (1, 1)
