@@ -27,7 +27,7 @@ MAX_PER_RUN = 1_000
 class Tick:
     cursor: str | None
     seen: int = 0
-    resubscribed: list[str] = field(default_factory=list)
+    resubscribed: dict[str, datetime] = field(default_factory=dict)  # channel id → its latest change
     newly_orphaned: int = 0
     trigger: str | None = None  # max updated_at of the unsubscriptions that orphaned a channel
 
@@ -47,13 +47,17 @@ def scan_subscriptions(engine: Engine, cursor: str | None, now: datetime, lookba
     return tick
 
 
-def _resubscription_requests(channel_ids: list[str]) -> list[dg.RunRequest]:
+def _resubscription_requests(resubscribed: dict[str, datetime]) -> list[dg.RunRequest]:
+    """One run per MAX_PER_RUN channels, keyed by the channels and their latest change: a re-read of the
+    same rows asks nothing twice, a later re-subscription of the same channel is a new run."""
+    channel_ids = list(resubscribed)
     requests = []
     for i in range(0, len(channel_ids), MAX_PER_RUN):
         chunk = channel_ids[i : i + MAX_PER_RUN]
+        key = ",".join(f"{cid}@{resubscribed[cid].isoformat()}" for cid in chunk)
         requests.append(dg.RunRequest(
             job_name=resubscription_restore_job.name,
-            run_key="resub-" + hashlib.sha256(",".join(chunk).encode()).hexdigest()[:24],
+            run_key="resub-" + hashlib.sha256(key.encode()).hexdigest()[:24],
             run_config={"ops": {"restore_resubscribed": {"config": {"channel_ids": chunk}}}},
             tags={"cleanup/trigger": "resubscription", "channel_assets/channels": str(len(chunk))}))
     return requests

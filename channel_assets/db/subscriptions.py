@@ -55,10 +55,12 @@ class SubscriptionEffects:
     to_restore: list[str] = field(default_factory=list)  # followed again while orphaned or soft-deleted
     to_relink: list[str] = field(default_factory=list)  # followed, with preserved channel-less videos
     newly_orphaned: dict[str, datetime] = field(default_factory=dict)  # channel id → its latest change
+    changed_at: dict[str, datetime] = field(default_factory=dict)  # channel id → its latest change
 
     @property
-    def resubscribed(self) -> list[str]:
-        return sorted({*self.to_restore, *self.to_relink})
+    def resubscribed(self) -> dict[str, datetime]:
+        """Channels to restore or re-link, with their latest subscription change."""
+        return {cid: self.changed_at[cid] for cid in sorted({*self.to_restore, *self.to_relink})}
 
 
 def effects_of(engine: Engine, changes: dict[uuid.UUID, datetime]) -> SubscriptionEffects:
@@ -74,6 +76,7 @@ def effects_of(engine: Engine, changes: dict[uuid.UUID, datetime]) -> Subscripti
                 .where(in_uuids(Channel.uuid, batch))
             ).all()
             for r in rows:
+                effects.changed_at[r.channel_id] = changes[r.uuid]
                 if r.followed:
                     if r.orphaned_at is not None or r.soft_deleted_at is not None:
                         effects.to_restore.append(r.channel_id)

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
+from sqlalchemy import update
 
 from channel_assets.cleanup import assets as cleanup_assets_module
 from channel_assets.cleanup.assets import cleanup_assets
@@ -11,7 +12,7 @@ from channel_assets.cleanup.checks import cleanup_checks
 from channel_assets.cleanup.definitions import defs
 from channel_assets.cleanup.jobs import restore_channels_job, resubscription_restore_job
 from channel_assets.cleanup.sensors import LOOKBACK, scan_subscriptions, subscription_cleanup_sensor
-from channel_assets.db.models import ChannelUpdateLog, UserVideo, Video
+from channel_assets.db.models import Channel, ChannelUpdateLog, UserVideo, Video
 from channel_assets.db.removal import SnapshotRun
 from channel_assets.resources import AppDatabase, PipelinePolicy
 from channel_assets_tests.cleanup.conftest import NOW
@@ -123,6 +124,15 @@ def test_sensor_restores_resubscription_and_requests_detection_for_late_rows(wor
     assert [r.partition_key for r in detections] == [now.date().isoformat()]
     third = subscription_cleanup_sensor(dg.build_sensor_context(resources=resources, cursor=second.cursor))
     assert {r.run_key for r in third.run_requests} == {r.run_key for r in second.run_requests}  # one run each
+
+    # The same channel removed and followed again later: a new run, not a run key Dagster already used.
+    with engine.begin() as conn:
+        conn.execute(update(Channel).where(Channel.uuid == soft.uuid)
+                     .values(orphaned_at=now, soft_deleted_at=now))
+    world.subscribe(users[0], soft.uuid, active=True, at=now + timedelta(minutes=1))
+    fourth = subscription_cleanup_sensor(dg.build_sensor_context(resources=resources, cursor=third.cursor))
+    (again_request,) = [r for r in fourth.run_requests if r.job_name == "resubscription_restore"]
+    assert again_request.run_key != request.run_key
 
     # Outside the lookback a row is not read again.
     assert scan_subscriptions(engine, (now + 2 * LOOKBACK).isoformat(), now).seen == 0
