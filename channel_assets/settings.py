@@ -153,7 +153,8 @@ def _database_url(env: Mapping[str, str]) -> str:
             f"{name}: PostgreSQL is required (postgresql+psycopg://…); leave it unset for the embedded one"
         )
     if scheme not in {"postgresql", "postgresql+psycopg"}:
-        raise SettingsError(f"{name} must start with postgresql+psycopg://, got {scheme or raw!r}")
+        got = f"scheme {scheme!r}" if scheme else "no scheme"  # never the URL itself: it may hold a password
+        raise SettingsError(f"{name} must start with postgresql+psycopg://, got {got}")
     if scheme == "postgresql":
         raw = "postgresql+psycopg://" + raw.split("://", 1)[1]
     return raw

@@ -58,6 +58,12 @@ def test_sqlite_is_refused_with_the_way_to_the_embedded_postgresql():
         load_settings({"CHANNEL_ASSETS_DATABASE_URL": "sqlite:////tmp/app.db"})
 
 
+def test_a_url_without_scheme_is_refused_without_echoing_its_password():
+    with pytest.raises(SettingsError) as err:
+        load_settings({"CHANNEL_ASSETS_DATABASE_URL": "app:s3cretpw@db-host/gallery"})
+    assert "s3cretpw" not in str(err.value) and "no scheme" in str(err.value)
+
+
 def test_repr_never_shows_the_api_key():
     s = load_settings({"YOUTUBE_API_KEY": "AIzaSECRETSECRET"})
     assert "AIzaSECRETSECRET" not in repr(s)
