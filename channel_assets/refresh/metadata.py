@@ -199,8 +199,6 @@ class _Refresher:
         with transaction(self.engine) as conn:
             applied = apply_answers(conn, found, gone, failed, now=self.now, rules=RULES, run_id=self.run_id,
                                     actor=self.actor)
-            with self._lock:
-                self._count(applied)
             write_ms = int((time.perf_counter() - start) * 1000)
             summaries = [AuditEvent(
                 "metadata", "failed" if changes["batch"]["failed"] or out.skipped else "success", self.now,
@@ -209,6 +207,8 @@ class _Refresher:
                 processing_ms=out.ms + write_ms, run_id=self.run_id, actor=self.actor,
             ) for out, changes in batches]
             write_events(conn, summaries + applied.events)
+        with self._lock:  # counted once committed
+            self._count(applied)
         return to_confirm
 
     def _count(self, applied: AppliedGroup) -> None:

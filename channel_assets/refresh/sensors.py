@@ -36,7 +36,7 @@ def new_never_fetched(engine, cursor: str | None, log=None) -> tuple[list[str], 
         hw = latest_subscription_change(engine)
         if hw is None:
             return [], json.dumps({"hw": None, "sent": {}})
-    rows, newest = never_fetched_followed_since(engine, hw - LOOKBACK, MAX_PER_TICK)
+    rows, newest = never_fetched_followed_since(engine, hw - LOOKBACK, MAX_PER_TICK, already=list(sent))
     new_hw = newest or hw
     ids = []
     for cid in rows:

@@ -202,3 +202,26 @@ def test_report_renders_for_the_terminal(engine, emulator, ledger_factory):
     gate = ledger_factory()
     text = render_text(build_freshness_report(engine, emulator.world.now, gate, REPORT_RULES))
     assert "never fetched" in text and "Quota" in text and "daily_full_refresh" in text
+
+
+def test_more_new_subscriptions_than_a_tick_takes_are_read_on_the_next_ticks(engine, emulator, monkeypatch):
+    """A tick takes at most MAX_PER_TICK channels; its high-water mark stops at the last one it took, so
+    the rest come on the next ticks instead of waiting for the daily cycle."""
+    from channel_assets.refresh import sensors
+
+    monkeypatch.setattr(sensors, "MAX_PER_TICK", 3)
+    ids = emulator.ids(8)
+    insert_channels(engine, ids)
+    with engine.connect() as conn:
+        uuids = dict(conn.execute(select(Channel.channel_id, Channel.uuid)).all())
+    with transaction(engine) as conn:
+        conn.execute(insert(User).values(id=1, username="u1"))
+    t0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    cursor = sensors.new_never_fetched(engine, None)[1]  # no subscription yet: no high-water mark
+    for n, cid in enumerate(ids):
+        _subscribe(engine, uuids[cid], 1, t0 + timedelta(minutes=n))
+    requested: list[str] = []
+    for _ in range(4):
+        got, cursor = sensors.new_never_fetched(engine, cursor)
+        requested += got
+    assert sorted(requested) == sorted(ids)
