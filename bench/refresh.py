@@ -107,14 +107,14 @@ def run_pipeline(direct: bool, db_url: str, emulator: Emulator, in_flight: int) 
     """The measured refresh: one Dagster run over all shards (or the bare domain function)."""
     if direct:
         from channel_assets.db.engine import engine_for
-        from channel_assets.db.quota_ledger import QuotaLedger
         from channel_assets.refresh.metadata import refresh_shards
         from channel_assets.refresh.quota import CountingGate
+        from channel_assets.resources import PipelinePolicy
         from channel_assets.settings import load_settings
         from channel_assets.youtube import YouTubeClient
 
         engine = engine_for(db_url)
-        gate = CountingGate(QuotaLedger(engine, load_settings().quota_pipeline_limit))
+        gate = CountingGate(PipelinePolicy.from_settings(load_settings()).ledger(engine))
         with YouTubeClient(emulator.base_url, API_KEY, quota=gate, max_connections=in_flight * 2) as client:
             summary = refresh_shards(engine, client, gate, datetime.now(UTC), list(range(16)), in_flight=in_flight)
         return {"through_dagster": False, "summary_wall_s": summary.wall_s, "summary_quota_units": summary.quota_units}

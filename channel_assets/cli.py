@@ -72,8 +72,10 @@ def _schema_errors():
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc)
-    return " ".join(text.split("\n")[0].split())
+    """The database's own message (first line, redacted), not SQLAlchemy's wrapper with the statement."""
+    from channel_assets.youtube import one_line
+
+    return one_line(str(getattr(exc, "orig", None) or exc).split("\n")[0])
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

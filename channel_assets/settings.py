@@ -39,18 +39,14 @@ class Settings:
     max_users: int
     max_videos: int
 
-    @property
-    def quota_pipeline_limit(self) -> int:
-        """Units per Pacific day the pipeline may spend; the rest is left for the app."""
-        return int(self.quota_daily_limit * self.quota_pipeline_share)
-
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.__dict__.items() if k != "youtube_api_key"}
         shown["youtube_api_key"] = "***" if self.youtube_api_key else ""
         return f"Settings({shown})"
 
 
-# (variable, default, description) — the README's configuration table is generated from this.
+# (variable, default, description): every variable the project reads; test_settings checks that the
+# README's configuration table lists each of them.
 VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("CHANNEL_ASSETS_DATABASE_URL", "the embedded PostgreSQL in <project>/.data/pg",
      "SQLAlchemy URL of the app database (postgresql+psycopg://; plain postgresql:// is accepted)."),

@@ -1,5 +1,6 @@
 import pytest
 
+from channel_assets.resources import PipelinePolicy
 from channel_assets.settings import SettingsError, load_settings
 
 
@@ -8,7 +9,7 @@ def test_defaults_are_sane():
     assert s.database_url.startswith("postgresql+psycopg://postgres@/channel_assets?host=")
     assert s.youtube_api_base_url == "https://www.googleapis.com"
     assert s.youtube_feed_base_url == "https://www.youtube.com"
-    assert s.quota_pipeline_limit == 8000
+    assert PipelinePolicy.from_settings(s).quota_pipeline_limit == 8000  # the one place the share is applied
     assert (s.cooldown_days, s.log_retention_days, s.max_calls_in_flight) == (7, 90, 16)
     assert s.max_feeds_in_flight == 32
     assert not s.dry_run
@@ -67,3 +68,14 @@ def test_a_url_without_scheme_is_refused_without_echoing_its_password():
 def test_repr_never_shows_the_api_key():
     s = load_settings({"YOUTUBE_API_KEY": "AIzaSECRETSECRET"})
     assert "AIzaSECRETSECRET" not in repr(s)
+
+
+def test_the_readme_configuration_table_lists_every_variable():
+    from pathlib import Path
+
+    from channel_assets.settings import PROJECT_ROOT, VARIABLES
+
+    readme = Path(PROJECT_ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration"):readme.index("\n## ", readme.index("## Configuration") + 5)]
+    missing = [name for name, _, _ in VARIABLES if f"| `{name}` |" not in table]
+    assert not missing, f"not in the README's configuration table: {missing}"

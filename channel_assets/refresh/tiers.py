@@ -29,7 +29,6 @@ ACTIVE_USER_WINDOW = timedelta(days=30)
 DORMANT_AFTER = timedelta(days=180)
 QUIET_AFTER = timedelta(days=30)
 ACTIVE_UPLOAD_WINDOW = timedelta(days=7)
-TIER_ORDER = ("critical", "priority", "new", "daily", "weekly", "monthly")
 
 
 def interval_for(update_frequency: str, is_priority: bool = False, is_critical: bool = False) -> timedelta:

@@ -1,4 +1,4 @@
-"""Metadata refresh against the emulator (ground truth over real sockets), on SQLite and PostgreSQL."""
+"""Metadata refresh against the emulator (ground truth over real sockets)."""
 
 from __future__ import annotations
 

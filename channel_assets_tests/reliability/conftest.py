@@ -69,18 +69,3 @@ def assert_matches_truth(engine, emu: Emu, ids: list[str], now: datetime) -> Non
 def make_all_due(engine, when: datetime) -> None:
     with engine.begin() as conn:
         conn.execute(update(Channel).values(next_refresh_at=when - timedelta(minutes=1)))
-
-
-PG_DEFAULT_FAULTS = {"5xx_burst", "quota_exhausted_after_2_calls", "connection_resets"}
-
-
-def pytest_collection_modifyitems(config, items):
-    """API-fault tests: every fault on SQLite by default, three on PostgreSQL; all of them are `slow` else."""
-    import pytest
-
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is None or "fault" not in callspec.params:
-            continue
-        if callspec.params.get("db_url") == "postgres" and callspec.params["fault"] not in PG_DEFAULT_FAULTS:
-            item.add_marker(pytest.mark.slow)

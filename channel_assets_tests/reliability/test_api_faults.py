@@ -1,5 +1,5 @@
-"""API faults during a refresh cycle (metadata + uploads) against the emulator, one test per fault, on
-SQLite and PostgreSQL. After each: a defined end state, a consistent database, no healthy channel
+"""API faults during a refresh cycle (metadata + uploads) against the emulator, one test per fault.
+After each: a defined end state, a consistent database, no healthy channel
 marked unavailable, the ledger within the share, and a re-run after the fault clears converges to the
 emulator's ground truth."""
 

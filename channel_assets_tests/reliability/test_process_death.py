@@ -2,7 +2,7 @@
 nothing half-written, no duplicate video, no partially removed channel, the quota ledger counts at
 most the calls in flight at the kill beyond what the emulator served, and a normal run completes.
 
-25 trials of each kind (20 on PostgreSQL, 5 on SQLite); `make test` runs 3 of each, the rest are slow.
+20 trials of each kind; `make test` runs 2 of each, the rest are slow (`make test-full`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One running stack per test session (worker): emulator, seeded SQLite app DB, webserver, daemon."""
+"""One running stack per test session (worker): emulator, a seeded app database of its own, webserver, daemon."""
 
 from __future__ import annotations
 
