@@ -76,18 +76,21 @@ class YouTubeApi(dg.ConfigurableResource):
         return self.max_feeds_in_flight or load_settings().max_feeds_in_flight
 
 
+DEFAULTS = load_settings({})  # the documented defaults, defined once in channel_assets.settings
+
+
 class PipelinePolicy(dg.ConfigurableResource):
     """The operator's rules, set once and shown in the UI's resource view: quota share, cool-down, the
     cleanup's safety limits and dry run, log retention. Defaults are the documented ones."""
 
-    quota_daily_limit: int = 10_000
-    quota_pipeline_share: float = 0.8
-    cooldown_days: int = 7
-    log_retention_days: int = 90
-    cleanup_dry_run: bool = False
-    max_watch_rows: int = 10_000
-    max_users: int = 1_000
-    max_videos: int = 100
+    quota_daily_limit: int = DEFAULTS.quota_daily_limit
+    quota_pipeline_share: float = DEFAULTS.quota_pipeline_share
+    cooldown_days: int = DEFAULTS.cooldown_days
+    log_retention_days: int = DEFAULTS.log_retention_days
+    cleanup_dry_run: bool = DEFAULTS.dry_run
+    max_watch_rows: int = DEFAULTS.max_watch_rows
+    max_users: int = DEFAULTS.max_users
+    max_videos: int = DEFAULTS.max_videos
 
     @property
     def quota_pipeline_limit(self) -> int:
@@ -135,5 +138,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             api_key=env_or_none("YOUTUBE_API_KEY"),
             base_url=env_or_none("YOUTUBE_API_BASE_URL"),
             feed_base_url=env_or_none("YOUTUBE_FEED_BASE_URL"),
+            max_calls_in_flight=env_int_or("YOUTUBE_MAX_CALLS_IN_FLIGHT", DEFAULTS.max_calls_in_flight),
+            max_feeds_in_flight=env_int_or("YOUTUBE_MAX_FEEDS_IN_FLIGHT", DEFAULTS.max_feeds_in_flight),
         ),
     }
