@@ -13,13 +13,9 @@ from datetime import date, datetime, timedelta
 
 from channel_assets.alerts.notifiers import Message
 from channel_assets.db.quota_ledger import QuotaStatus
+from channel_assets.refresh.quota import QUOTA_ERROR_PCT_OF_DAILY, QUOTA_WARN_PCT_OF_SHARE, quota_levels
 
 REPEAT_AFTER = timedelta(days=1)
-# Seed 000's quota alerts, shared with channel_metadata's quota checks: a warning when today's use passes
-# 75% of the pipeline's share, an error at 80% of the day's whole quota (the share's default ceiling).
-QUOTA_WARN_PCT_OF_SHARE = 75
-QUOTA_ERROR_PCT_OF_DAILY = 80
-QUOTA_THRESHOLDS_PCT = (QUOTA_WARN_PCT_OF_SHARE, QUOTA_ERROR_PCT_OF_DAILY)
 FAILURE_SPIKE_PCT = 5.0  # seed 000: alert on failure rate spikes above 5%
 FAILURE_SPIKE_MIN_ATTEMPTS = 50  # below this a handful of failures is not a rate
 LOCATION = "__repository__@channel_assets"
@@ -86,21 +82,6 @@ def asset_link(ui_url: str, asset: str, view: str = "") -> str:
     return f"{ui_url}/assets/{asset}" + (f"?view={view}" if view else "")
 
 
-@dataclass(frozen=True)
-class QuotaLevels:
-    """Today's quota against seed 000's thresholds (the alerts and the asset checks read the same)."""
-
-    warn: bool  # used ≥ 75% of the pipeline's share
-    error: bool  # used ≥ 80% of the day's whole quota
-    exceeded_early: bool  # YouTube answered quotaExceeded while the ledger still had units left
-
-
-def quota_levels(status: QuotaStatus, daily_limit: int) -> QuotaLevels:
-    return QuotaLevels(warn=status.used * 100 >= status.limit * QUOTA_WARN_PCT_OF_SHARE,
-                       error=status.used * 100 >= daily_limit * QUOTA_ERROR_PCT_OF_DAILY,
-                       exceeded_early=status.exhausted)
-
-
 def quota_observations(status: QuotaStatus, daily_limit: int, ui_url: str) -> list[Observation]:
     """75% of the share, 80% of the daily quota, the share spent (the ledger stops calls), quotaExceeded."""
     link = asset_link(ui_url, "channel_metadata", "checks")
@@ -113,7 +94,7 @@ def quota_observations(status: QuotaStatus, daily_limit: int, ui_url: str) -> li
             f"quota_{QUOTA_WARN_PCT_OF_SHARE}", "warning",
             f"YouTube quota: {QUOTA_WARN_PCT_OF_SHARE}% of the pipeline's share used", facts, link)),
         Observation(f"quota_{QUOTA_ERROR_PCT_OF_DAILY}", levels.error, Message(
-            f"quota_{QUOTA_ERROR_PCT_OF_DAILY}", "warning",
+            f"quota_{QUOTA_ERROR_PCT_OF_DAILY}", "error",
             f"YouTube quota: {QUOTA_ERROR_PCT_OF_DAILY}% of the day's quota used", facts, link)),
     ]
     spent = status.reserved >= status.limit and not status.exhausted

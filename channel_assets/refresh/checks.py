@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from channel_assets.alerts.conditions import QUOTA_ERROR_PCT_OF_DAILY, QUOTA_WARN_PCT_OF_SHARE, quota_levels
 from channel_assets.db.update_log import success_rate
 from channel_assets.refresh.assets import channel_metadata
+from channel_assets.refresh.quota import QUOTA_ERROR_PCT_OF_DAILY, QUOTA_WARN_PCT_OF_SHARE, quota_levels
 from channel_assets.refresh.timetable import REPORT_RULES
 from channel_assets.reporting.freshness import build_freshness_report
 from channel_assets.reporting.markdown import md_table

@@ -68,6 +68,11 @@ def test_quota_thresholds_75_of_the_share_and_80_of_the_daily_quota(used, reserv
     assert {o.condition for o in found if o.failing} == failing
 
 
+def test_quota_80_alert_is_an_error_like_its_check():
+    severities = {o.condition: o.message.severity for o in quota_observations(_status(8000), 10_000, "http://ui")}
+    assert severities["quota_75"] == "warning" and severities["quota_80"] == "error"
+
+
 @pytest.mark.parametrize(("attempts", "failed", "failing"), [(1000, 50, False), (1000, 51, True), (40, 40, False)])
 def test_failure_spike_above_five_percent_of_enough_attempts(attempts, failed, failing):
     obs = failure_spike_observation(attempts, failed, [("UCx", "HTTP 503")], timedelta(hours=1), "http://ui")
