@@ -97,7 +97,7 @@ def quota_observations(status: QuotaStatus, daily_limit: int, ui_url: str) -> li
             f"quota_{QUOTA_ERROR_PCT_OF_DAILY}", "error",
             f"YouTube quota: {QUOTA_ERROR_PCT_OF_DAILY}% of the day's quota used", facts, link)),
     ]
-    spent = status.reserved >= status.limit and not status.exhausted
+    spent = status.reserved >= status.limit and not levels.exceeded_early
     found.append(Observation("quota_share_spent", spent, Message(
         "quota_share_spent", "error", "YouTube quota: share spent, the ledger stops API calls until the reset",
         facts + " Due channels are deferred by priority; lower-tier refreshes wait.", link)))

@@ -90,7 +90,9 @@ def quota_under_error_level(context: dg.AssetCheckExecutionContext, app_db: AppD
 
 
 @dg.asset_check(asset=channel_metadata, description="YouTube did not answer quotaExceeded while the ledger still "
-                "had units left (something else spends this Google project's quota).")
+                "had units left, i.e. exhausted with units used (calls made plus blocks held by running steps) "
+                "below the share: something else spends this Google project's quota. quotaExceeded once the "
+                "share is used up passes.")
 def quota_not_exceeded_early(context: dg.AssetCheckExecutionContext, app_db: AppDatabase,
                              policy: PipelinePolicy) -> dg.AssetCheckResult:
     levels, metadata = _quota(context, app_db, policy)

@@ -36,9 +36,11 @@ class QuotaLevels:
 
 
 def quota_levels(status: QuotaStatus, daily_limit: int) -> QuotaLevels:
+    """`used` is the calls made plus blocks running steps still hold (returned at step end), so a
+    quotaExceeded at the share's end (used = limit) is expected; one with units left is not."""
     return QuotaLevels(warn=status.used * 100 >= status.limit * QUOTA_WARN_PCT_OF_SHARE,
                        error=status.used * 100 >= daily_limit * QUOTA_ERROR_PCT_OF_DAILY,
-                       exceeded_early=status.exhausted)
+                       exceeded_early=status.exhausted and status.used < status.limit)
 
 
 class CountingGate:

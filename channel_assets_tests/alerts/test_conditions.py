@@ -62,6 +62,7 @@ def _status(used, reserved=None, exhausted=False):
     (7990, 8000, False, {"quota_75", "quota_share_spent"}),
     (8000, 8000, False, {"quota_75", "quota_80", "quota_share_spent"}),
     (100, None, True, {"quota_exceeded"}),
+    (8000, 8000, True, {"quota_75", "quota_80", "quota_share_spent"}),  # quotaExceeded at the share's end
 ])
 def test_quota_thresholds_75_of_the_share_and_80_of_the_daily_quota(used, reserved, exhausted, failing):
     found = quota_observations(_status(used, reserved, exhausted), 10_000, "http://ui")
