@@ -26,6 +26,7 @@ from channel_assets.alerts.resources import AlertChannels
 from channel_assets.alerts.service import Delivery, deliver, digest_due, failing_since, record
 from channel_assets.db import alerts as db
 from channel_assets.db.update_log import success_rate
+from channel_assets.refresh.tiers import FAILURE_CAP
 from channel_assets.resources import AppDatabase, PipelinePolicy
 from channel_assets.youtube.redaction import one_line
 
@@ -53,7 +54,7 @@ def alerts_tick(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition, eng
     key = f"digest:{now.date()}"
     if now.hour >= config.digest_hour and digest_due(engine, key):
         end = datetime.combine(now.date(), time(config.digest_hour), UTC)
-        digest = cond.Digest(day=now.date(), **db.digest_facts(engine, end - timedelta(days=1), end),
+        digest = cond.Digest(day=now.date(), **db.digest_facts(engine, end - timedelta(days=1), end, FAILURE_CAP),
                              warn_checks=[f"{c.name} on {c.asset}" for c in checks
                                           if c.severity == "WARN" and not c.passed])
         events.append(cond.Outgoing(key, cond.digest_message(digest, ui)))

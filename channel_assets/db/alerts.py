@@ -18,7 +18,6 @@ from channel_assets.db.engine import transaction
 from channel_assets.db.models import AlertOutbox, AlertState, Channel, ChannelUpdateLog
 
 ALERTS_LOCK = 0x0A1E_0014  # pg_advisory_xact_lock key of alert writers
-FAILING_CHANNEL_COUNT = 5  # failed_update_count from which a channel waits for a human in the digest
 
 
 @contextmanager
@@ -98,8 +97,9 @@ def circuit_open_runs(engine: Engine, start: datetime, end: datetime) -> dict[st
         return {r[0] or "(no run)": r[1] for r in rows}
 
 
-def digest_facts(engine: Engine, start: datetime, end: datetime, limit: int = 50) -> dict:
-    """Availability changes and cleanup of (start, end], and what waits for a human now."""
+def digest_facts(engine: Engine, start: datetime, end: datetime, failure_cap: int, limit: int = 50) -> dict:
+    """Availability changes and cleanup of (start, end], and what waits for a human now (channels at
+    the refresh rules' `failure_cap`, held removals)."""
     log, ch = ChannelUpdateLog.__table__.c, Channel.__table__.c
     window = and_(log.created_at > start, log.created_at <= end)
     availability = log.changes_made["is_available"].as_string()
@@ -117,7 +117,7 @@ def digest_facts(engine: Engine, start: datetime, end: datetime, limit: int = 50
             ch.removal_hold_reason.is_not(None), ch.soft_deleted_at.is_(None))
             .order_by(ch.channel_id).limit(limit)).all()
         failing = conn.execute(select(ch.channel_id, ch.failed_update_count, ch.last_error).where(
-            ch.failed_update_count >= FAILING_CHANNEL_COUNT, ch.soft_deleted_at.is_(None))
+            ch.failed_update_count >= failure_cap, ch.soft_deleted_at.is_(None))
             .order_by(ch.failed_update_count.desc(), ch.channel_id).limit(limit)).all()
         return {
             "gone": ids(availability == "[true, false]"),
