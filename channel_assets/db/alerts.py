@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, upda
 from sqlalchemy.dialects.postgresql import insert
 
 from channel_assets.db.engine import transaction
+from channel_assets.db.holds import hold_label
 from channel_assets.db.models import AlertOutbox, AlertState, Channel, ChannelUpdateLog
 
 ALERTS_LOCK = 0x0A1E_0014  # pg_advisory_xact_lock key of alert writers
@@ -113,9 +114,8 @@ def digest_facts(engine: Engine, start: datetime, end: datetime, failure_cap: in
             select(phase, func.count())
             .where(window, log.update_type.in_(("removal", "restore")), log.status == "success")
             .group_by(phase)).all())
-        held = conn.execute(select(ch.channel_id, ch.removal_hold_reason).where(
-            ch.removal_hold_reason.is_not(None), ch.soft_deleted_at.is_(None))
-            .order_by(ch.channel_id).limit(limit)).all()
+        held = conn.execute(select(ch.channel_id, ch.removal_hold_reason, ch.soft_deleted_at).where(
+            ch.removal_hold_reason.is_not(None)).order_by(ch.channel_id).limit(limit)).all()
         failing = conn.execute(select(ch.channel_id, ch.failed_update_count, ch.last_error).where(
             ch.failed_update_count >= failure_cap, ch.soft_deleted_at.is_(None))
             .order_by(ch.failed_update_count.desc(), ch.channel_id).limit(limit)).all()
@@ -125,6 +125,6 @@ def digest_facts(engine: Engine, start: datetime, end: datetime, failure_cap: in
             "soft_deleted": phases.get("soft_delete", 0),
             "hard_deleted": phases.get("hard_delete", 0),
             "restored": phases.get("restore", 0),
-            "held": [(r[0], r[1]) for r in held],
+            "held": [(r[0], hold_label(r[1], r[2] is not None)) for r in held],
             "failing": [(r[0], r[1], r[2] or "") for r in failing],
         }
