@@ -18,7 +18,8 @@ from channel_assets.refresh.quota import QUOTA_ERROR_PCT_OF_DAILY, QUOTA_WARN_PC
 REPEAT_AFTER = timedelta(days=1)
 FAILURE_SPIKE_PCT = 5.0  # seed 000: alert on failure rate spikes above 5%
 FAILURE_SPIKE_MIN_ATTEMPTS = 50  # below this a handful of failures is not a rate
-LOCATION = "__repository__@channel_assets"
+LOCATION = "channel_assets"  # the code location's name in workspace.yaml
+REPOSITORY = "__repository__"  # Dagster's name for a location's implicit repository
 
 
 @dataclass(frozen=True)
@@ -149,12 +150,17 @@ class TickOutcome:
     error: str = ""
 
 
-def tick_observations(ticks: Iterable[TickOutcome], ui_url: str) -> list[Observation]:
+def repository_location(location: str = LOCATION) -> str:
+    """The UI's name of the location's repository ("__repository__@channel_assets")."""
+    return f"{REPOSITORY}@{location}"
+
+
+def tick_observations(ticks: Iterable[TickOutcome], ui_url: str, location: str = LOCATION) -> list[Observation]:
     """The latest tick of each schedule and sensor: failing while it fails, resolved when one succeeds."""
     return [Observation(f"tick:{t.name}", t.failed, Message(
         f"tick:{t.name}", "error", f"{t.kind.capitalize()} tick failed: {t.name}",
         f"The {t.kind} {t.name} failed its tick at {t.at:%Y-%m-%d %H:%M:%S} UTC: {t.error}".strip(),
-        f"{ui_url}/locations/{LOCATION}/{t.kind}s/{t.name}")) for t in ticks]
+        f"{ui_url}/locations/{repository_location(location)}/{t.kind}s/{t.name}")) for t in ticks]
 
 
 def circuit_observation(runs: Mapping[str, int], window: timedelta, ui_url: str) -> Observation:

@@ -16,7 +16,6 @@ from sqlalchemy import Engine
 from channel_assets.alerts import conditions as cond
 from channel_assets.alerts.config import AlertConfig
 from channel_assets.alerts.observe import (
-    LOCATION,
     check_outcomes,
     freshness_states,
     latest_ticks,
@@ -36,7 +35,7 @@ SPIKE_WINDOW = timedelta(hours=1)
 
 
 def alerts_tick(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition, engine: Engine, policy: PipelinePolicy,
-                config: AlertConfig, now: datetime, location: str = LOCATION) -> list[Delivery]:
+                config: AlertConfig, now: datetime, location: str = cond.LOCATION) -> list[Delivery]:
     """One evaluation of every watched condition, the daily digest when due, then delivery."""
     ui = config.ui_url
     checks = check_outcomes(instance, repo)
@@ -45,7 +44,7 @@ def alerts_tick(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition, eng
         *cond.quota_observations(policy.ledger(engine, now=lambda: now).status(), policy.quota_daily_limit, ui),
         *cond.check_observations(checks, ui),
         *cond.freshness_observations(freshness_states(instance, repo), ui),
-        *cond.tick_observations(latest_ticks(instance, repo, location), ui),
+        *cond.tick_observations(latest_ticks(instance, repo, location), ui, location),
         cond.circuit_observation(db.circuit_open_runs(engine, now - CIRCUIT_WINDOW, now), CIRCUIT_WINDOW, ui),
         cond.failure_spike_observation(rate.attempts, rate.failed, rate.recent_failures, SPIKE_WINDOW, ui),
         *run_recoveries(instance, failing_since(engine, "run:")),
@@ -89,7 +88,7 @@ def alerts_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase, poli
     origin = context.code_location_origin
     deliveries = alerts_tick(context.instance, context.repository_def, app_db.engine, policy,
                              alert_channels.config(), datetime.now(UTC),
-                             origin.location_name if origin else LOCATION)
+                             origin.location_name if origin else cond.LOCATION)
     for d in deliveries:
         context.log.info(f"alert {d.message.title!r} on {d.channel}: {d.outcome}" + (f" ({d.error})" if d.error else ""))
     return dg.SensorResult(asset_events=materializations(deliveries))

@@ -8,12 +8,14 @@ from channel_assets.alerts.conditions import (
     CheckOutcome,
     Digest,
     Observation,
+    TickOutcome,
     check_observations,
     decide,
     digest_message,
     failure_spike_observation,
     quota_observations,
     run_failure_message,
+    tick_observations,
 )
 from channel_assets.alerts.config import load_alert_config
 from channel_assets.alerts.notifiers import Message
@@ -112,3 +114,11 @@ def test_silence_patterns_and_settings_errors_hide_secrets():
     assert "secret-token" not in str(err.value) and "CHANNEL_ASSETS_ALERTS_WEBHOOK_URL" in str(err.value)
     with pytest.raises(SettingsError, match="SLACK_CHANNEL"):
         load_alert_config({"CHANNEL_ASSETS_ALERTS_SLACK_TOKEN": "xoxb-1"})
+
+
+def test_tick_links_use_the_sensors_location():
+    tick = TickOutcome("alerts_sensor", "sensor", True, T0, "boom")
+    assert tick_observations([tick], "http://ui")[0].message.link == \
+        "http://ui/locations/__repository__@channel_assets/sensors/alerts_sensor"
+    assert tick_observations([tick], "http://ui", "staging")[0].message.link == \
+        "http://ui/locations/__repository__@staging/sensors/alerts_sensor"
