@@ -13,16 +13,13 @@ from datetime import date, datetime, timedelta
 
 from channel_assets.alerts.notifiers import Message
 from channel_assets.db.quota_ledger import QuotaStatus
+from channel_assets.refresh.quota import QUOTA_ERROR_PCT_OF_DAILY, QUOTA_WARN_PCT_OF_SHARE, quota_levels
 
 REPEAT_AFTER = timedelta(days=1)
-# Seed 000's quota alerts, shared with channel_metadata's quota checks: a warning when today's use passes
-# 75% of the pipeline's share, an error at 80% of the day's whole quota (the share's default ceiling).
-QUOTA_WARN_PCT_OF_SHARE = 75
-QUOTA_ERROR_PCT_OF_DAILY = 80
-QUOTA_THRESHOLDS_PCT = (QUOTA_WARN_PCT_OF_SHARE, QUOTA_ERROR_PCT_OF_DAILY)
 FAILURE_SPIKE_PCT = 5.0  # seed 000: alert on failure rate spikes above 5%
 FAILURE_SPIKE_MIN_ATTEMPTS = 50  # below this a handful of failures is not a rate
-LOCATION = "__repository__@channel_assets"
+LOCATION = "channel_assets"  # the code location's name in workspace.yaml
+REPOSITORY = "__repository__"  # Dagster's name for a location's implicit repository
 
 
 @dataclass(frozen=True)
@@ -86,21 +83,6 @@ def asset_link(ui_url: str, asset: str, view: str = "") -> str:
     return f"{ui_url}/assets/{asset}" + (f"?view={view}" if view else "")
 
 
-@dataclass(frozen=True)
-class QuotaLevels:
-    """Today's quota against seed 000's thresholds (the alerts and the asset checks read the same)."""
-
-    warn: bool  # used ≥ 75% of the pipeline's share
-    error: bool  # used ≥ 80% of the day's whole quota
-    exceeded_early: bool  # YouTube answered quotaExceeded while the ledger still had units left
-
-
-def quota_levels(status: QuotaStatus, daily_limit: int) -> QuotaLevels:
-    return QuotaLevels(warn=status.used * 100 >= status.limit * QUOTA_WARN_PCT_OF_SHARE,
-                       error=status.used * 100 >= daily_limit * QUOTA_ERROR_PCT_OF_DAILY,
-                       exceeded_early=status.exhausted)
-
-
 def quota_observations(status: QuotaStatus, daily_limit: int, ui_url: str) -> list[Observation]:
     """75% of the share, 80% of the daily quota, the share spent (the ledger stops calls), quotaExceeded."""
     link = asset_link(ui_url, "channel_metadata", "checks")
@@ -113,10 +95,10 @@ def quota_observations(status: QuotaStatus, daily_limit: int, ui_url: str) -> li
             f"quota_{QUOTA_WARN_PCT_OF_SHARE}", "warning",
             f"YouTube quota: {QUOTA_WARN_PCT_OF_SHARE}% of the pipeline's share used", facts, link)),
         Observation(f"quota_{QUOTA_ERROR_PCT_OF_DAILY}", levels.error, Message(
-            f"quota_{QUOTA_ERROR_PCT_OF_DAILY}", "warning",
+            f"quota_{QUOTA_ERROR_PCT_OF_DAILY}", "error",
             f"YouTube quota: {QUOTA_ERROR_PCT_OF_DAILY}% of the day's quota used", facts, link)),
     ]
-    spent = status.reserved >= status.limit and not status.exhausted
+    spent = status.reserved >= status.limit and not levels.exceeded_early
     found.append(Observation("quota_share_spent", spent, Message(
         "quota_share_spent", "error", "YouTube quota: share spent, the ledger stops API calls until the reset",
         facts + " Due channels are deferred by priority; lower-tier refreshes wait.", link)))
@@ -168,12 +150,17 @@ class TickOutcome:
     error: str = ""
 
 
-def tick_observations(ticks: Iterable[TickOutcome], ui_url: str) -> list[Observation]:
+def repository_location(location: str = LOCATION) -> str:
+    """The UI's name of the location's repository ("__repository__@channel_assets")."""
+    return f"{REPOSITORY}@{location}"
+
+
+def tick_observations(ticks: Iterable[TickOutcome], ui_url: str, location: str = LOCATION) -> list[Observation]:
     """The latest tick of each schedule and sensor: failing while it fails, resolved when one succeeds."""
     return [Observation(f"tick:{t.name}", t.failed, Message(
         f"tick:{t.name}", "error", f"{t.kind.capitalize()} tick failed: {t.name}",
         f"The {t.kind} {t.name} failed its tick at {t.at:%Y-%m-%d %H:%M:%S} UTC: {t.error}".strip(),
-        f"{ui_url}/locations/{LOCATION}/{t.kind}s/{t.name}")) for t in ticks]
+        f"{ui_url}/locations/{repository_location(location)}/{t.kind}s/{t.name}")) for t in ticks]
 
 
 def circuit_observation(runs: Mapping[str, int], window: timedelta, ui_url: str) -> Observation:

@@ -13,9 +13,6 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from channel_assets.alerts import conditions as cond
 from channel_assets.youtube.redaction import one_line
 
-LOCATION = "channel_assets"
-REPOSITORY = "__repository__"
-
 
 def check_outcomes(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition) -> list[cond.CheckOutcome]:
     """The latest finished evaluation of every asset check in the code location."""
@@ -44,7 +41,7 @@ def latest_ticks(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition,
     found = []
     for kind, defs_ in (("schedule", repo.schedule_defs), ("sensor", repo.sensor_defs)):
         for d in defs_:
-            selector_id = InstigatorSelector(location_name=location, repository_name=REPOSITORY, name=d.name).get_id()
+            selector_id = InstigatorSelector(location_name=location, repository_name=cond.REPOSITORY, name=d.name).get_id()
             # Ticks are found by selector id; the origin id only matters for ticks older than that column.
             ticks = instance.get_ticks(selector_id, selector_id, limit=1,
                                        statuses=[TickStatus.SUCCESS, TickStatus.SKIPPED, TickStatus.FAILURE])

@@ -16,7 +16,6 @@ from sqlalchemy import Engine
 from channel_assets.alerts import conditions as cond
 from channel_assets.alerts.config import AlertConfig
 from channel_assets.alerts.observe import (
-    LOCATION,
     check_outcomes,
     freshness_states,
     latest_ticks,
@@ -26,6 +25,7 @@ from channel_assets.alerts.resources import AlertChannels
 from channel_assets.alerts.service import Delivery, deliver, digest_due, failing_since, record
 from channel_assets.db import alerts as db
 from channel_assets.db.update_log import success_rate
+from channel_assets.refresh.tiers import FAILURE_CAP
 from channel_assets.resources import AppDatabase, PipelinePolicy
 from channel_assets.youtube.redaction import one_line
 
@@ -35,7 +35,7 @@ SPIKE_WINDOW = timedelta(hours=1)
 
 
 def alerts_tick(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition, engine: Engine, policy: PipelinePolicy,
-                config: AlertConfig, now: datetime, location: str = LOCATION) -> list[Delivery]:
+                config: AlertConfig, now: datetime, location: str = cond.LOCATION) -> list[Delivery]:
     """One evaluation of every watched condition, the daily digest when due, then delivery."""
     ui = config.ui_url
     checks = check_outcomes(instance, repo)
@@ -44,7 +44,7 @@ def alerts_tick(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition, eng
         *cond.quota_observations(policy.ledger(engine, now=lambda: now).status(), policy.quota_daily_limit, ui),
         *cond.check_observations(checks, ui),
         *cond.freshness_observations(freshness_states(instance, repo), ui),
-        *cond.tick_observations(latest_ticks(instance, repo, location), ui),
+        *cond.tick_observations(latest_ticks(instance, repo, location), ui, location),
         cond.circuit_observation(db.circuit_open_runs(engine, now - CIRCUIT_WINDOW, now), CIRCUIT_WINDOW, ui),
         cond.failure_spike_observation(rate.attempts, rate.failed, rate.recent_failures, SPIKE_WINDOW, ui),
         *run_recoveries(instance, failing_since(engine, "run:")),
@@ -53,7 +53,7 @@ def alerts_tick(instance: dg.DagsterInstance, repo: dg.RepositoryDefinition, eng
     key = f"digest:{now.date()}"
     if now.hour >= config.digest_hour and digest_due(engine, key):
         end = datetime.combine(now.date(), time(config.digest_hour), UTC)
-        digest = cond.Digest(day=now.date(), **db.digest_facts(engine, end - timedelta(days=1), end),
+        digest = cond.Digest(day=now.date(), **db.digest_facts(engine, end - timedelta(days=1), end, FAILURE_CAP),
                              warn_checks=[f"{c.name} on {c.asset}" for c in checks
                                           if c.severity == "WARN" and not c.passed])
         events.append(cond.Outgoing(key, cond.digest_message(digest, ui)))
@@ -88,7 +88,7 @@ def alerts_sensor(context: dg.SensorEvaluationContext, app_db: AppDatabase, poli
     origin = context.code_location_origin
     deliveries = alerts_tick(context.instance, context.repository_def, app_db.engine, policy,
                              alert_channels.config(), datetime.now(UTC),
-                             origin.location_name if origin else LOCATION)
+                             origin.location_name if origin else cond.LOCATION)
     for d in deliveries:
         context.log.info(f"alert {d.message.title!r} on {d.channel}: {d.outcome}" + (f" ({d.error})" if d.error else ""))
     return dg.SensorResult(asset_events=materializations(deliveries))

@@ -15,10 +15,10 @@ from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, upda
 from sqlalchemy.dialects.postgresql import insert
 
 from channel_assets.db.engine import transaction
+from channel_assets.db.holds import hold_label
 from channel_assets.db.models import AlertOutbox, AlertState, Channel, ChannelUpdateLog
 
 ALERTS_LOCK = 0x0A1E_0014  # pg_advisory_xact_lock key of alert writers
-FAILING_CHANNEL_COUNT = 5  # failed_update_count from which a channel waits for a human in the digest
 
 
 @contextmanager
@@ -98,8 +98,9 @@ def circuit_open_runs(engine: Engine, start: datetime, end: datetime) -> dict[st
         return {r[0] or "(no run)": r[1] for r in rows}
 
 
-def digest_facts(engine: Engine, start: datetime, end: datetime, limit: int = 50) -> dict:
-    """Availability changes and cleanup of (start, end], and what waits for a human now."""
+def digest_facts(engine: Engine, start: datetime, end: datetime, failure_cap: int, limit: int = 50) -> dict:
+    """Availability changes and cleanup of (start, end], and what waits for a human now (channels at
+    the refresh rules' `failure_cap`, held removals)."""
     log, ch = ChannelUpdateLog.__table__.c, Channel.__table__.c
     window = and_(log.created_at > start, log.created_at <= end)
     availability = log.changes_made["is_available"].as_string()
@@ -113,11 +114,10 @@ def digest_facts(engine: Engine, start: datetime, end: datetime, limit: int = 50
             select(phase, func.count())
             .where(window, log.update_type.in_(("removal", "restore")), log.status == "success")
             .group_by(phase)).all())
-        held = conn.execute(select(ch.channel_id, ch.removal_hold_reason).where(
-            ch.removal_hold_reason.is_not(None), ch.soft_deleted_at.is_(None))
-            .order_by(ch.channel_id).limit(limit)).all()
+        held = conn.execute(select(ch.channel_id, ch.removal_hold_reason, ch.soft_deleted_at).where(
+            ch.removal_hold_reason.is_not(None)).order_by(ch.channel_id).limit(limit)).all()
         failing = conn.execute(select(ch.channel_id, ch.failed_update_count, ch.last_error).where(
-            ch.failed_update_count >= FAILING_CHANNEL_COUNT, ch.soft_deleted_at.is_(None))
+            ch.failed_update_count >= failure_cap, ch.soft_deleted_at.is_(None))
             .order_by(ch.failed_update_count.desc(), ch.channel_id).limit(limit)).all()
         return {
             "gone": ids(availability == "[true, false]"),
@@ -125,6 +125,6 @@ def digest_facts(engine: Engine, start: datetime, end: datetime, limit: int = 50
             "soft_deleted": phases.get("soft_delete", 0),
             "hard_deleted": phases.get("hard_delete", 0),
             "restored": phases.get("restore", 0),
-            "held": [(r[0], r[1]) for r in held],
+            "held": [(r[0], hold_label(r[1], r[2] is not None)) for r in held],
             "failing": [(r[0], r[1], r[2] or "") for r in failing],
         }

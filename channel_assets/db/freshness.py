@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, case, func, select
 
+from channel_assets.db.holds import hold_label
 from channel_assets.db.models import Channel
 
 
@@ -68,11 +69,12 @@ class AttentionRows:
 
     updated_today: int
     capped: list[tuple]  # (channel_id, title, failed_update_count, is_available, last_error): failure cap reached
-    held: list[tuple]  # (channel_id, title, removal_hold_reason): removals held by the safety rules
+    held: list[tuple]  # (channel_id, title, hold_label): safety and operator holds, soft-deleted ones too
 
 
 def attention_rows(engine: Engine, now: datetime, failure_cap: int, listed: int = 20) -> AttentionRows:
-    """Channels refreshed since 00:00 UTC of `now`'s day, capped channels (most failures first), held removals."""
+    """Channels refreshed since 00:00 UTC of `now`'s day, capped channels (most failures first), held removals
+    (also those held at the hard delete, already soft-deleted)."""
     c = Channel.__table__.c
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     live = c.soft_deleted_at.is_(None)
@@ -84,6 +86,7 @@ def attention_rows(engine: Engine, now: datetime, failure_cap: int, listed: int 
             .where(live, c.failed_update_count >= failure_cap)
             .order_by(c.failed_update_count.desc(), c.channel_id).limit(listed)).all()
         held = conn.execute(
-            select(c.channel_id, c.title, c.removal_hold_reason)
-            .where(live, c.removal_hold_reason.is_not(None)).order_by(c.channel_id).limit(listed)).all()
-    return AttentionRows(updated, [tuple(r) for r in capped], [tuple(r) for r in held])
+            select(c.channel_id, c.title, c.removal_hold_reason, c.soft_deleted_at)
+            .where(c.removal_hold_reason.is_not(None)).order_by(c.channel_id).limit(listed)).all()
+    return AttentionRows(updated, [tuple(r) for r in capped],
+                         [(cid, title, hold_label(reason, deleted is not None)) for cid, title, reason, deleted in held])

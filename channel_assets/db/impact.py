@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from channel_assets.db.batches import in_uuids
+from channel_assets.db.holds import SAFETY_HOLD
 from channel_assets.db.models import Channel, UserVideo, Video
 from channel_assets.db.update_log import AuditEvent, write_events
 
@@ -42,7 +43,7 @@ class Impact:
             broken.append(f"{self.users} users >= {limits.max_users}")
         if self.videos >= limits.max_videos:
             broken.append(f"{self.videos} videos >= {limits.max_videos}")
-        return "safety hold: " + "; ".join(broken) if broken else None
+        return SAFETY_HOLD + "; ".join(broken) if broken else None
 
     def as_dict(self) -> dict:
         return {"videos": self.videos, "watch_rows": self.watch_rows, "users": self.users}

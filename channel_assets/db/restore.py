@@ -17,6 +17,7 @@ from channel_assets.db.batches import (
     in_uuids,
 )
 from channel_assets.db.engine import transaction
+from channel_assets.db.holds import OPERATOR_HOLD
 from channel_assets.db.models import Channel, Video
 from channel_assets.db.update_log import AuditEvent, write_events
 from channel_assets.youtube.ids import InvalidChannelId, validate_channel_ids
@@ -87,7 +88,7 @@ def restore_channels(engine: Engine, channel_ids: Sequence[str], reason: str, ac
         conn.execute(
             sa.update(Channel)
             .where(in_strings(Channel.channel_id, wanted))
-            .values(soft_deleted_at=None, removal_hold_reason=f"restored by {actor}: {reason}", updated_at=now)
+            .values(soft_deleted_at=None, removal_hold_reason=f"{OPERATOR_HOLD}{actor}: {reason}", updated_at=now)
         )
         write_events(conn, [
             AuditEvent("restore", "success", now, found[c].uuid, c,

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from channel_assets.alerts.conditions import QUOTA_ERROR_PCT_OF_DAILY, QUOTA_WARN_PCT_OF_SHARE, quota_levels
 from channel_assets.db.update_log import success_rate
 from channel_assets.refresh.assets import channel_metadata
+from channel_assets.refresh.quota import QUOTA_ERROR_PCT_OF_DAILY, QUOTA_WARN_PCT_OF_SHARE, quota_levels
 from channel_assets.refresh.timetable import REPORT_RULES
 from channel_assets.reporting.freshness import build_freshness_report
 from channel_assets.reporting.markdown import md_table
@@ -90,7 +90,9 @@ def quota_under_error_level(context: dg.AssetCheckExecutionContext, app_db: AppD
 
 
 @dg.asset_check(asset=channel_metadata, description="YouTube did not answer quotaExceeded while the ledger still "
-                "had units left (something else spends this Google project's quota).")
+                "had units left, i.e. exhausted with units used (calls made plus blocks held by running steps) "
+                "below the share: something else spends this Google project's quota. quotaExceeded once the "
+                "share is used up passes.")
 def quota_not_exceeded_early(context: dg.AssetCheckExecutionContext, app_db: AppDatabase,
                              policy: PipelinePolicy) -> dg.AssetCheckResult:
     levels, metadata = _quota(context, app_db, policy)

@@ -1,5 +1,6 @@
-"""When the refresh's schedules fire (UTC), defined once for the schedules and the report's "next runs",
-and what the freshness report measures against."""
+"""When the refresh schedules fire, each in its own time zone (UTC, but the quota-reset catch-up in
+Pacific time), defined once for the schedules and the report's "next runs", and what the freshness
+report measures against. The cleanup schedules' times are the cleanup domain's own."""
 
 from __future__ import annotations
 

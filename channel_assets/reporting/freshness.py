@@ -173,7 +173,7 @@ def render_markdown(report: FreshnessReport) -> str:
         "**Capped** (failure cap reached: rechecked weekly only; reset with `channel-assets channel reset-failures`)"
         "\n\n" + md_table(CAPPED_HEADERS, report.attention.capped),
         "**Held removals** (safety rules; `override_held_removals` removes them)\n\n"
-        + md_table(("channel", "title", "reason"), report.attention.held),
+        + md_table(("channel", "title", "hold"), report.attention.held),
         HISTORY_HINT,
     ])
 
@@ -222,6 +222,6 @@ def render_text(report: FreshnessReport) -> str:
         else [f"  {NO_INSTANCE}"]
     lines += ["", f"Waiting for a human: {_orphan_line(report)}", "", "Capped:"]
     lines += _text_table(CAPPED_HEADERS, report.attention.capped)
-    lines += ["", "Held removals:"] + _text_table(("channel", "title", "reason"), report.attention.held)
+    lines += ["", "Held removals:"] + _text_table(("channel", "title", "hold"), report.attention.held)
     lines += ["", HISTORY_HINT]
     return "\n".join(lines)

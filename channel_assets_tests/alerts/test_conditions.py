@@ -8,12 +8,14 @@ from channel_assets.alerts.conditions import (
     CheckOutcome,
     Digest,
     Observation,
+    TickOutcome,
     check_observations,
     decide,
     digest_message,
     failure_spike_observation,
     quota_observations,
     run_failure_message,
+    tick_observations,
 )
 from channel_assets.alerts.config import load_alert_config
 from channel_assets.alerts.notifiers import Message
@@ -62,10 +64,16 @@ def _status(used, reserved=None, exhausted=False):
     (7990, 8000, False, {"quota_75", "quota_share_spent"}),
     (8000, 8000, False, {"quota_75", "quota_80", "quota_share_spent"}),
     (100, None, True, {"quota_exceeded"}),
+    (8000, 8000, True, {"quota_75", "quota_80", "quota_share_spent"}),  # quotaExceeded at the share's end
 ])
 def test_quota_thresholds_75_of_the_share_and_80_of_the_daily_quota(used, reserved, exhausted, failing):
     found = quota_observations(_status(used, reserved, exhausted), 10_000, "http://ui")
     assert {o.condition for o in found if o.failing} == failing
+
+
+def test_quota_80_alert_is_an_error_like_its_check():
+    severities = {o.condition: o.message.severity for o in quota_observations(_status(8000), 10_000, "http://ui")}
+    assert severities["quota_75"] == "warning" and severities["quota_80"] == "error"
 
 
 @pytest.mark.parametrize(("attempts", "failed", "failing"), [(1000, 50, False), (1000, 51, True), (40, 40, False)])
@@ -106,3 +114,11 @@ def test_silence_patterns_and_settings_errors_hide_secrets():
     assert "secret-token" not in str(err.value) and "CHANNEL_ASSETS_ALERTS_WEBHOOK_URL" in str(err.value)
     with pytest.raises(SettingsError, match="SLACK_CHANNEL"):
         load_alert_config({"CHANNEL_ASSETS_ALERTS_SLACK_TOKEN": "xoxb-1"})
+
+
+def test_tick_links_use_the_sensors_location():
+    tick = TickOutcome("alerts_sensor", "sensor", True, T0, "boom")
+    assert tick_observations([tick], "http://ui")[0].message.link == \
+        "http://ui/locations/__repository__@channel_assets/sensors/alerts_sensor"
+    assert tick_observations([tick], "http://ui", "staging")[0].message.link == \
+        "http://ui/locations/__repository__@staging/sensors/alerts_sensor"

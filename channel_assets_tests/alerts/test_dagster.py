@@ -10,8 +10,8 @@ from dagster._core.definitions.selector import InstigatorSelector
 from dagster._core.scheduler.instigation import InstigatorType, TickData, TickStatus
 from dagster._utils.error import SerializableErrorInfo
 
+from channel_assets.alerts.conditions import LOCATION, REPOSITORY
 from channel_assets.alerts.config import load_alert_config
-from channel_assets.alerts.observe import LOCATION, REPOSITORY
 from channel_assets.alerts.resources import AlertChannels
 from channel_assets.alerts.sensors import alerts_sensor, alerts_tick, run_failure_alerts
 from channel_assets.alerts.service import record

@@ -133,7 +133,9 @@ def test_daily_digest_once_with_availability_cleanup_and_what_waits(pg_engine, t
         _log(conn, at - timedelta(hours=1), "UCsoft", "removal", {"phase": "soft_delete"})
         _log(conn, at - timedelta(hours=1), "UChard", "removal", {"phase": "hard_delete"})
         _log(conn, at - timedelta(hours=1), "UCrest", "restore", {"cause": "active subscription"})
-        _channel(conn, "UCheld", removal_hold_reason="watch rows 12000 >= 10000")
+        _channel(conn, "UCheld", removal_hold_reason="safety hold: 12000 watch rows >= 10000")
+        _channel(conn, "UCheldHard", removal_hold_reason="safety hold: 90 videos >= 50", soft_deleted_at=at)
+        _channel(conn, "UCkept", removal_hold_reason="restored by ana: still wanted")
         _channel(conn, "UCfailing", failed_update_count=7, last_error="HTTP 503 (backendError)")
     cfg = config(**webhook(http_receiver), CHANNEL_ASSETS_ALERTS_DIGEST_HOUR="7")
     tick(cfg, at - timedelta(minutes=1))  # before the digest hour: nothing
@@ -144,7 +146,10 @@ def test_daily_digest_once_with_availability_cleanup_and_what_waits(pg_engine, t
     text = digest["text"]
     assert "1 gone, 1 back" in text and "UCgone" in text and "UCold" not in text
     assert "1 soft-deleted, 1 hard-deleted, 1 restored" in text
-    assert "Held UCheld: watch rows 12000" in text and "Failing UCfailing (7 times)" in text
+    assert "Held UCheld: safety hold at soft delete: 12000 watch rows" in text
+    assert "Held UCheldHard: safety hold at hard delete: 90 videos" in text  # already soft-deleted, still held
+    assert "Held UCkept: operator hold at soft delete: restored by ana" in text
+    assert "Failing UCfailing (7 times)" in text
 
 
 def test_open_circuit_breaker_alerts_then_recovers(pg_engine, tick, http_receiver):

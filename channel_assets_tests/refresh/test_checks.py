@@ -81,3 +81,8 @@ def test_quota_checks_fail_when_the_share_is_spent(engine):
 def test_quota_check_fails_when_youtube_said_quota_exceeded_before_the_share(engine):
     assert _quota_checks(engine, 6_500, exhausted=True) == {
         "quota_under_warning_level": False, "quota_under_error_level": True, "quota_not_exceeded_early": False}
+
+
+def test_quota_exceeded_once_the_whole_share_is_used_is_expected(engine):
+    """Share 1.0 and similar: quotaExceeded exactly at the share's end is no sign of another spender."""
+    assert _quota_checks(engine, 8_000, exhausted=True)["quota_not_exceeded_early"] is True

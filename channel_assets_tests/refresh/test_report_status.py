@@ -20,16 +20,18 @@ def _population(engine) -> None:
     add_channel(engine, 3, failed_update_count=5, is_available=False, last_error="channel closed (channelClosed)")
     add_channel(engine, 4, removal_hold_reason="safety hold: watch rows 12000")
     add_channel(engine, 5, orphaned_at=NOW - timedelta(days=9))  # nobody follows it, nobody removed it
+    add_channel(engine, 6, removal_hold_reason="safety hold: 90 videos", soft_deleted_at=NOW - timedelta(days=8))
 
 
 def test_report_shows_updated_today_capped_held_and_overdue_orphans(engine):
     _population(engine)
     report = build_freshness_report(engine, NOW, QuotaLedger(engine, 8000, now=lambda: NOW), REPORT_RULES)
     assert report.attention.updated_today == 1
-    assert [r[0] for r in report.attention.capped] == [cid(3)] and [r[0] for r in report.attention.held] == [cid(4)]
+    assert [r[0] for r in report.attention.capped] == [cid(3)] and [r[0] for r in report.attention.held] == [cid(4), cid(6)]
     assert report.orphans.overdue == 1
     text = render_text(report)
-    assert "Updated today: 1 channels" in text and cid(3) in text and "safety hold" in text
+    assert "Updated today: 1 channels" in text and cid(3) in text
+    assert "safety hold at soft delete: watch rows 12000" in text and "safety hold at hard delete: 90 videos" in text
     assert "1 past the 7-day deadline (is daily_cleanup on?)" in text
     assert "not shown: no Dagster instance" in text and "channel-assets history UC" in text
 
