@@ -222,12 +222,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+HISTORY_VALUE_CHARS = 60
+
+
+def _short(value) -> str:
+    """A value as repr, one line, cut so a long description does not swallow the screen."""
+    from channel_assets.youtube import one_line
+
+    return one_line(repr(value), limit=HISTORY_VALUE_CHARS)
+
+
 def _describe(row) -> str:
     """One history row as a line: what changed old→new, or the failure with its type; who did it."""
     changes = dict(row.changes_made or {})
     reason = changes.pop("reason", None)
     batch = changes.pop("batch", None)
-    parts = [f"{k}: {v[0]!r} → {v[1]!r}" if isinstance(v, list) and len(v) == 2 else f"{k}: {v!r}"
+    parts = [f"{k}: {_short(v[0])} → {_short(v[1])}" if isinstance(v, list) and len(v) == 2 else f"{k}: {_short(v)}"
              for k, v in changes.items()]
     if row.status == "failed":
         parts.insert(0, f"[{row.error_type or 'error'}] {row.error_message or ''}".strip())
