@@ -7,18 +7,19 @@ prefix (2026), and gone channels answer a 404 HTML page, like an outage does.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
 from channel_assets.emulator.api import Response
-from channel_assets.emulator.world import World
+from channel_assets.emulator.world import World, iso
 
 FEED_ENTRIES = 15
 _HTML = "text/html; charset=utf-8"
 
 
 def _stamp(ts: float) -> str:
-    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    """``%Y-%m-%dT%H:%M:%S+00:00`` of the whole second, by ``iso``'s memoised dates (strftime per stamp
+    was an eighth of the emulator's feed CPU)."""
+    return iso(ts)[:-1] + "+00:00"
 
 
 def html_error(status: int) -> Response:
