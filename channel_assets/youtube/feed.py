@@ -42,17 +42,26 @@ def _time(text: str | None):
         return None
 
 
-def _entry(entry: ET.Element, default_channel: str) -> FeedEntry | None:
-    """One pass over the entry's children (ElementPath's findtext per field cost more than the XML parse)."""
-    fields: dict[str, str | None] = {}
-    for child in entry:
-        fields.setdefault(child.tag, child.text)
-    video_id = (fields.get(_VIDEO_ID) or "").strip()
-    channel_id = normalize_channel_id(fields.get(_CHANNEL_ID)) or default_channel
-    if not is_valid_video_id(video_id) or not channel_id:
-        return None
-    return FeedEntry(video_id=video_id, channel_id=channel_id, title=clean_text(fields.get(_TITLE) or ""),
-                     published=_time(fields.get(_PUBLISHED)), updated=_time(fields.get(_UPDATED)))
+def _entries(root: ET.Element, default_channel: str | None) -> list[FeedEntry]:
+    """One pass over each entry's children (ElementPath's findtext per field cost more than the XML parse);
+    the entries' ``yt:channelId`` (the same text in every entry) is normalised once per distinct text."""
+    out: list[FeedEntry] = []
+    channels: dict[str | None, str | None] = {}
+    for entry in root:
+        if entry.tag != _ENTRY:
+            continue
+        fields = {child.tag: child.text for child in reversed(entry)}  # the first of a repeated tag wins
+        video_id = (fields.get(_VIDEO_ID) or "").strip()
+        raw_channel = fields.get(_CHANNEL_ID)
+        if raw_channel in channels:
+            channel_id = channels[raw_channel]
+        else:
+            channel_id = channels[raw_channel] = normalize_channel_id(raw_channel) or default_channel
+        if not is_valid_video_id(video_id) or not channel_id:
+            continue
+        out.append(FeedEntry(video_id, channel_id, clean_text(fields.get(_TITLE) or ""),
+                             _time(fields.get(_PUBLISHED)), _time(fields.get(_UPDATED))))
+    return out
 
 
 def parse_feed(body: bytes | str, expected_channel_id: str | None = None) -> FeedResult:
@@ -60,9 +69,10 @@ def parse_feed(body: bytes | str, expected_channel_id: str | None = None) -> Fee
     raw = body.encode("utf-8") if isinstance(body, str) else body or b""
     if not raw.strip():
         return FeedResult(ok=False, failure="empty")
-    upper = raw.upper()
-    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:  # no DTDs: no entity expansion attacks
-        return FeedResult(ok=False, failure="not xml (DTD refused)")
+    if b"<!" in raw:  # (a copy of the whole body in upper case only when a declaration may be there)
+        upper = raw.upper()
+        if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:  # no DTDs: no entity expansion attacks
+            return FeedResult(ok=False, failure="not xml (DTD refused)")
     try:
         root = ET.fromstring(raw)
     except ET.ParseError:
@@ -73,5 +83,4 @@ def parse_feed(body: bytes | str, expected_channel_id: str | None = None) -> Fee
     if expected_channel_id and feed_channel and feed_channel != expected_channel_id:
         return FeedResult(ok=False, failure="channel mismatch")
     default_channel = feed_channel or expected_channel_id
-    entries = [e for e in (_entry(entry, default_channel) for entry in root if entry.tag == _ENTRY) if e is not None]
-    return FeedResult(ok=True, entries=entries)
+    return FeedResult(ok=True, entries=_entries(root, default_channel))
