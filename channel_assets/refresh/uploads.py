@@ -9,10 +9,12 @@ as the gallery app stores them. Re-runs never duplicate a video.
 
 from __future__ import annotations
 
+import gc
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -269,10 +271,32 @@ class _Uploads:
         self.summary.quota_units += units
 
 
+@contextmanager
+def _live_objects_frozen() -> Iterator[None]:
+    """Keep the objects alive before the pass out of the cyclic GC's full collections during it.
+
+    Each feed's parse allocates ~500 GC-tracked elements, so the pass triggers many collections, and a
+    Dagster run process holds ~250k long-lived objects that every full collection walked: ~10% of the
+    pass's CPU (measured with gc.callbacks). ``gc.freeze`` parks them in the permanent generation; they
+    go back to the oldest generation when the pass ends (objects are never lost, only not scanned)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def refresh_uploads(engine: Engine, client: YouTubeClient, gate: CountingGate, now: datetime,
                     shards: Sequence[int], *, in_flight: int = 16, run_id: str | None = None,
                     channel_ids: Sequence[str] | None = None, group_size: int = GROUP_SIZE) -> UploadsSummary:
     """Check the shards' due channels for new uploads; stops cleanly when the quota share is spent."""
+    with _live_objects_frozen():
+        return _refresh_uploads(engine, client, gate, now, shards, in_flight, run_id, channel_ids, group_size)
+
+
+def _refresh_uploads(engine: Engine, client: YouTubeClient, gate: CountingGate, now: datetime,
+                     shards: Sequence[int], in_flight: int, run_id: str | None,
+                     channel_ids: Sequence[str] | None, group_size: int) -> UploadsSummary:
     start = time.perf_counter()
     candidates = select_upload_candidates(engine, shards, now, channel_ids)
     worker = _Uploads(engine, client, gate, now, in_flight, run_id)
