@@ -39,7 +39,6 @@ def render_feed(world: World, channel_id: str | None, outage_status: int | None 
     now = world.now_ts
     c = world.channel(i, now)
     visible_until = now - world.feed_lag(i)
-    uploads = [(vid, ts) for vid, ts in world.uploads(i, 0, FEED_ENTRIES + 10, now) if ts <= visible_until]
     channel_url = f"https://www.youtube.com/channel/{c.id}"
     feed_channel_id = c.id[2:] if world.feed_id_without_uc(i) else c.id
     title = escape(c.title)
@@ -53,10 +52,8 @@ def render_feed(world: World, channel_id: str | None, outage_status: int | None 
         f" <author>\n  <name>{title}</name>\n  <uri>{channel_url}</uri>\n </author>\n",
         f" <published>{c.published_at.replace('Z', '+00:00')}</published>\n",
     ]
-    for vid, ts in uploads[:FEED_ENTRIES]:
-        v = world.video(vid, now)
-        if v is None:
-            continue
+    for v in world.feed_videos(i, FEED_ENTRIES, visible_until, now):
+        vid, ts = v.id, v.published_ts
         vt = escape(v.title)
         updated = min(now, ts + 3600 * (1 + len(vid) % 5))
         out.append(

@@ -582,6 +582,11 @@ class World:
 
     def uploads(self, i: int, offset: int = 0, limit: int = 50, now: float | None = None) -> list[tuple[str, float]]:
         """``(video_id, published_ts)`` newest first, ``limit`` of them from ``offset``."""
+        key = self._key
+        return [(_encode_video(key, i, k), ts) for k, ts in self._upload_keys(i, offset, limit, now)]
+
+    def _upload_keys(self, i: int, offset: int, limit: int, now: float | None) -> list[tuple[int, float]]:
+        """``uploads`` as ``(k, published_ts)``: the video's number within the channel, not its id."""
         now = self._now_ts if now is None else now
         st = self._static(i)
         n = self._generated_count(st, now, i)
@@ -589,7 +594,7 @@ class World:
         explicit = sorted(
             ((ts, k) for k, (ts, _) in (ov.uploads.items() if ov else ()) if ts <= now), reverse=True
         )
-        out: list[tuple[str, float]] = []
+        out: list[tuple[int, float]] = []
         g, e, pos = n - 1, 0, 0  # merge two newest-first sequences, skipping ``offset``
         while len(out) < limit:
             gts = self._upload_ts(st, i, g) if g >= 0 else None
@@ -602,7 +607,7 @@ class World:
             else:
                 break
             if pos >= offset:
-                out.append((_encode_video(self._key, i, k), ts))
+                out.append((k, ts))
             pos += 1
         return out
 
@@ -627,6 +632,32 @@ class World:
             if k >= self._generated_count(st, now, i):
                 return None
             ts, title = self._upload_ts(st, i, k), None
+        return self._video_state(video_id, i, k, st, now, ts, title, self.title(i, now))
+
+    def feed_videos(self, i: int, limit: int, visible_until: float, now: float) -> list[VideoState]:
+        """``[self.video(vid, now) for vid, ts in self.uploads(i, 0, limit + 10, now) if ts <= visible_until]``,
+        the first ``limit`` of those, Nones left out: the feed's entries, without decoding each id again
+        and recomputing the channel's status and title per video."""
+        st = self._static(i)
+        ov = self._overrides.get(i)
+        if self._status(i, st, now, ov) != "active":
+            return []
+        channel_title, generated = self.title(i, now), self._generated_count(st, now, i)
+        key, out = self._key, []
+        for k, _ in [(k, ts) for k, ts in self._upload_keys(i, 0, limit + 10, now) if ts <= visible_until][:limit]:
+            if k >= _EXPLICIT_K0:  # as video() decides
+                if ov is None or k not in ov.uploads or ov.uploads[k][0] > now:
+                    continue
+                ts, title = ov.uploads[k]
+            else:
+                if k >= generated:
+                    continue
+                ts, title = self._upload_ts(st, i, k), None
+            out.append(self._video_state(_encode_video(key, i, k), i, k, st, now, ts, title, channel_title))
+        return out
+
+    def _video_state(self, video_id: str, i: int, k: int, st: _Static, now: float, ts: float, title: str | None,
+                     channel_title: str) -> VideoState:
         h = int.from_bytes(_digest(self._key, b"V" + i.to_bytes(6, "big") + k.to_bytes(2, "big"), 16), "big")
         if title is None:
             words = [_WORDS[(h >> (5 * n)) % 20] for n in range(2 + h % 6)]
@@ -646,7 +677,7 @@ class World:
             id=video_id,
             channel_index=i,
             channel_id=st.id,
-            channel_title=self.title(i, now),
+            channel_title=channel_title,
             published_ts=ts,
             title=title,
             description=desc,
