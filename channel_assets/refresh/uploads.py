@@ -233,9 +233,11 @@ class _Uploads:
             return None
         return out
 
-    def _log(self, channel_uuid, channel_id, status, *, changes=None, error=None, units=0, ms=None) -> AuditEvent:
+    def _log(self, channel_uuid, channel_id, status, *, changes=None, error=None, error_type=None, units=0,
+             ms=None) -> AuditEvent:
         return AuditEvent("uploads", status, self.now, channel_uuid, channel_id, changes=changes, error=error,
-                          quota_units=units, processing_ms=ms, run_id=self.run_id, actor=ACTOR)
+                          error_type=error_type, quota_units=units, processing_ms=ms, run_id=self.run_id,
+                          actor=ACTOR)
 
     def _write(self, done, new, details, failures, units: int, ms: int) -> None:
         now = self.now
@@ -258,8 +260,8 @@ class _Uploads:
             if found:
                 logs.append(self._log(ch.uuid, ch.channel_id, "success",
                                       changes={"videos_found": [vid for vid, _ in found][:50]}))
-        logs += [AuditEvent("uploads", "failed", now, ch.uuid, cid, error=one_line(exc), error_type=error_type_of(exc),
-                            run_id=self.run_id, actor=ACTOR) for cid, (ch, exc) in failures.items()]
+        logs += [self._log(ch.uuid, cid, "failed", error=one_line(exc), error_type=error_type_of(exc))
+                 for cid, (ch, exc) in failures.items()]
         logs.append(self._log(None, None, "failed" if failures else "success", units=units, ms=ms, changes={
             "batch": {"checked": len(done), "videos_found": len(rows), "failed": len(failures)}}))
         with transaction(self.engine) as conn:
