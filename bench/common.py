@@ -326,45 +326,15 @@ def require(condition: bool, message: str) -> None:
 
 # -- Dagster ----------------------------------------------------------------------------------------------
 
-DOMAIN_DEFINITIONS = ("channel_assets.refresh.definitions", "channel_assets.cleanup.definitions")
-DEFS_SOURCE: dict[str, str] = {}
-
-
-def code_location():
-    """channel_assets.definitions.defs, plus the domains' own Definitions when the top level does not
-    assemble them yet (recorded in DEFS_SOURCE so results say where each asset came from)."""
-    import importlib
-
+def find_asset(name: str):
+    """(AssetsDefinition producing ``name`` with the code location's resources bound, resources to pass)."""
     import dagster as dg
 
     from channel_assets.definitions import defs
 
-    parts = [defs]
-    with_resources = dg.Definitions(resources=defs.resources)
-    for module in DOMAIN_DEFINITIONS:
-        try:
-            parts.append(dg.Definitions.merge(importlib.import_module(module).defs, with_resources))
-        except ImportError as exc:
-            log(f"{module} does not load: {exc!r}")
-            parts.append(dg.Definitions())
-    return defs, parts, dg
-
-
-def find_asset(name: str):
-    """(AssetsDefinition producing ``name``, resources) or a loud exit if no code defines it yet."""
-    top, parts, dg = code_location()
     key = dg.AssetKey(name)
-    for i, part in enumerate(parts):
-        try:
-            if part.resolve_asset_graph().has(key):
-                DEFS_SOURCE[name] = "channel_assets.definitions" if i == 0 else DOMAIN_DEFINITIONS[i - 1]
-                # resolve_assets_def binds the Definitions' resources to the asset already
-                return part.resolve_assets_def(key), {}
-        except Exception as exc:  # noqa: BLE001 - a domain that fails to load is reported below
-            log(f"could not resolve {name} in definitions #{i}: {exc!r}")
-    require(False, f"asset {name!r} is not defined by channel_assets.definitions nor by {DOMAIN_DEFINITIONS} "
-                   "yet; the scenario measures it through Dagster and will not fake a figure")
-    raise AssertionError
+    require(defs.resolve_asset_graph().has(key), f"asset {name!r} is not defined by channel_assets.definitions")
+    return defs.resolve_assets_def(key), {}
 
 
 def materialize(names: list[str], *, tags: dict | None = None, partition_key: str | None = None,

@@ -107,9 +107,9 @@ def run_pipeline(direct: bool, db_url: str, emulator: Emulator, in_flight: int) 
     """The measured refresh: one Dagster run over all shards (or the bare domain function)."""
     if direct:
         from channel_assets.db.engine import engine_for
+        from channel_assets.defs.resources import PipelinePolicy
         from channel_assets.refresh.metadata import refresh_shards
         from channel_assets.refresh.quota import CountingGate
-        from channel_assets.resources import PipelinePolicy
         from channel_assets.settings import load_settings
         from channel_assets.youtube import YouTubeClient
 
@@ -125,10 +125,7 @@ def run_pipeline(direct: bool, db_url: str, emulator: Emulator, in_flight: int) 
         result = materialize(["channel_metadata"], tags=all_shards_tags(), instance=instance)
         metas = materialization_metadata(result, "channel_metadata")
         instance.dispose()
-    from bench.common import DEFS_SOURCE
-
     return {"through_dagster": True, "run_success": result.success, "materializations": len(metas),
-            "defs_source": DEFS_SOURCE.get("channel_metadata"),
             "asset_metadata": {k: metas[0][k] for k in ("due", "refreshed", "changed", "gone", "failed",
                                                         "quota_units", "wall_s") if metas and k in metas[0]}}
 

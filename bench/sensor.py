@@ -43,8 +43,8 @@ OLD = "2025-11-01 00:00:00+00"
 
 def load_sensors():
     try:
-        from channel_assets.cleanup.sensors import subscription_cleanup_sensor
-        from channel_assets.refresh.sensors import new_subscription_sensor
+        from channel_assets.defs.cleanup.sensors import subscription_cleanup_sensor
+        from channel_assets.defs.refresh.sensors import new_subscription_sensor
     except ImportError as exc:
         require(False, f"a subscription sensor is missing: {exc}")
         raise
@@ -102,9 +102,9 @@ def main() -> None:
     refresh_sensor, cleanup_sensor = load_sensors()
     import dagster as dg
 
-    from channel_assets.cleanup.jobs import resubscription_restore_job
     from channel_assets.db.engine import engine_for
-    from channel_assets.resources import AppDatabase
+    from channel_assets.defs.cleanup.jobs import resubscription_restore_job
+    from channel_assets.defs.resources import AppDatabase
 
     template, pop = sensor_template(args.subscriptions)
     n_new = args.changes * 6 // 10

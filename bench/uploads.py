@@ -22,7 +22,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    DEFS_SOURCE,
     Emulator,
     Measure,
     all_shards_tags,
@@ -88,7 +87,7 @@ def main() -> None:
         engine_for(url).dispose()
         checked = summed["checked"]
         result.update({
-            "through_dagster": True, "defs_source": DEFS_SOURCE.get("channel_uploads"), "run_success": run.success,
+            "through_dagster": True, "run_success": run.success,
             "checked": checked, "videos_added": summed["videos_added"], "videos_after": videos_after,
             "duplicate_videos": dupes, "quota_units": units, "quota_units_reported": summed["quota_units"],
             "units_per_channel": round(units / checked, 4) if checked else None,

@@ -1,6 +1,6 @@
 import pytest
 
-from channel_assets.cli import main
+from channel_assets.cli.main import main
 
 
 @pytest.fixture

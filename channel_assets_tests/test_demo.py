@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from channel_assets.cli.demo import SIMULATED_SPAN, _clock_start, run_demo
 from channel_assets.db.engine import make_engine
 from channel_assets.db.models import Channel, ChannelUpdateLog, UserVideo, Video
-from channel_assets.demo import SIMULATED_SPAN, _clock_start, run_demo
 
 
 def test_demo_cycle_refreshes_removes_relinks_and_loses_no_watch_history(pg_url, monkeypatch):

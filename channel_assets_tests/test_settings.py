@@ -1,6 +1,6 @@
 import pytest
 
-from channel_assets.resources import PipelinePolicy
+from channel_assets.defs.resources import PipelinePolicy
 from channel_assets.settings import SettingsError, load_settings
 
 

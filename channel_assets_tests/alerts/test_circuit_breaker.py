@@ -8,12 +8,12 @@ import dagster as dg
 from sqlalchemy import func, select
 
 from channel_assets.alerts.config import load_alert_config
-from channel_assets.alerts.sensors import alerts_tick
 from channel_assets.db.models import Channel, ChannelUpdateLog
 from channel_assets.db.quota_ledger import QuotaLedger
+from channel_assets.defs.alerts.sensors import alerts_tick
+from channel_assets.defs.resources import PipelinePolicy
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.quota import CountingGate
-from channel_assets.resources import PipelinePolicy
 from channel_assets_tests.refresh.conftest import client_factory, emulator, insert_channels  # noqa: F401
 
 ALL = list(range(16))

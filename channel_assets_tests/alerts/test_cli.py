@@ -1,6 +1,6 @@
 """`channel-assets alerts test`: one line per channel, sent or failed, secrets never printed."""
 
-from channel_assets.cli import main
+from channel_assets.cli.main import main
 
 from .conftest import SMTP_PASSWORD, SMTP_USER
 

@@ -12,10 +12,10 @@ from dagster._utils.error import SerializableErrorInfo
 
 from channel_assets.alerts.conditions import LOCATION, REPOSITORY
 from channel_assets.alerts.config import load_alert_config
-from channel_assets.alerts.resources import AlertChannels
-from channel_assets.alerts.sensors import alerts_sensor, alerts_tick, run_failure_alerts
 from channel_assets.alerts.service import record
-from channel_assets.resources import AppDatabase, PipelinePolicy
+from channel_assets.defs.alerts.resources import AlertChannels
+from channel_assets.defs.alerts.sensors import alerts_sensor, alerts_tick, run_failure_alerts
+from channel_assets.defs.resources import AppDatabase, PipelinePolicy
 
 T0 = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # before the digest hour
 HOOK = "/hook/dagster-secret"

@@ -12,11 +12,11 @@ from sqlalchemy import insert, select
 from channel_assets.alerts.conditions import Outgoing
 from channel_assets.alerts.config import load_alert_config
 from channel_assets.alerts.notifiers import Message
-from channel_assets.alerts.sensors import alerts_tick, materializations
 from channel_assets.alerts.service import deliver, record
 from channel_assets.db.models import AlertOutbox, ApiQuotaLedger, Channel, ChannelUpdateLog
 from channel_assets.db.quota_ledger import quota_day
-from channel_assets.resources import PipelinePolicy
+from channel_assets.defs.alerts.sensors import alerts_tick, materializations
+from channel_assets.defs.resources import PipelinePolicy
 
 from .conftest import SMTP_PASSWORD, SMTP_USER
 

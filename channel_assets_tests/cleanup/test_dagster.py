@@ -6,15 +6,15 @@ import dagster as dg
 import pytest
 from sqlalchemy import update
 
-from channel_assets.cleanup import assets as cleanup_assets_module
-from channel_assets.cleanup.assets import cleanup_assets
-from channel_assets.cleanup.checks import cleanup_checks
-from channel_assets.cleanup.definitions import defs
-from channel_assets.cleanup.jobs import restore_channels_job, resubscription_restore_job
-from channel_assets.cleanup.sensors import LOOKBACK, scan_subscriptions, subscription_cleanup_sensor
 from channel_assets.db.models import Channel, ChannelUpdateLog, UserVideo, Video
 from channel_assets.db.removal import SnapshotRun
-from channel_assets.resources import AppDatabase, PipelinePolicy
+from channel_assets.definitions import defs
+from channel_assets.defs.cleanup import assets as cleanup_assets_module
+from channel_assets.defs.cleanup.assets import cleanup_assets
+from channel_assets.defs.cleanup.checks import cleanup_checks
+from channel_assets.defs.cleanup.jobs import restore_channels_job, resubscription_restore_job
+from channel_assets.defs.cleanup.sensors import LOOKBACK, scan_subscriptions, subscription_cleanup_sensor
+from channel_assets.defs.resources import AppDatabase, PipelinePolicy
 from channel_assets_tests.cleanup.conftest import NOW
 
 
@@ -152,10 +152,10 @@ def test_restore_job_fails_cleanly_on_bad_ids(world, engine):
 
 
 def test_definitions_load():
-    repo = dg.Definitions.merge(defs, dg.Definitions(resources={"app_db": AppDatabase(), "policy": PipelinePolicy()})).get_repository_def()
+    repo = defs.get_repository_def()
     assert {"channel_cleanup", "orphan_detection", "restore_channels", "override_held_removals",
             "update_log_retention"} <= {j.name for j in repo.get_all_jobs()}
-    assert {s.name for s in repo.schedule_defs} == {"daily_cleanup", "daily_log_retention"}
+    assert {"daily_cleanup", "daily_log_retention"} <= {s.name for s in repo.schedule_defs}
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import dagster as dg
 
-from channel_assets.cleanup.checks import orphans_removed_within_7_days
-from channel_assets.resources import AppDatabase
+from channel_assets.defs.cleanup.checks import orphans_removed_within_7_days
+from channel_assets.defs.resources import AppDatabase
 from channel_assets_tests.cleanup.conftest import NOW
 
 

@@ -5,7 +5,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from channel_assets.cli import main
+from channel_assets.cli.main import main
 from channel_assets.db import migrate
 from channel_assets.db.adoption import IncompatibleSchemaError
 from channel_assets.db.demo_data import DatabaseNotEmptyError

@@ -13,20 +13,20 @@ from datetime import timedelta
 import dagster as dg
 import pytest
 
-from channel_assets.cleanup.assets import cleanup_assets
-from channel_assets.cleanup.checks import cleanup_checks
 from channel_assets.db import migrate
 from channel_assets.db.engine import make_engine
-from channel_assets.emulator import DEFAULT_API_KEY, EmulatorServer, World
-from channel_assets.refresh.assets import (
-    channel_freshness_report,
+from channel_assets.defs.cleanup.assets import cleanup_assets
+from channel_assets.defs.cleanup.checks import cleanup_checks
+from channel_assets.defs.refresh.assets import (
     channel_metadata,
     channel_statistics,
     channel_uploads,
 )
-from channel_assets.refresh.checks import metadata_checks
-from channel_assets.refresh.schedules import ALL_SHARDS_TAGS
-from channel_assets.resources import AppDatabase, PipelinePolicy, YouTubeApi
+from channel_assets.defs.refresh.checks import metadata_checks
+from channel_assets.defs.refresh.schedules import ALL_SHARDS_TAGS
+from channel_assets.defs.reporting.assets import channel_freshness_report
+from channel_assets.defs.resources import AppDatabase, PipelinePolicy, YouTubeApi
+from channel_assets.emulator import DEFAULT_API_KEY, EmulatorServer, World
 from channel_assets_tests.refresh.conftest import START
 
 from .conftest import GalleryDatabase, django, orm

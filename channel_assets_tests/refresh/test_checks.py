@@ -11,9 +11,9 @@ from channel_assets.db.engine import transaction
 from channel_assets.db.models import ApiQuotaLedger
 from channel_assets.db.quota_ledger import quota_day
 from channel_assets.db.update_log import AuditEvent, success_rate, write_events
-from channel_assets.refresh import checks
-from channel_assets.refresh.checks import SUCCESS_TARGET_PCT
-from channel_assets.resources import AppDatabase, PipelinePolicy
+from channel_assets.defs.refresh import checks
+from channel_assets.defs.refresh.checks import SUCCESS_TARGET_PCT
+from channel_assets.defs.resources import AppDatabase, PipelinePolicy
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

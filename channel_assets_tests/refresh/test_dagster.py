@@ -13,25 +13,25 @@ from sqlalchemy import func, insert, select, update
 from channel_assets.db.engine import transaction
 from channel_assets.db.models import Channel, ChannelUpdateLog, User, UserChannel
 from channel_assets.db.sharding import shard_of
-from channel_assets.emulator import DEFAULT_API_KEY
-from channel_assets.refresh.assets import (
-    channel_freshness_report,
+from channel_assets.defs.refresh.assets import (
     channel_metadata,
     channel_statistics,
     channel_uploads,
 )
-from channel_assets.refresh.checks import metadata_checks
-from channel_assets.refresh.jobs import force_refresh_channels
-from channel_assets.refresh.schedules import (
+from channel_assets.defs.refresh.checks import metadata_checks
+from channel_assets.defs.refresh.jobs import force_refresh_channels
+from channel_assets.defs.refresh.schedules import (
     ALL_SHARDS_TAGS,
     daily_full_refresh,
     daily_statistics,
     priority_refresh,
 )
-from channel_assets.refresh.sensors import LOOKBACK, new_subscription_sensor
+from channel_assets.defs.refresh.sensors import LOOKBACK, new_subscription_sensor
+from channel_assets.defs.reporting.assets import channel_freshness_report
+from channel_assets.defs.resources import AppDatabase, PipelinePolicy, YouTubeApi
+from channel_assets.emulator import DEFAULT_API_KEY
 from channel_assets.refresh.timetable import REPORT_RULES
 from channel_assets.reporting.freshness import build_freshness_report, render_text
-from channel_assets.resources import AppDatabase, PipelinePolicy, YouTubeApi
 
 from .conftest import insert_channels
 
@@ -189,7 +189,7 @@ def test_schedules_request_all_shards_in_one_run_and_today(tmp_path):
     assert request.partition_key == "2026-03-02"
     # the jobs infer their partitioning from the selected assets (no partitions_def on define_asset_job)
     from channel_assets.definitions import defs
-    from channel_assets.partitions import daily_partitions, shard_partitions
+    from channel_assets.defs.partitions import daily_partitions, shard_partitions
 
     for schedule in (daily_full_refresh, priority_refresh, daily_statistics):
         job = defs.resolve_job_def(schedule.job_name)
@@ -207,7 +207,7 @@ def test_report_renders_for_the_terminal(engine, emulator, ledger_factory):
 def test_more_new_subscriptions_than_a_tick_takes_are_read_on_the_next_ticks(engine, emulator, monkeypatch):
     """A tick takes at most MAX_PER_TICK channels; its high-water mark stops at the last one it took, so
     the rest come on the next ticks instead of waiting for the daily cycle."""
-    from channel_assets.refresh import sensors
+    from channel_assets.defs.refresh import sensors
 
     monkeypatch.setattr(sensors, "MAX_PER_TICK", 3)
     ids = emulator.ids(8)

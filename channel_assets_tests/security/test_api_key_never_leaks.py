@@ -15,20 +15,20 @@ import dagster as dg
 import sqlalchemy as sa
 from dagster._serdes import serialize_value
 
-from channel_assets.cleanup.assets import cleanup_assets
-from channel_assets.cleanup.checks import cleanup_checks
 from channel_assets.db.models import Channel, ChannelUpdateLog
-from channel_assets.emulator import EmulatorServer, World
-from channel_assets.refresh.assets import (
-    channel_freshness_report,
+from channel_assets.defs.cleanup.assets import cleanup_assets
+from channel_assets.defs.cleanup.checks import cleanup_checks
+from channel_assets.defs.refresh.assets import (
     channel_metadata,
     channel_statistics,
     channel_uploads,
 )
-from channel_assets.refresh.checks import metadata_checks
-from channel_assets.refresh.jobs import force_refresh_channels
-from channel_assets.refresh.schedules import ALL_SHARDS_TAGS
-from channel_assets.resources import build_resources
+from channel_assets.defs.refresh.checks import metadata_checks
+from channel_assets.defs.refresh.jobs import force_refresh_channels
+from channel_assets.defs.refresh.schedules import ALL_SHARDS_TAGS
+from channel_assets.defs.reporting.assets import channel_freshness_report
+from channel_assets.defs.resources import build_resources
+from channel_assets.emulator import EmulatorServer, World
 from channel_assets.youtube import YouTubeClient
 from channel_assets_tests.refresh.conftest import SEED, START, insert_channels
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from channel_assets import cli
+from channel_assets.cli import main as cli
 from channel_assets.emulator import server as emulator_server
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ from channel_assets.db.quota_ledger import QuotaLedger
 from channel_assets.db.removal import override_held_removals
 from channel_assets.db.restore import restore_channels
 from channel_assets.db.selection import DueChannel
-from channel_assets.refresh.common import summary_metadata
+from channel_assets.defs.refresh.api_session import summary_metadata
 from channel_assets.refresh.forced import force_refresh
 from channel_assets.refresh.metadata import refresh_channels, refresh_shards
 from channel_assets.refresh.quota import CountingGate

@@ -212,7 +212,7 @@ class Emulator:
     """`channel-assets emulator serve` as a child process (start_emulator_process), stopped on close."""
 
     def __init__(self, channels: int = CHANNELS, seed: int = SEED) -> None:
-        from channel_assets.cli import start_emulator_process
+        from channel_assets.cli.main import start_emulator_process
 
         self.proc, self.url = start_emulator_process(channels, seed)
 

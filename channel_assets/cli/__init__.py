@@ -1,0 +1,1 @@
+"""The `channel-assets` command line (`main`) and the demo's main job it runs."""
