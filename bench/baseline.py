@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from channel_assets.db.models import Channel, ChannelUpdateLog, UserChannel, UserVideo, Video
+from channel_assets.db.core.models import Channel, ChannelUpdateLog, UserChannel, UserVideo, Video
 from channel_assets.youtube import YouTubeClient, YouTubeError
 
 SEED_FIELDS = ("title", "description", "custom_url", "thumbnail_url", "country", "published_at",

@@ -78,7 +78,7 @@ def main() -> None:
     day = datetime.now(UTC).date().isoformat()
     os.environ.update({"CHANNEL_ASSETS_COOLDOWN_DAYS": "0", "YOUTUBE_API_KEY": "unused-by-cleanup",
                        "YOUTUBE_API_BASE_URL": "http://127.0.0.1:9", "YOUTUBE_FEED_BASE_URL": "http://127.0.0.1:9"})
-    from channel_assets.db.engine import engine_for
+    from channel_assets.db.core.engine import engine_for
 
     with cloned_database(template, "cleanup") as (url, clone_s):
         result["clone_s"] = round(clone_s, 2)
@@ -116,7 +116,7 @@ def main() -> None:
 
     if not args.no_baseline:
         from bench.baseline import seed_cleanup
-        from channel_assets.db.engine import make_engine
+        from channel_assets.db.core.engine import make_engine
 
         big = set(layout["heavy"]) | set(layout["wide"])
         subset = [uuid.UUID(channel_uuid(i)) for i in layout["orphans"] if i not in big]

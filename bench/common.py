@@ -175,7 +175,7 @@ def drop_database(name: str) -> None:
 
 
 def template_name(scenario: str, scale: str, seed: int) -> str:
-    from channel_assets.db.migrate import head_revision
+    from channel_assets.db.core.migrate import head_revision
 
     name = f"{TEMPLATE_PREFIX}{scenario}_{scale}_s{seed}_g{GENERATOR_VERSION}_{head_revision()}"
     return name[:63].lower()
@@ -203,7 +203,7 @@ def ensure_template(name: str, build: Callable[[str], dict], rebuild: bool = Fal
         drop_database(name)
         raise
     info["populate_s"] = round(time.perf_counter() - t0, 2)
-    from channel_assets.db.engine import engine_for
+    from channel_assets.db.core.engine import engine_for
 
     engine_for.cache_clear()
     with _admin() as conn:
@@ -227,7 +227,7 @@ def cloned_database(template: str, label: str) -> Iterator[tuple[str, float]]:
     try:
         yield pg_url(name), clone_s
     finally:
-        from channel_assets.db.engine import engine_for
+        from channel_assets.db.core.engine import engine_for
 
         for engine in _engines_for(name):
             engine.dispose()
@@ -236,7 +236,7 @@ def cloned_database(template: str, label: str) -> Iterator[tuple[str, float]]:
 
 
 def _engines_for(dbname: str) -> list:
-    from channel_assets.db.engine import engine_for
+    from channel_assets.db.core.engine import engine_for
 
     out = []
     try:
@@ -355,7 +355,7 @@ def materialize(names: list[str], *, tags: dict | None = None, partition_key: st
 
 
 def all_shards_tags() -> dict:
-    from channel_assets.db.sharding import shard_keys
+    from channel_assets.db.core.sharding import shard_keys
 
     keys = shard_keys()
     return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}

@@ -1,6 +1,6 @@
 """Bulk population of benchmark databases with COPY, cached as PostgreSQL template databases.
 
-Schema comes from ``channel_assets.db.migrate.upgrade``. Secondary indexes, unique/primary keys and
+Schema comes from ``channel_assets.db.core.migrate.upgrade``. Secondary indexes, unique/primary keys and
 foreign keys of the bulk tables are dropped before COPY and recreated afterwards (then ANALYZE),
 which ``--compare-index-modes`` measures against COPY into the fully indexed schema.
 
@@ -126,8 +126,8 @@ def _setval(conn: psycopg.Connection, table: str) -> None:
 
 def _bulk(url: str, fill: Callable[[psycopg.Connection], dict], drop_indexes: bool = True) -> dict:
     """Schema by migration, optional index drop, ``fill`` (COPYs), indexes back, ANALYZE; returns timings."""
-    from channel_assets.db.engine import make_engine
-    from channel_assets.db.migrate import upgrade
+    from channel_assets.db.core.engine import make_engine
+    from channel_assets.db.core.migrate import upgrade
 
     engine = make_engine(url)
     upgrade(engine)
@@ -160,7 +160,7 @@ def _bulk(url: str, fill: Callable[[psycopg.Connection], dict], drop_indexes: bo
 
 def fill_refresh(channels: int, seed: int) -> Callable[[psycopg.Connection], dict]:
     def fill(conn: psycopg.Connection) -> dict:
-        from channel_assets.db.sharding import shard_of
+        from channel_assets.db.core.sharding import shard_of
         from channel_assets.emulator.world import channel_ids
 
         ids = channel_ids(channels, seed)
@@ -187,7 +187,7 @@ def fill_uploads(channels: int, seed: int, previous_check_days: float = 1.0) -> 
     def fill(conn: psycopg.Connection) -> dict:
         from datetime import UTC, datetime
 
-        from channel_assets.db.sharding import shard_of
+        from channel_assets.db.core.sharding import shard_of
         from channel_assets.emulator.world import World
 
         world = World(channels, seed)
@@ -238,7 +238,7 @@ def fill_cleanup(channels: int, orphans: int, watch_rows: int, users: int | None
     users = users or max(min(channels // 5, 200_000), HEAVY_WATCH + 1)
 
     def fill(conn: psycopg.Connection) -> dict:
-        from channel_assets.db.sharding import shard_of
+        from channel_assets.db.core.sharding import shard_of
 
         layout = cleanup_layout(channels, orphans)
         orphan_set = set(layout["orphans"])
@@ -355,7 +355,7 @@ def fill_sensor(subscriptions: int) -> Callable:
     users = max(subscriptions // 20, 1000)
 
     def fill(conn: psycopg.Connection) -> dict:
-        from channel_assets.db.sharding import shard_of
+        from channel_assets.db.core.sharding import shard_of
 
         n_users = _copy(conn, "users_user", "id, username, is_active, last_login, created_at",
                         (_lines(f"{u + 1}\tuser{u + 1:08d}\tt\t{BASE_TS}\t{BASE_TS}\n" for u in r)

@@ -55,7 +55,7 @@ def configure_env(db_url: str, emulator: Emulator, in_flight: int, feeds_in_flig
     })
     if feeds_in_flight is not None:
         os.environ["YOUTUBE_MAX_FEEDS_IN_FLIGHT"] = str(feeds_in_flight)
-    from channel_assets.db.engine import engine_for
+    from channel_assets.db.core.engine import engine_for
 
     engine_for.cache_clear()
 
@@ -64,7 +64,7 @@ def compare_with_world(engine, emulator: Emulator, total: int) -> dict:
     """Every channel row against the emulator's ground truth; returns counts and a few mismatches."""
     from sqlalchemy import select
 
-    from channel_assets.db.models import Channel
+    from channel_assets.db.core.models import Channel
 
     c = Channel.__table__.c
     with engine.connect() as conn:
@@ -106,7 +106,7 @@ def compare_with_world(engine, emulator: Emulator, total: int) -> dict:
 def run_pipeline(direct: bool, db_url: str, emulator: Emulator, in_flight: int) -> dict:
     """The measured refresh: one Dagster run over all shards (or the bare domain function)."""
     if direct:
-        from channel_assets.db.engine import engine_for
+        from channel_assets.db.core.engine import engine_for
         from channel_assets.defs.resources import PipelinePolicy
         from channel_assets.refresh.metadata import refresh_shards
         from channel_assets.refresh.quota import CountingGate
@@ -153,7 +153,7 @@ def main() -> None:
             result["clone_s"] = round(clone_s, 2)
             db_url = pg_url
             configure_env(db_url, emulator, args.in_flight)
-            from channel_assets.db.engine import engine_for
+            from channel_assets.db.core.engine import engine_for
 
             stats0 = emulator.stats()
             log(f"refresh of {args.channels} channels at {args.latency_ms} ms ...")
@@ -181,7 +181,7 @@ def main() -> None:
             with cloned_database(template, "baseline") as (pg_url, _):
                 db_url = pg_url
                 from bench.baseline import seed_refresh
-                from channel_assets.db.engine import make_engine
+                from channel_assets.db.core.engine import make_engine
                 from channel_assets.emulator.world import channel_ids
                 from channel_assets.youtube import YouTubeClient
 

@@ -102,7 +102,7 @@ def main() -> None:
     refresh_sensor, cleanup_sensor = load_sensors()
     import dagster as dg
 
-    from channel_assets.db.engine import engine_for
+    from channel_assets.db.core.engine import engine_for
     from channel_assets.defs.cleanup.jobs import resubscription_restore_job
     from channel_assets.defs.resources import AppDatabase
 

@@ -77,7 +77,7 @@ def main() -> None:
         summed = {k: (metas[0].get(k, 0) if metas else 0) for k in
                   ("wall_s", "checked", "candidates", "videos_added", "feed_hits", "feed_failures", "overflows",
                    "playlist_pages", "video_calls", "failed", "quota_units")}
-        from channel_assets.db.engine import engine_for
+        from channel_assets.db.core.engine import engine_for
 
         with engine_for(url).connect() as conn:
             dupes = conn.exec_driver_sql(

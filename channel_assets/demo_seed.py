@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
+from channel_assets.db.core.sharding import shard_of
 from channel_assets.db.demo_data import check_demo_target, insert_population
-from channel_assets.db.sharding import shard_of
 from channel_assets.emulator.world import channel_ids
 
 ID_CHARS = string.ascii_letters + string.digits + "-_"

@@ -88,7 +88,7 @@ EMBEDDED_PGDATA = DEFAULT_DATA_DIR / "pg"
 
 def default_database_url() -> str:
     """The embedded PostgreSQL's database (started by the `channel-assets` commands that need it)."""
-    from channel_assets.db.embedded import expected_url
+    from channel_assets.db.core.embedded import expected_url
 
     return expected_url(EMBEDDED_PGDATA)
 

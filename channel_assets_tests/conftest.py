@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from channel_assets.db import migrate
-from channel_assets.db.engine import make_engine
+from channel_assets.db.core import migrate
+from channel_assets.db.core.engine import make_engine
 from channel_assets_tests.pg import ThrowawayPostgres, leave_server
 
 

@@ -14,7 +14,7 @@ from functools import cache
 import psycopg
 from sqlalchemy.engine import make_url
 
-from channel_assets.db.embedded import embedded_server, sqlalchemy_url
+from channel_assets.db.core.embedded import embedded_server, sqlalchemy_url
 from channel_assets.settings import DEFAULT_DATA_DIR
 
 TEST_PG_VARIABLE = "CHANNEL_ASSETS_TEST_PG"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from channel_assets.cli.demo import SIMULATED_SPAN, _clock_start, run_demo
-from channel_assets.db.engine import make_engine
-from channel_assets.db.models import Channel, ChannelUpdateLog, UserVideo, Video
+from channel_assets.db.core.engine import make_engine
+from channel_assets.db.core.models import Channel, ChannelUpdateLog, UserVideo, Video
 
 
 def test_demo_cycle_refreshes_removes_relinks_and_loses_no_watch_history(pg_url, monkeypatch):
@@ -37,7 +37,7 @@ def test_demo_cycle_refreshes_removes_relinks_and_loses_no_watch_history(pg_url,
 
 
 def test_clock_starts_in_the_past_and_reruns_move_forward(pg_engine):
-    from channel_assets.db.engine import transaction
+    from channel_assets.db.core.engine import transaction
 
     now = datetime(2026, 12, 1, 14, 30, 15, tzinfo=UTC)
     assert _clock_start(pg_engine, now) == datetime(2026, 12, 1, 14, 30, tzinfo=UTC) - SIMULATED_SPAN

@@ -3,8 +3,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from channel_assets.db.core.models import Channel, UserChannel, UserVideo, Video
 from channel_assets.db.demo_data import DatabaseNotEmptyError
-from channel_assets.db.models import Channel, UserChannel, UserVideo, Video
 from channel_assets.demo_seed import build_population, seed_demo
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

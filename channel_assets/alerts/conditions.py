@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from channel_assets.alerts.notifiers import Message
-from channel_assets.db.quota_ledger import QuotaStatus
+from channel_assets.db.refresh.quota_ledger import QuotaStatus
 from channel_assets.refresh.quota import QUOTA_ERROR_PCT_OF_DAILY, QUOTA_WARN_PCT_OF_SHARE, quota_levels
 
 REPEAT_AFTER = timedelta(days=1)

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from channel_assets.alerts.conditions import Observation, Outgoing, State, decide
 from channel_assets.alerts.config import AlertConfig
 from channel_assets.alerts.notifiers import Message, SendError
-from channel_assets.db import alerts as db
-from channel_assets.db.engine import transaction
+from channel_assets.db.audit import alert_outbox as db
+from channel_assets.db.core.engine import transaction
 
 MAX_AGE = timedelta(days=1)  # an alert still undelivered after a day is stale: it expires
 MAX_PER_TICK = 50

@@ -18,7 +18,8 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from sqlalchemy import Engine
 
-from channel_assets.db import migrate
+from channel_assets.db.core import migrate
+from channel_assets.db.core.engine import make_engine
 from channel_assets.db.demo_data import (
     changes_since,
     demo_totals,
@@ -26,7 +27,6 @@ from channel_assets.db.demo_data import (
     resubscribe_to_most_preserved,
     unsubscribe_fraction,
 )
-from channel_assets.db.engine import make_engine
 from channel_assets.defs.cleanup.assets import cleanup_assets
 from channel_assets.defs.cleanup.checks import cleanup_checks
 from channel_assets.defs.refresh.assets import (

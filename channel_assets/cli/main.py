@@ -25,7 +25,7 @@ def app_database() -> Iterator[str]:
     and stopped when the last command using it ends; child processes (Dagster's) inherit the URL."""
     import os
 
-    from channel_assets.db.embedded import EmbeddedPostgresError, embedded_database, psql_hint
+    from channel_assets.db.core.embedded import EmbeddedPostgresError, embedded_database, psql_hint
     from channel_assets.settings import EMBEDDED_PGDATA
 
     settings = load_settings()  # a wrong setting fails here, before any server starts
@@ -46,7 +46,7 @@ def app_database() -> Iterator[str]:
 
 
 def _engine():
-    from channel_assets.db.engine import make_engine
+    from channel_assets.db.core.engine import make_engine
 
     return make_engine(load_settings().database_url)
 
@@ -66,7 +66,7 @@ def _schema_errors():
     """Schema and connection failures of the db commands, as one line (the SQL traceback says nothing more)."""
     from sqlalchemy.exc import DBAPIError
 
-    from channel_assets.db.adoption import IncompatibleSchemaError
+    from channel_assets.db.core.adoption import IncompatibleSchemaError
 
     return IncompatibleSchemaError, DBAPIError
 
@@ -79,7 +79,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from channel_assets.db import migrate
+    from channel_assets.db.core import migrate
 
     try:
         if args.sql:
@@ -98,7 +98,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_check(args: argparse.Namespace) -> int:
-    from channel_assets.db import migrate
+    from channel_assets.db.core import migrate
 
     try:
         lines, runnable = migrate.check(_engine())
@@ -114,7 +114,7 @@ def cmd_db_check(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_seed(args: argparse.Namespace) -> int:
-    from channel_assets.db import migrate
+    from channel_assets.db.core import migrate
     from channel_assets.db.demo_data import DatabaseNotEmptyError
     from channel_assets.demo_seed import seed_demo
 
@@ -178,7 +178,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     import os
     import subprocess
 
-    from channel_assets.db import migrate
+    from channel_assets.db.core import migrate
 
     migrate.upgrade(_engine())
     env = dict(os.environ)
@@ -205,7 +205,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from channel_assets.db import migrate
+    from channel_assets.db.core import migrate
     from channel_assets.defs.reporting.last_runs import instance_from_environment, last_scheduled_runs
     from channel_assets.defs.resources import PipelinePolicy
     from channel_assets.refresh.timetable import REPORT_RULES, REPORTED_SCHEDULES
@@ -250,7 +250,7 @@ def _describe(row) -> str:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from channel_assets.db.history import channel_history
+    from channel_assets.db.audit.history import channel_history
     from channel_assets.youtube import InvalidChannelId, validate_channel_ids
 
     try:

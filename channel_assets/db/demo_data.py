@@ -9,10 +9,11 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from channel_assets.db.batches import chunks, has_active_subscription
-from channel_assets.db.engine import transaction
-from channel_assets.db.models import Channel, ChannelUpdateLog, User, UserChannel, UserVideo, Video
-from channel_assets.db.sharding import shard_of
+from channel_assets.db.cleanup.followed import has_active_subscription
+from channel_assets.db.core.batching import chunks
+from channel_assets.db.core.engine import transaction
+from channel_assets.db.core.models import Channel, ChannelUpdateLog, User, UserChannel, UserVideo, Video
+from channel_assets.db.core.sharding import shard_of
 
 CHUNK = 5_000
 TABLES = ((User, "users"), (Channel, "channels"), (UserChannel, "subscriptions"), (Video, "videos"),

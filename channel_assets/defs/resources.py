@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import dagster as dg
 from sqlalchemy import Engine
 
-from channel_assets.db.engine import engine_for
-from channel_assets.db.impact import Limits
-from channel_assets.db.quota_ledger import QuotaLedger
+from channel_assets.db.cleanup.safety import Limits
+from channel_assets.db.core.engine import engine_for
+from channel_assets.db.refresh.quota_ledger import QuotaLedger
 from channel_assets.settings import Settings, load_settings
 
 

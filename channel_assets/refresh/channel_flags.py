@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from channel_assets.db.channel_flags import DUE_NOW, change_channels
+from channel_assets.db.refresh.operator_changes import DUE_NOW, change_channels
 from channel_assets.refresh.tiers import INTERVALS
 from channel_assets.youtube import validate_channel_ids
 

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from channel_assets.db.engine import transaction
-from channel_assets.db.update_log import AuditEvent, write_events
+from channel_assets.db.audit.update_log import AuditEvent, write_events
+from channel_assets.db.core.engine import transaction
 from channel_assets.youtube import (
     ChannelForbidden,
     CircuitOpen,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from channel_assets.db.selection import DueChannel, live_channels
+from channel_assets.db.refresh.selection import DueChannel, live_channels
 from channel_assets.refresh.metadata import RefreshSummary, plan_within_budget, refresh_channels
 from channel_assets.refresh.quota import CountingGate
 from channel_assets.youtube import YouTubeClient, validate_channel_ids

@@ -6,7 +6,7 @@ batches) and writes them in ONE transaction, so a crash leaves
 whole batches and two runs of one shard converge (absolute values, counters read under row locks taken
 in channel-id order). At most `in_flight + 2 * MAX_GROUP` batches are submitted ahead of the writer,
 which bounds memory whatever the size of the cycle. The writes themselves are
-channel_assets.db.channel_refresh.apply_answers. A successful answer that omits an id is only believed after a second pass at the end of the run.
+channel_assets.db.refresh.channel_writes.apply_answers. A successful answer that omits an id is only believed after a second pass at the end of the run.
 """
 
 from __future__ import annotations
@@ -25,11 +25,17 @@ from threading import Event, Lock
 
 from sqlalchemy import Engine
 
-from channel_assets.db.batches import chunks
-from channel_assets.db.channel_refresh import TOP_N, AppliedGroup, FailedAnswer, RefreshRules, apply_answers
-from channel_assets.db.engine import transaction
-from channel_assets.db.selection import DueChannel, count_by_tier, select_due
-from channel_assets.db.update_log import AuditEvent, write_events
+from channel_assets.db.audit.update_log import AuditEvent, write_events
+from channel_assets.db.core.batching import chunks
+from channel_assets.db.core.engine import transaction
+from channel_assets.db.refresh.channel_writes import (
+    TOP_N,
+    AppliedGroup,
+    FailedAnswer,
+    RefreshRules,
+    apply_answers,
+)
+from channel_assets.db.refresh.selection import DueChannel, count_by_tier, select_due
 from channel_assets.refresh.error_types import INVALID_DATA, error_type_of, record_circuit_stop
 from channel_assets.refresh.quota import CountingGate
 from channel_assets.refresh.tiers import (

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 
-from channel_assets.db.quota_ledger import QuotaLedger, QuotaStatus
+from channel_assets.db.refresh.quota_ledger import QuotaLedger, QuotaStatus
 
 MAX_BLOCK = 32
 # Seed 000's quota levels, read by channel_metadata's quota checks and the alerts alike: a warning when

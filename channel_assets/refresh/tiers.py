@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from channel_assets.db.tiering import TieringRules, TierSummary, retier
+from channel_assets.db.refresh.tiering import TieringRules, TierSummary, retier
 from channel_assets.refresh.error_types import ACCESS_DENIED
 
 PRIORITY_INTERVAL = timedelta(minutes=30)

@@ -20,11 +20,16 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from channel_assets.db.batches import chunks
-from channel_assets.db.engine import transaction
-from channel_assets.db.selection import upload_candidate_rows
-from channel_assets.db.update_log import AuditEvent, write_events
-from channel_assets.db.videos import insert_new_videos, mark_uploads_checked, stored_among, unstored_pairs
+from channel_assets.db.audit.update_log import AuditEvent, write_events
+from channel_assets.db.core.batching import chunks
+from channel_assets.db.core.engine import transaction
+from channel_assets.db.refresh.selection import upload_candidate_rows
+from channel_assets.db.refresh.uploads import (
+    insert_new_videos,
+    mark_uploads_checked,
+    stored_among,
+    unstored_pairs,
+)
 from channel_assets.refresh.error_types import error_type_of, record_circuit_stop
 from channel_assets.refresh.quota import CountingGate
 from channel_assets.refresh.tiers import PRIORITY_INTERVAL, interval_for

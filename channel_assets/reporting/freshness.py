@@ -3,7 +3,7 @@ distribution, the most stale and the failing channels, quota used/left and the n
 status at a glance (F7): channels updated today, each schedule's last run, and what waits for a human
 (capped channels, held removals, orphans past the 7-day deadline).
 
-The rows come from channel_assets.db.freshness; the tier intervals and schedules from the caller
+The rows come from channel_assets.db.refresh.freshness_rows; the tier intervals and schedules from the caller
 (ReportRules), so reporting depends on no domain package.
 """
 
@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from channel_assets.db.cleanup_checks import OrphanBacklog, orphan_backlog
-from channel_assets.db.freshness import AttentionRows, attention_rows, freshness_rows
-from channel_assets.db.quota_ledger import QuotaStatus
+from channel_assets.db.cleanup.check_reads import OrphanBacklog, orphan_backlog
+from channel_assets.db.refresh.freshness_rows import AttentionRows, attention_rows, freshness_rows
+from channel_assets.db.refresh.quota_ledger import QuotaStatus
 from channel_assets.reporting.markdown import md_table
 
 TIERS = ("critical", "priority", "daily", "weekly", "monthly")

@@ -8,8 +8,8 @@ import dagster as dg
 from sqlalchemy import func, select
 
 from channel_assets.alerts.config import load_alert_config
-from channel_assets.db.models import Channel, ChannelUpdateLog
-from channel_assets.db.quota_ledger import QuotaLedger
+from channel_assets.db.core.models import Channel, ChannelUpdateLog
+from channel_assets.db.refresh.quota_ledger import QuotaLedger
 from channel_assets.defs.alerts.sensors import alerts_tick
 from channel_assets.defs.resources import PipelinePolicy
 from channel_assets.refresh.metadata import refresh_shards

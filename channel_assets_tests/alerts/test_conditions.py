@@ -19,7 +19,7 @@ from channel_assets.alerts.conditions import (
 )
 from channel_assets.alerts.config import load_alert_config
 from channel_assets.alerts.notifiers import Message
-from channel_assets.db.quota_ledger import QuotaStatus
+from channel_assets.db.refresh.quota_ledger import QuotaStatus
 from channel_assets.settings import SettingsError
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

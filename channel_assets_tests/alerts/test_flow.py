@@ -13,8 +13,8 @@ from channel_assets.alerts.conditions import Outgoing
 from channel_assets.alerts.config import load_alert_config
 from channel_assets.alerts.notifiers import Message
 from channel_assets.alerts.service import deliver, record
-from channel_assets.db.models import AlertOutbox, ApiQuotaLedger, Channel, ChannelUpdateLog
-from channel_assets.db.quota_ledger import quota_day
+from channel_assets.db.core.models import AlertOutbox, ApiQuotaLedger, Channel, ChannelUpdateLog
+from channel_assets.db.refresh.quota_ledger import quota_day
 from channel_assets.defs.alerts.sensors import alerts_tick, materializations
 from channel_assets.defs.resources import PipelinePolicy
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from channel_assets.db.engine import transaction
-from channel_assets.db.impact import Limits
-from channel_assets.db.models import Channel, User, UserChannel, UserVideo, Video
+from channel_assets.db.cleanup.safety import Limits
+from channel_assets.db.core.engine import transaction
+from channel_assets.db.core.models import Channel, User, UserChannel, UserVideo, Video
 
 NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
 LIMITS = Limits(max_watch_rows=10_000, max_users=1_000, max_videos=100)

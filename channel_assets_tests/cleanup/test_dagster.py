@@ -6,8 +6,8 @@ import dagster as dg
 import pytest
 from sqlalchemy import update
 
-from channel_assets.db.models import Channel, ChannelUpdateLog, UserVideo, Video
-from channel_assets.db.removal import SnapshotRun
+from channel_assets.db.cleanup.removal import SnapshotRun
+from channel_assets.db.core.models import Channel, ChannelUpdateLog, UserVideo, Video
 from channel_assets.definitions import defs
 from channel_assets.defs.cleanup import assets as cleanup_assets_module
 from channel_assets.defs.cleanup.assets import cleanup_assets

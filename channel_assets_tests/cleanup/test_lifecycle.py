@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from channel_assets.db.models import (
+from channel_assets.db.cleanup.orphans import detect_orphans
+from channel_assets.db.cleanup.removal import hard_delete_due, run_removal
+from channel_assets.db.core.models import (
     Channel,
     ChannelOrphanDaily,
     ChannelUpdateLog,
@@ -14,8 +16,6 @@ from channel_assets.db.models import (
     UserVideo,
     Video,
 )
-from channel_assets.db.orphans import detect_orphans
-from channel_assets.db.removal import hard_delete_due, run_removal
 from channel_assets_tests.cleanup.conftest import LIMITS, NOW
 
 

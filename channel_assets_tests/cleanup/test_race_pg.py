@@ -10,9 +10,9 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from channel_assets.db.engine import transaction
-from channel_assets.db.models import Channel, UserChannel
-from channel_assets.db.removal import hard_delete_due
+from channel_assets.db.cleanup.removal import hard_delete_due
+from channel_assets.db.core.engine import transaction
+from channel_assets.db.core.models import Channel, UserChannel
 from channel_assets_tests.cleanup.conftest import LIMITS, NOW, World
 
 

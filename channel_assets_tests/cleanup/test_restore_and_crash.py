@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from channel_assets.db import removal
-from channel_assets.db.models import Channel, ChannelUpdateLog, UserVideo, Video
-from channel_assets.db.orphans import detect_orphans
-from channel_assets.db.removal import hard_delete_due, override_held_removals, run_removal
-from channel_assets.db.restore import RequestRefused, relink_preserved_videos, restore_channels
+from channel_assets.db.cleanup import removal
+from channel_assets.db.cleanup.orphans import detect_orphans
+from channel_assets.db.cleanup.removal import hard_delete_due, override_held_removals, run_removal
+from channel_assets.db.cleanup.restore import RequestRefused, relink_preserved_videos, restore_channels
+from channel_assets.db.core.models import Channel, ChannelUpdateLog, UserVideo, Video
 from channel_assets_tests.cleanup.conftest import LIMITS, NOW
 
 SOFT = {"orphaned_at": NOW - timedelta(days=9), "soft_deleted_at": NOW - timedelta(days=8)}

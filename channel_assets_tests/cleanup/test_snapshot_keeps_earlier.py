@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from channel_assets.db.engine import transaction
-from channel_assets.db.models import UserVideo, Video
-from channel_assets.db.removal import snapshot_due
+from channel_assets.db.cleanup.removal import snapshot_due
+from channel_assets.db.core.engine import transaction
+from channel_assets.db.core.models import UserVideo, Video
 from channel_assets_tests.cleanup.conftest import LIMITS, NOW
 
 

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from channel_assets.db.embedded import embedded_database, running_url
-from channel_assets.db.engine import make_engine
+from channel_assets.db.core.embedded import embedded_database, running_url
+from channel_assets.db.core.engine import make_engine
 
 
 def postmaster_pid(pgdata) -> int | None:
@@ -58,7 +58,7 @@ def test_a_user_killed_with_sigkill_does_not_keep_the_server_up_for_good(pgdata)
     script = textwrap.dedent(f"""
         import os, signal, sys
         from pathlib import Path
-        from channel_assets.db.embedded import embedded_database
+        from channel_assets.db.core.embedded import embedded_database
         with embedded_database(Path({str(pgdata)!r}), "app"):
             print("up", flush=True)
             os.kill(os.getpid(), signal.SIGKILL)

@@ -5,8 +5,8 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 
-from channel_assets.db.engine import make_engine
-from channel_assets.db.quota_ledger import QuotaLedger
+from channel_assets.db.core.engine import make_engine
+from channel_assets.db.refresh.quota_ledger import QuotaLedger
 from channel_assets.refresh.quota import CountingGate
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -1,8 +1,8 @@
 import threading
 from datetime import UTC, datetime
 
-from channel_assets.db.engine import make_engine
-from channel_assets.db.quota_ledger import QuotaLedger, next_reset, quota_day
+from channel_assets.db.core.engine import make_engine
+from channel_assets.db.refresh.quota_ledger import QuotaLedger, next_reset, quota_day
 
 
 class Clock:

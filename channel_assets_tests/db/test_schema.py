@@ -2,9 +2,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from channel_assets.db import migrate
-from channel_assets.db.engine import make_engine
-from channel_assets.db.models import Base
+from channel_assets.db.core import migrate
+from channel_assets.db.core.engine import make_engine
+from channel_assets.db.core.models import Base
 
 SEED_TABLES = {
     "users_user",

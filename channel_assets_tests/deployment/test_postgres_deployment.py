@@ -17,9 +17,9 @@ import yaml
 from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 
-from channel_assets.db.engine import make_engine, transaction
-from channel_assets.db.models import Channel, ChannelUpdateLog, User, UserChannel
-from channel_assets.db.sharding import shard_of
+from channel_assets.db.core.engine import make_engine, transaction
+from channel_assets.db.core.models import Channel, ChannelUpdateLog, User, UserChannel
+from channel_assets.db.core.sharding import shard_of
 from channel_assets.emulator.world import channel_ids
 from channel_assets_tests.pg import ThrowawayPostgres, tcp_or_socket
 from channel_assets_tests.ui.stack import ROOT, DagsterStack, Emulator, app_env, free_port, tool, wait_for

@@ -6,10 +6,10 @@ import pytest
 import sqlalchemy as sa
 
 from channel_assets.cli.main import main
-from channel_assets.db import migrate
-from channel_assets.db.adoption import IncompatibleSchemaError
+from channel_assets.db.core import migrate
+from channel_assets.db.core.adoption import IncompatibleSchemaError
+from channel_assets.db.core.engine import make_engine
 from channel_assets.db.demo_data import DatabaseNotEmptyError
-from channel_assets.db.engine import make_engine
 from channel_assets.demo_seed import seed_demo
 
 from .conftest import django
@@ -144,9 +144,9 @@ def test_a_video_listed_twice_in_one_insert_is_stored_once_on_the_apps_schema(ga
     import uuid
     from datetime import UTC, datetime
 
-    from channel_assets.db.engine import transaction
-    from channel_assets.db.models import Channel, Video
-    from channel_assets.db.videos import insert_new_videos
+    from channel_assets.db.core.engine import transaction
+    from channel_assets.db.core.models import Channel, Video
+    from channel_assets.db.refresh.uploads import insert_new_videos
 
     migrate.upgrade(gallery_engine)
     now = datetime(2026, 12, 1, tzinfo=UTC)

@@ -13,8 +13,8 @@ from datetime import timedelta
 import dagster as dg
 import pytest
 
-from channel_assets.db import migrate
-from channel_assets.db.engine import make_engine
+from channel_assets.db.core import migrate
+from channel_assets.db.core.engine import make_engine
 from channel_assets.defs.cleanup.assets import cleanup_assets
 from channel_assets.defs.cleanup.checks import cleanup_checks
 from channel_assets.defs.refresh.assets import (

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from sqlalchemy import insert
 
-from channel_assets.db.engine import transaction
-from channel_assets.db.models import Channel
-from channel_assets.db.quota_ledger import QuotaLedger
-from channel_assets.db.sharding import shard_of
+from channel_assets.db.core.engine import transaction
+from channel_assets.db.core.models import Channel
+from channel_assets.db.core.sharding import shard_of
+from channel_assets.db.refresh.quota_ledger import QuotaLedger
 from channel_assets.emulator import DEFAULT_API_KEY, EmulatorServer, World
 from channel_assets.refresh.quota import CountingGate
 from channel_assets.youtube import YouTubeClient

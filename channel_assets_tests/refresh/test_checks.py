@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from sqlalchemy import insert
 
-from channel_assets.db.engine import transaction
-from channel_assets.db.models import ApiQuotaLedger
-from channel_assets.db.quota_ledger import quota_day
-from channel_assets.db.update_log import AuditEvent, success_rate, write_events
+from channel_assets.db.audit.update_log import AuditEvent, success_rate, write_events
+from channel_assets.db.core.engine import transaction
+from channel_assets.db.core.models import ApiQuotaLedger
+from channel_assets.db.refresh.quota_ledger import quota_day
 from channel_assets.defs.refresh import checks
 from channel_assets.defs.refresh.checks import SUCCESS_TARGET_PCT
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy

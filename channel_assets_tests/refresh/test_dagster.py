@@ -10,9 +10,9 @@ import dagster as dg
 import pytest
 from sqlalchemy import func, insert, select, update
 
-from channel_assets.db.engine import transaction
-from channel_assets.db.models import Channel, ChannelUpdateLog, User, UserChannel
-from channel_assets.db.sharding import shard_of
+from channel_assets.db.core.engine import transaction
+from channel_assets.db.core.models import Channel, ChannelUpdateLog, User, UserChannel
+from channel_assets.db.core.sharding import shard_of
 from channel_assets.defs.refresh.assets import (
     channel_metadata,
     channel_statistics,

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from channel_assets.db.channel_refresh import FailedAnswer, apply_answers
-from channel_assets.db.engine import transaction
-from channel_assets.db.models import Channel, ChannelUpdateLog
-from channel_assets.db.selection import select_due
-from channel_assets.db.update_log import write_events
+from channel_assets.db.audit.update_log import write_events
+from channel_assets.db.core.engine import transaction
+from channel_assets.db.core.models import Channel, ChannelUpdateLog
+from channel_assets.db.refresh.channel_writes import FailedAnswer, apply_answers
+from channel_assets.db.refresh.selection import select_due
 from channel_assets.refresh.metadata import RULES
 from channel_assets.refresh.tiers import CAPPED_RECHECK, FAILURE_CAP, failure_backoff
 from channel_assets_tests.refresh.test_tiers import ALL, NOW, add_channel, cid, row

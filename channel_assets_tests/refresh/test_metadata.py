@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from channel_assets.db.models import Channel, ChannelUpdateLog
-from channel_assets.db.sharding import SHARD_COUNT
+from channel_assets.db.core.models import Channel, ChannelUpdateLog
+from channel_assets.db.core.sharding import SHARD_COUNT
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.tiers import POLICY_MAX_AGE
 
@@ -190,7 +190,7 @@ def test_every_tracked_field_is_logged_old_to_new(engine, emulator, ledger_facto
     including datetimes (isoformat, with and without microseconds), NULLs, booleans and restores."""
     from datetime import UTC, datetime
 
-    from channel_assets.db.channel_refresh import TRACKED
+    from channel_assets.db.refresh.channel_writes import TRACKED
 
     def _jsonable(value):
         return value.isoformat() if isinstance(value, datetime) else value

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from channel_assets.cli.main import main
-from channel_assets.db.engine import transaction
-from channel_assets.db.update_log import AuditEvent, write_events
+from channel_assets.db.audit.update_log import AuditEvent, write_events
+from channel_assets.db.core.engine import transaction
 from channel_assets.defs.refresh.jobs import set_channel_flags
 from channel_assets.defs.resources import AppDatabase
 from channel_assets_tests.refresh.test_tiers import NOW, add_channel, cid, row

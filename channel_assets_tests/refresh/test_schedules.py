@@ -11,7 +11,7 @@ import yaml
 from dagster._core.storage.tags import MAX_RUNTIME_SECONDS_TAG
 from dagster._daemon.monitoring import run_monitoring
 
-from channel_assets.db.selection import select_due
+from channel_assets.db.refresh.selection import select_due
 from channel_assets.defs.alerts.sensors import cancel_reasons, run_failure_observation
 from channel_assets.defs.refresh.schedules import (
     daily_full_refresh,

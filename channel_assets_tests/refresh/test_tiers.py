@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select, update
 
-from channel_assets.db.engine import transaction
-from channel_assets.db.models import Channel, User, UserChannel
-from channel_assets.db.selection import select_due
-from channel_assets.db.sharding import SHARD_COUNT, shard_of
+from channel_assets.db.core.engine import transaction
+from channel_assets.db.core.models import Channel, User, UserChannel
+from channel_assets.db.core.sharding import SHARD_COUNT, shard_of
+from channel_assets.db.refresh.selection import select_due
 from channel_assets.refresh.tiers import (
     INTERVALS,
     POLICY_MAX_AGE,

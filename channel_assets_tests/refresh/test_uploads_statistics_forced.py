@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from channel_assets.db.models import Channel, ChannelStatisticsDaily, Video
-from channel_assets.db.sharding import SHARD_COUNT
-from channel_assets.db.statistics import snapshot_statistics
-from channel_assets.db.videos import unstored_pairs
+from channel_assets.db.core.models import Channel, ChannelStatisticsDaily, Video
+from channel_assets.db.core.sharding import SHARD_COUNT
+from channel_assets.db.refresh.statistics import snapshot_statistics
+from channel_assets.db.refresh.uploads import unstored_pairs
 from channel_assets.refresh.forced import UnknownChannels, force_refresh
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.uploads import refresh_uploads

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from channel_assets.db.engine import make_engine
+from channel_assets.db.core.engine import make_engine
 
 IN_FLIGHT = 4
 SHARE = 5_000
@@ -18,8 +18,8 @@ CLEANUP_BATCH = 4
 
 
 def run_refresh(engine, emulator_url: str, now: datetime) -> None:
-    from channel_assets.db.quota_ledger import QuotaLedger
-    from channel_assets.db.sharding import SHARD_COUNT
+    from channel_assets.db.core.sharding import SHARD_COUNT
+    from channel_assets.db.refresh.quota_ledger import QuotaLedger
     from channel_assets.emulator import DEFAULT_API_KEY
     from channel_assets.refresh.metadata import refresh_shards
     from channel_assets.refresh.quota import CountingGate
@@ -36,9 +36,9 @@ def run_refresh(engine, emulator_url: str, now: datetime) -> None:
 
 
 def run_cleanup(engine, now: datetime) -> None:
-    from channel_assets.db.impact import Limits
-    from channel_assets.db.orphans import detect_orphans
-    from channel_assets.db.removal import run_removal, snapshot_due
+    from channel_assets.db.cleanup.orphans import detect_orphans
+    from channel_assets.db.cleanup.removal import run_removal, snapshot_due
+    from channel_assets.db.cleanup.safety import Limits
 
     limits = Limits(max_watch_rows=10_000, max_users=1_000, max_videos=100)
     print("READY", flush=True)

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from channel_assets.db.models import ApiQuotaLedger, Channel, ChannelUpdateLog, Video
-from channel_assets.db.sharding import SHARD_COUNT
+from channel_assets.db.core.models import ApiQuotaLedger, Channel, ChannelUpdateLog, Video
+from channel_assets.db.core.sharding import SHARD_COUNT
 from channel_assets_tests.refresh.conftest import (  # noqa: F401  (fixtures re-exported)
     Emu,
     client_factory,

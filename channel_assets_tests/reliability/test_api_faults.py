@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from channel_assets.db.models import Channel
+from channel_assets.db.core.models import Channel
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.uploads import refresh_uploads
 

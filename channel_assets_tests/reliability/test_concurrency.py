@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from channel_assets.db.models import Channel, ChannelUpdateLog, UserChannel, UserVideo, Video
-from channel_assets.db.orphans import detect_orphans
-from channel_assets.db.removal import ConcurrentSubscriptionError, run_removal, snapshot_due
+from channel_assets.db.cleanup.orphans import detect_orphans
+from channel_assets.db.cleanup.removal import ConcurrentSubscriptionError, run_removal, snapshot_due
+from channel_assets.db.core.models import Channel, ChannelUpdateLog, UserChannel, UserVideo, Video
 from channel_assets.refresh.forced import force_refresh
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.uploads import refresh_uploads

@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from channel_assets.db import removal
-from channel_assets.db.models import Channel, UserVideo, Video
-from channel_assets.db.removal import hard_delete_due
+from channel_assets.db.cleanup import removal
+from channel_assets.db.cleanup.removal import hard_delete_due
+from channel_assets.db.core.models import Channel, UserVideo, Video
 from channel_assets.refresh import metadata, uploads
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.uploads import refresh_uploads

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from channel_assets.db import migrate
-from channel_assets.db.engine import make_engine
-from channel_assets.db.models import ChannelUpdateLog, UserChannel, UserVideo, Video
-from channel_assets.db.orphans import detect_orphans
-from channel_assets.db.quota_ledger import QuotaLedger
-from channel_assets.db.removal import run_removal, snapshot_due
+from channel_assets.db.cleanup.orphans import detect_orphans
+from channel_assets.db.cleanup.removal import run_removal, snapshot_due
+from channel_assets.db.core import migrate
+from channel_assets.db.core.engine import make_engine
+from channel_assets.db.core.models import ChannelUpdateLog, UserChannel, UserVideo, Video
+from channel_assets.db.refresh.quota_ledger import QuotaLedger
 from channel_assets.emulator import DEFAULT_API_KEY
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.quota import MAX_BLOCK, CountingGate

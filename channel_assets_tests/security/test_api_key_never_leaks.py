@@ -15,7 +15,7 @@ import dagster as dg
 import sqlalchemy as sa
 from dagster._serdes import serialize_value
 
-from channel_assets.db.models import Channel, ChannelUpdateLog
+from channel_assets.db.core.models import Channel, ChannelUpdateLog
 from channel_assets.defs.cleanup.assets import cleanup_assets
 from channel_assets.defs.cleanup.checks import cleanup_checks
 from channel_assets.defs.refresh.assets import (

@@ -14,13 +14,13 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from channel_assets.db import migrate
-from channel_assets.db.engine import make_engine
-from channel_assets.db.models import Channel, ChannelUpdateLog, User, UserChannel, Video
-from channel_assets.db.quota_ledger import QuotaLedger
-from channel_assets.db.removal import override_held_removals
-from channel_assets.db.restore import restore_channels
-from channel_assets.db.selection import DueChannel
+from channel_assets.db.cleanup.removal import override_held_removals
+from channel_assets.db.cleanup.restore import restore_channels
+from channel_assets.db.core import migrate
+from channel_assets.db.core.engine import make_engine
+from channel_assets.db.core.models import Channel, ChannelUpdateLog, User, UserChannel, Video
+from channel_assets.db.refresh.quota_ledger import QuotaLedger
+from channel_assets.db.refresh.selection import DueChannel
 from channel_assets.defs.refresh.api_session import summary_metadata
 from channel_assets.refresh.forced import force_refresh
 from channel_assets.refresh.metadata import refresh_channels, refresh_shards

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from channel_assets.db import migrate
-from channel_assets.db.engine import make_engine
+from channel_assets.db.core import migrate
+from channel_assets.db.core.engine import make_engine
 from channel_assets.demo_seed import seed_demo
 from channel_assets_tests.pg import ThrowawayPostgres
 
@@ -64,8 +64,8 @@ def world_channel(engine, shard: int | None = None, exclude_shard: int | None = 
     """A seeded channel id that exists in the emulator's world (the seed adds a few that never did)."""
     from sqlalchemy import select
 
-    from channel_assets.db.models import Channel
-    from channel_assets.db.sharding import shard_of
+    from channel_assets.db.core.models import Channel
+    from channel_assets.db.core.sharding import shard_of
     from channel_assets.emulator.world import channel_ids
 
     world = set(channel_ids(CHANNELS, SEED))

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from channel_assets.db.models import Channel, ChannelUpdateLog
+from channel_assets.db.core.models import Channel, ChannelUpdateLog
 
 from .conftest import world_channel
 from .stack import ROOT

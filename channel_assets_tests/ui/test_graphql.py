@@ -10,8 +10,8 @@ import pytest
 from dagster_graphql import DagsterGraphQLClient
 from sqlalchemy import select
 
-from channel_assets.db.models import Channel, ChannelUpdateLog
-from channel_assets.db.sharding import shard_of
+from channel_assets.db.core.models import Channel, ChannelUpdateLog
+from channel_assets.db.core.sharding import shard_of
 
 from .conftest import world_channel
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channel_assets.db.quota_ledger import QuotaLedger
+from channel_assets.db.refresh.quota_ledger import QuotaLedger
 from channel_assets.emulator import DEFAULT_API_KEY, EmulatorServer, World
 from channel_assets.youtube import QuotaExceeded, QuotaShareExhausted, YouTubeClient
 

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from channel_assets.alerts import conditions as cond
 from channel_assets.alerts.config import AlertConfig
 from channel_assets.alerts.service import Delivery, deliver, digest_due, failing_since, record
-from channel_assets.db import alerts as db
-from channel_assets.db.update_log import success_rate
+from channel_assets.db.audit import alert_outbox as db
+from channel_assets.db.audit.update_log import success_rate
 from channel_assets.defs.alerts.instance_reads import (
     check_outcomes,
     freshness_states,

@@ -4,10 +4,10 @@ from datetime import date
 
 import dagster as dg
 
-from channel_assets.db.impact import Impact
-from channel_assets.db.orphans import detect_orphans
-from channel_assets.db.removal import run_removal, snapshot_due
-from channel_assets.db.restore import relink_preserved_videos
+from channel_assets.db.cleanup.orphans import detect_orphans
+from channel_assets.db.cleanup.removal import run_removal, snapshot_due
+from channel_assets.db.cleanup.restore import relink_preserved_videos
+from channel_assets.db.cleanup.safety import Impact
 from channel_assets.defs.cycle_config import CycleConfig
 from channel_assets.defs.partitions import daily_partitions
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy

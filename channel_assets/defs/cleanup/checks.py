@@ -1,13 +1,13 @@
 """Asset checks enforcing the cleanup safety rules (F10, F16); each reads the cycle's clock from the
 materialization it checks, so a run with a `now` override is checked at that time. The data comes from
-channel_assets.db.cleanup_checks, which applies the removal's own predicates and safety rule."""
+channel_assets.db.cleanup.check_reads, which applies the removal's own predicates and safety rule."""
 
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from channel_assets.cleanup.rules import ORPHAN_DEADLINE
-from channel_assets.db.cleanup_checks import (
+from channel_assets.db.cleanup.check_reads import (
     followed_but_soft_deleted,
     hard_delete_readiness,
     orphan_backlog,

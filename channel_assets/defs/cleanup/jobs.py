@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from channel_assets.db.removal import override_held_removals
-from channel_assets.db.restore import RequestRefused, restore_channels
-from channel_assets.db.subscriptions import apply_resubscriptions
-from channel_assets.db.update_log import purge_old_logs
+from channel_assets.db.audit.update_log import purge_old_logs
+from channel_assets.db.cleanup.removal import override_held_removals
+from channel_assets.db.cleanup.restore import RequestRefused, restore_channels
+from channel_assets.db.cleanup.subscription_changes import apply_resubscriptions
 from channel_assets.defs.cleanup.assets import cleanup_assets, orphaned_channels
 from channel_assets.defs.cycle_config import CycleConfig
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from sqlalchemy import Engine
 
-from channel_assets.db.subscriptions import changed_channels, effects_of
+from channel_assets.db.cleanup.subscription_changes import changed_channels, effects_of
 from channel_assets.defs.cleanup.jobs import orphan_detection_job, resubscription_restore_job
 from channel_assets.defs.resources import AppDatabase
 

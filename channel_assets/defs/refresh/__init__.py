@@ -1,1 +1,1 @@
-"""refresh."""
+"""Dagster objects of the refresh: metadata and uploads assets with their checks, the jobs (all shards, priority, statistics, forced refresh, operator flags), schedules and the new-subscription sensor."""

@@ -4,8 +4,8 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from channel_assets.db.sharding import shard_from_key
-from channel_assets.db.statistics import snapshot_statistics
+from channel_assets.db.core.sharding import shard_from_key
+from channel_assets.db.refresh.statistics import snapshot_statistics
 from channel_assets.defs.cycle_config import CycleConfig
 from channel_assets.defs.owners import OWNERS
 from channel_assets.defs.partitions import daily_partitions, shard_partitions

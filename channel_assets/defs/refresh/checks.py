@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from channel_assets.db.update_log import success_rate
+from channel_assets.db.audit.update_log import success_rate
 from channel_assets.defs.refresh.assets import channel_metadata
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy
 from channel_assets.refresh.quota import QUOTA_ERROR_PCT_OF_DAILY, QUOTA_WARN_PCT_OF_SHARE, quota_levels

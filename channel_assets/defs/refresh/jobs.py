@@ -3,7 +3,7 @@ and the operator tools for problem channels."""
 
 import dagster as dg
 
-from channel_assets.db.sharding import SHARD_COUNT
+from channel_assets.db.core.sharding import SHARD_COUNT
 from channel_assets.defs.cycle_config import CycleConfig
 from channel_assets.defs.refresh.api_session import api_session, clock_for, one_line_failure, summary_metadata
 from channel_assets.defs.refresh.assets import (

@@ -8,7 +8,7 @@ its time limit (run monitoring cancels an overrun and the run-failure alert repo
 
 import dagster as dg
 
-from channel_assets.db.sharding import shard_keys
+from channel_assets.db.core.sharding import shard_keys
 from channel_assets.defs.refresh.jobs import (
     priority_refresh_job,
     refresh_all_shards_job,

@@ -12,7 +12,10 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from channel_assets.db.subscriptions import latest_subscription_change, never_fetched_followed_since
+from channel_assets.db.refresh.new_subscriptions import (
+    latest_subscription_change,
+    never_fetched_followed_since,
+)
 from channel_assets.defs.refresh.jobs import force_refresh_channels
 from channel_assets.defs.resources import AppDatabase
 from channel_assets.youtube import is_valid_channel_id

@@ -1,0 +1,20 @@
+"""The "followed" rule, defined once: a channel is followed while it has an active subscription.
+
+Orphan detection, the soft and hard delete (re-checked inside the deleting transaction), the restore
+paths, the cleanup's checks and the subscription sensor all use this one predicate.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from channel_assets.db.core.models import Channel, UserChannel
+
+
+def has_active_subscription():
+    """EXISTS (active subscription of the outer channel): served by the (channel_id, is_active) index."""
+    return (
+        sa.select(UserChannel.id)
+        .where(UserChannel.channel_id == Channel.uuid, UserChannel.is_active.is_(True))
+        .exists()
+    )

@@ -1,0 +1,91 @@
+"""Orphan detection (F8): one NOT EXISTS statement per change, and the day's orphan set recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from channel_assets.db.cleanup.followed import has_active_subscription
+from channel_assets.db.cleanup.restore import restore_followed
+from channel_assets.db.core.engine import transaction
+from channel_assets.db.core.models import Channel, ChannelOrphanDaily
+
+AGE_BUCKETS = ((1, "< 1 day"), (7, "1-7 days"), (30, "7-30 days"), (None, ">= 30 days"))
+
+
+@dataclass
+class Detection:
+    dry_run: bool
+    orphans: int
+    new: int
+    regained: int
+    restored: int
+    ages: dict[str, int] = field(default_factory=dict)
+    oldest: list = field(default_factory=list)
+
+
+def detect_orphans(engine: Engine, now: datetime, day: date, *, dry_run: bool = False, actor: str = "cleanup",
+                   run_id: str | None = None, oldest_limit: int = 20) -> Detection:
+    """Mark newly orphaned channels, release those followed again, and record `day`'s orphan set.
+
+    Idempotent per day. In dry run the same numbers are computed and nothing is written.
+    """
+    unmarked_orphan = (Channel.orphaned_at.is_(None), ~has_active_subscription())
+    followed_again = (sa.or_(Channel.orphaned_at.is_not(None), Channel.soft_deleted_at.is_not(None)), has_active_subscription())
+    with transaction(engine) as conn:
+        if dry_run:
+            new = _count(conn, *unmarked_orphan)
+            regained = _count(conn, *followed_again)
+            restored = _count(conn, *followed_again, Channel.soft_deleted_at.is_not(None))
+        else:
+            # two detections at once would both replace the day's set: one at a time
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('channel_orphan_daily'))"))
+            new = conn.execute(sa.update(Channel).where(*unmarked_orphan).values(orphaned_at=now)).rowcount
+            rows = restore_followed(conn, now, actor, run_id)
+            regained, restored = len(rows), sum(r.soft_deleted_at is not None for r in rows)
+            conn.execute(sa.delete(ChannelOrphanDaily).where(ChannelOrphanDaily.day == day))
+            conn.execute(
+                sa.insert(ChannelOrphanDaily).from_select(
+                    ["day", "channel_id", "channel_uuid", "orphaned_at", "action"],
+                    sa.select(
+                        sa.literal(day, sa.Date),
+                        Channel.channel_id,
+                        Channel.uuid,
+                        Channel.orphaned_at,
+                        sa.case(
+                            (Channel.soft_deleted_at.is_not(None), "soft_deleted"),
+                            (Channel.removal_hold_reason.is_not(None), "held"),
+                            else_="detected",
+                        ),
+                    ).where(Channel.orphaned_at.is_not(None)),
+                )
+            )
+        # In dry run the would-be orphans have no orphaned_at yet: they count as aged 0.
+        orphaned_at = sa.func.coalesce(Channel.orphaned_at, sa.literal(now, Channel.orphaned_at.type))
+        in_set = sa.or_(Channel.orphaned_at.is_not(None), ~has_active_subscription()) if dry_run else Channel.orphaned_at.is_not(None)
+        ages = {}
+        lower = None
+        for days, label in AGE_BUCKETS:
+            conds = [in_set]
+            if lower is not None:
+                conds.append(orphaned_at <= now - timedelta(days=lower))
+            if days is not None:
+                conds.append(orphaned_at > now - timedelta(days=days))
+            ages[label] = _count(conn, *conds)
+            lower = days
+        oldest = conn.execute(
+            sa.select(Channel.channel_id, Channel.title, Channel.orphaned_at, Channel.soft_deleted_at,
+                      Channel.removal_hold_reason)
+            .where(Channel.orphaned_at.is_not(None))
+            .order_by(Channel.orphaned_at, Channel.channel_id)
+            .limit(oldest_limit)
+        ).all()
+        orphans = sum(ages.values())
+    return Detection(dry_run, orphans, new, regained, restored, ages, oldest)
+
+
+def _count(conn, *where) -> int:
+    return conn.execute(sa.select(sa.func.count()).select_from(Channel).where(*where)).scalar_one()

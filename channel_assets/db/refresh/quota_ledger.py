@@ -1,0 +1,156 @@
+"""The quota ledger (F5): units reserved atomically before API calls, per Pacific-time day.
+
+The API's quota resets at midnight America/Los_Angeles. A reservation is one conditional UPDATE
+that refuses to cross the pipeline's share, so concurrent runs (threads or processes) can never
+overspend: PostgreSQL re-checks the WHERE clause under the row lock. Runs reserve in blocks
+(``reserve_block``, one transaction for many calls) and give back what a block did not use
+(``release``); units and used are moved together, so they stay equal to the calls made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from channel_assets.db.core.engine import transaction
+from channel_assets.db.core.models import ApiQuotaLedger
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+
+# Grants min(units, what is left) in one statement: the CTE locks today's row and reads its latest
+# version (FOR UPDATE re-reads under read committed), so concurrent grants never add past the limit.
+_RESERVE_BLOCK = text("""
+    WITH cur AS (
+        SELECT units_reserved FROM api_quota_ledger
+        WHERE quota_day = :day AND exhausted_at IS NULL AND units_reserved < :limit
+        FOR UPDATE)
+    UPDATE api_quota_ledger AS l
+    SET units_reserved = l.units_reserved + LEAST(:units, :limit - cur.units_reserved),
+        units_used = l.units_used + LEAST(:units, :limit - cur.units_reserved),
+        updated_at = :now
+    FROM cur WHERE l.quota_day = :day
+    RETURNING LEAST(:units, :limit - cur.units_reserved)
+""")
+
+
+def quota_day(now: datetime) -> date:
+    return now.astimezone(PACIFIC).date()
+
+
+def next_reset(now: datetime) -> datetime:
+    """The next midnight in America/Los_Angeles, as UTC."""
+    local = now.astimezone(PACIFIC)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=PACIFIC)
+    return midnight.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class QuotaStatus:
+    day: date
+    limit: int
+    reserved: int
+    used: int
+    exhausted: bool
+    resets_at: datetime
+
+    @property
+    def left(self) -> int:
+        return 0 if self.exhausted else max(self.limit - self.reserved, 0)
+
+
+class QuotaLedger:
+    """Implements the YouTube client's QuotaGate protocol on the app database."""
+
+    def __init__(self, engine: Engine, limit: int, now=lambda: datetime.now(UTC)):
+        self.engine = engine
+        self.limit = limit
+        self._now = now
+        self._row_day: date | None = None
+
+    def _ensure_row(self, conn, day: date) -> None:
+        if day == self._row_day:  # the day's row exists (it is never deleted): skip the statement
+            return
+        conn.execute(
+            pg_insert(ApiQuotaLedger)
+            .values(quota_day=day, units_reserved=0, units_used=0, updated_at=self._now())
+            .on_conflict_do_nothing(index_elements=["quota_day"])
+        )
+
+    def today(self) -> date:
+        return quota_day(self._now())
+
+    def reserve_block(self, units: int) -> tuple[date, int]:
+        """Reserve up to `units` for today: (the day, units granted; 0 when the share is spent or the
+        API said quotaExceeded). One transaction for a whole block of calls."""
+        now = self._now()
+        day = quota_day(now)
+        with transaction(self.engine) as conn:
+            self._ensure_row(conn, day)
+            granted = conn.execute(_RESERVE_BLOCK, {"day": day, "limit": self.limit, "units": units,
+                                                    "now": now}).scalar()
+        self._row_day = day  # committed: later blocks of the day skip the INSERT
+        return day, int(granted or 0)
+
+    def release(self, day: date, units: int) -> None:
+        """Give back `units` reserved on `day` but never spent (the rest of a block at the end of a step)."""
+        if units <= 0:
+            return
+        with transaction(self.engine) as conn:
+            conn.execute(
+                update(ApiQuotaLedger)
+                .where(ApiQuotaLedger.quota_day == day, ApiQuotaLedger.units_reserved >= units)
+                .values(units_reserved=ApiQuotaLedger.units_reserved - units,
+                        units_used=ApiQuotaLedger.units_used - units, updated_at=self._now())
+            )
+
+    def try_reserve(self, units: int = 1) -> bool:
+        """Reserve `units` for today if the share allows it; one atomic statement, no read-modify-write."""
+        now = self._now()
+        day = quota_day(now)
+        with transaction(self.engine) as conn:
+            self._ensure_row(conn, day)
+            result = conn.execute(
+                update(ApiQuotaLedger)
+                .where(
+                    ApiQuotaLedger.quota_day == day,
+                    ApiQuotaLedger.exhausted_at.is_(None),
+                    ApiQuotaLedger.units_reserved + units <= self.limit,
+                )
+                .values(
+                    units_reserved=ApiQuotaLedger.units_reserved + units,
+                    units_used=ApiQuotaLedger.units_used + units,
+                    updated_at=now,
+                )
+            )
+            return result.rowcount == 1
+
+    def mark_exhausted(self) -> None:
+        """The API answered quotaExceeded: nobody tries again before the Pacific reset."""
+        now = self._now()
+        day = quota_day(now)
+        with transaction(self.engine) as conn:
+            self._ensure_row(conn, day)
+            conn.execute(
+                update(ApiQuotaLedger)
+                .where(ApiQuotaLedger.quota_day == day, ApiQuotaLedger.exhausted_at.is_(None))
+                .values(exhausted_at=now, updated_at=now)
+            )
+
+    def status(self) -> QuotaStatus:
+        now = self._now()
+        day = quota_day(now)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(ApiQuotaLedger).where(ApiQuotaLedger.quota_day == day)).first()
+        return QuotaStatus(
+            day=day,
+            limit=self.limit,
+            reserved=row.units_reserved if row else 0,
+            used=row.units_used if row else 0,
+            exhausted=bool(row and row.exhausted_at),
+            resets_at=next_reset(now),
+        )
