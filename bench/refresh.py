@@ -109,7 +109,7 @@ def run_pipeline(direct: bool, db_url: str, emulator: Emulator, in_flight: int) 
         from channel_assets.db.core.engine import engine_for
         from channel_assets.defs.resources import PipelinePolicy
         from channel_assets.refresh.metadata import refresh_shards
-        from channel_assets.refresh.quota import CountingGate
+        from channel_assets.refresh.quota_gate import CountingGate
         from channel_assets.settings import load_settings
         from channel_assets.youtube import YouTubeClient
 

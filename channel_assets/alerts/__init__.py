@@ -1,1 +1,1 @@
-"""Alerts (F23): Dagster OSS has no alert policies, so the pipeline tells a human itself."""
+"""Alerts: Dagster OSS has no alert policies, so the pipeline tells a human itself."""

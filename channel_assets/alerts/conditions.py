@@ -13,7 +13,11 @@ from datetime import date, datetime, timedelta
 
 from channel_assets.alerts.notifiers import Message
 from channel_assets.db.refresh.quota_ledger import QuotaStatus
-from channel_assets.refresh.quota import QUOTA_ERROR_PCT_OF_DAILY, QUOTA_WARN_PCT_OF_SHARE, quota_levels
+from channel_assets.refresh.quota_levels import (
+    QUOTA_ERROR_PCT_OF_DAILY,
+    QUOTA_WARN_PCT_OF_SHARE,
+    quota_levels,
+)
 
 REPEAT_AFTER = timedelta(days=1)
 FAILURE_SPIKE_PCT = 5.0  # seed 000: alert on failure rate spikes above 5%

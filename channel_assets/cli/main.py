@@ -209,7 +209,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from channel_assets.defs.reporting.last_runs import instance_from_environment, last_scheduled_runs
     from channel_assets.defs.resources import PipelinePolicy
     from channel_assets.refresh.timetable import REPORT_RULES, REPORTED_SCHEDULES
-    from channel_assets.reporting.freshness import build_freshness_report, render_text
+    from channel_assets.reporting.freshness_report import build_freshness_report, render_text
 
     engine = _engine()
     if migrate.current_revision(engine) is None:
@@ -271,7 +271,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_channel(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from channel_assets.refresh.channel_flags import apply_channel_action
+    from channel_assets.refresh.operator_actions import apply_channel_action
 
     try:
         changed = apply_channel_action(_engine(), args.action.replace("-", "_"), args.channel_ids,
@@ -305,7 +305,7 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from channel_assets.refresh.channel_flags import ACTIONS
+    from channel_assets.refresh.operator_actions import ACTIONS
 
     parser = argparse.ArgumentParser(prog="channel-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)

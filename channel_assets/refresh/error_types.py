@@ -1,17 +1,11 @@
 """The `error_type` of a failed refresh (seed 000's error logs), one word per kind of trouble.
 
 The update log stores it beside the one-line message, so the failure cap, the channel history and the
-alerts read a type instead of parsing error text.
+alerts read a type instead of parsing error text. Classification only: nothing here writes.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import Engine
-
-from channel_assets.db.audit.update_log import AuditEvent, write_events
-from channel_assets.db.core.engine import transaction
 from channel_assets.youtube import (
     ChannelForbidden,
     CircuitOpen,
@@ -44,12 +38,3 @@ def error_type_of(exc: YouTubeError) -> str:
         if isinstance(exc, cls):
             return name
     return "transient" if isinstance(exc, TransientError) else "error"
-
-
-def record_circuit_stop(engine: Engine, update_type: str, now: datetime, message: str, deferred: int,
-                        run_id: str | None, actor: str) -> None:
-    """The durable trace of an open breaker (the alerts read it): one run-level row, no channel, and the
-    channels it deferred counted, not failed."""
-    with transaction(engine) as conn:
-        write_events(conn, [AuditEvent(update_type, "skipped", now, changes={"deferred": deferred}, error=message,
-                                       error_type=CIRCUIT_OPEN, run_id=run_id, actor=actor)])

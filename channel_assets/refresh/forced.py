@@ -1,4 +1,4 @@
-"""Forced refresh of chosen channels (F7): validated ids, refreshed now whatever their tier, within quota."""
+"""Forced refresh of chosen channels (seed 000's force update): validated ids, refreshed now whatever their tier, within quota."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from channel_assets.db.refresh.selection import DueChannel, live_channels
 from channel_assets.refresh.metadata import RefreshSummary, plan_within_budget, refresh_channels
-from channel_assets.refresh.quota import CountingGate
+from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.youtube import YouTubeClient, validate_channel_ids
 
 MAX_FORCED = 5_000

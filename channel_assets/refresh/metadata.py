@@ -1,4 +1,4 @@
-"""Channel metadata refresh (F1, F2, F5, F6): 50-id channels.list batches, set-based writes, audit log.
+"""Channel metadata refresh: 50-id channels.list batches, set-based writes, audit log.
 
 API calls run in a thread pool; the calling thread is the writer. Whenever it is free it takes the
 answers that are ready (waiting up to MAX_GROUP_WAIT_S for MIN_GROUP of them, taking at most MAX_GROUP
@@ -25,7 +25,7 @@ from threading import Event, Lock
 
 from sqlalchemy import Engine
 
-from channel_assets.db.audit.update_log import AuditEvent, write_events
+from channel_assets.db.audit.update_log import AuditEvent, log_run_stop, write_events
 from channel_assets.db.core.batching import chunks
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.refresh.channel_writes import (
@@ -36,8 +36,8 @@ from channel_assets.db.refresh.channel_writes import (
     apply_answers,
 )
 from channel_assets.db.refresh.selection import DueChannel, count_by_tier, select_due
-from channel_assets.refresh.error_types import INVALID_DATA, error_type_of, record_circuit_stop
-from channel_assets.refresh.quota import CountingGate
+from channel_assets.refresh.error_types import CIRCUIT_OPEN, INVALID_DATA, error_type_of
+from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.refresh.tiers import (
     FAILURE_CAP,
     UNAVAILABLE_AT_CAP,
@@ -297,7 +297,7 @@ class _Refresher:
             raise self.fatal
         self.summary.deferred = count_by_tier([DueChannel(None, cid, tiers[cid]) for cid in unfinished])
         if self.summary.stopped_by_circuit:
-            record_circuit_stop(self.engine, "metadata", self.now, self.summary.stopped_by_circuit, len(unfinished),
+            log_run_stop(self.engine, "metadata", self.now, CIRCUIT_OPEN, self.summary.stopped_by_circuit, len(unfinished),
                                 self.run_id, self.actor)
         self.summary.largest_changes = [item for _, _, item in sorted(self._changes, reverse=True)]
         self.summary.wall_s = round(time.perf_counter() - start, 3)

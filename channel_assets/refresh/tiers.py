@@ -1,4 +1,4 @@
-"""Update tiers (F3): refresh intervals per tier and the set-based automatic tiering.
+"""Update tiers: refresh intervals per tier and the set-based automatic tiering.
 
 Automatic tiering follows upload activity unless the frequency is pinned: an upload in the last
 7 days → daily; a daily channel quiet for 30 days → weekly; no upload for 180 days → monthly.

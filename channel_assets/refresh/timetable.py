@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from channel_assets.cleanup.rules import ORPHAN_DEADLINE
+from channel_assets.db.cleanup.orphans import ORPHAN_DEADLINE
 from channel_assets.refresh.tiers import FAILURE_CAP, INTERVALS, POLICY_MAX_AGE, PRIORITY_INTERVAL
-from channel_assets.reporting.freshness import ReportRules
+from channel_assets.reporting.freshness_report import ReportRules
 
 # (schedule name, hour, minute, time zone); hour None = every `minute` minutes.
 SCHEDULE_TIMES: tuple[tuple[str, int | None, int, str], ...] = (

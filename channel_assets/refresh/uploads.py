@@ -1,4 +1,4 @@
-"""New uploads since the last pull (F4): feed first (0 quota), playlist paging as fallback, videos.list details.
+"""New uploads since the last pull: feed first (0 quota), playlist paging as fallback, videos.list details.
 
 Per group of channels: feeds in threads, one anti-join for the feed ids not stored yet, a playlist walk only
 where the feed failed or overflowed (all 15 entries new), videos.list over 50-id batches across
@@ -20,7 +20,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from channel_assets.db.audit.update_log import AuditEvent, write_events
+from channel_assets.db.audit.update_log import AuditEvent, log_run_stop, write_events
 from channel_assets.db.core.batching import chunks
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.refresh.selection import upload_candidate_rows
@@ -30,8 +30,8 @@ from channel_assets.db.refresh.uploads import (
     stored_among,
     unstored_pairs,
 )
-from channel_assets.refresh.error_types import error_type_of, record_circuit_stop
-from channel_assets.refresh.quota import CountingGate
+from channel_assets.refresh.error_types import CIRCUIT_OPEN, error_type_of
+from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.refresh.tiers import PRIORITY_INTERVAL, interval_for
 from channel_assets.youtube import (
     MAX_IDS_PER_CALL,
@@ -325,7 +325,7 @@ def _refresh_uploads(engine: Engine, client: YouTubeClient, gate: CountingGate, 
         gate.release()  # the unused rest of the quota block goes back to the ledger
     worker.summary.deferred = len(candidates) - worker.summary.checked - worker.summary.failed
     if worker.summary.stopped_by_circuit:
-        record_circuit_stop(engine, "uploads", now, worker.summary.stopped_by_circuit, worker.summary.deferred,
+        log_run_stop(engine, "uploads", now, CIRCUIT_OPEN, worker.summary.stopped_by_circuit, worker.summary.deferred,
                             run_id, ACTOR)
     worker.summary.wall_s = round(time.perf_counter() - start, 3)
     return worker.summary

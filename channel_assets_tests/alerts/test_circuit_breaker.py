@@ -13,7 +13,7 @@ from channel_assets.db.refresh.quota_ledger import QuotaLedger
 from channel_assets.defs.alerts.sensors import alerts_tick
 from channel_assets.defs.resources import PipelinePolicy
 from channel_assets.refresh.metadata import refresh_shards
-from channel_assets.refresh.quota import CountingGate
+from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets_tests.refresh.conftest import client_factory, emulator, insert_channels  # noqa: F401
 
 ALL = list(range(16))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from channel_assets.db.core.engine import make_engine
 from channel_assets.db.refresh.quota_ledger import QuotaLedger
-from channel_assets.refresh.quota import CountingGate
+from channel_assets.refresh.quota_gate import CountingGate
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 LIMIT = 100

@@ -1,1 +1,1 @@
-"""A minimal gallery app (seed 000's models) whose schema Django's own `migrate` makes, for F22's tests."""
+"""A minimal gallery app (seed 000's models) whose schema Django's own `migrate` makes, for the adoption tests."""

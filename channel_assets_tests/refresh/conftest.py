@@ -14,7 +14,7 @@ from channel_assets.db.core.models import Channel
 from channel_assets.db.core.sharding import shard_of
 from channel_assets.db.refresh.quota_ledger import QuotaLedger
 from channel_assets.emulator import DEFAULT_API_KEY, EmulatorServer, World
-from channel_assets.refresh.quota import CountingGate
+from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.youtube import YouTubeClient
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -31,7 +31,7 @@ from channel_assets.defs.reporting.assets import channel_freshness_report
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy, YouTubeApi
 from channel_assets.emulator import DEFAULT_API_KEY
 from channel_assets.refresh.timetable import REPORT_RULES
-from channel_assets.reporting.freshness import build_freshness_report, render_text
+from channel_assets.reporting.freshness_report import build_freshness_report, render_text
 
 from .conftest import insert_channels
 

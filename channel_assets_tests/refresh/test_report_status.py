@@ -10,7 +10,7 @@ import dagster as dg
 from channel_assets.db.refresh.quota_ledger import QuotaLedger
 from channel_assets.defs.reporting.last_runs import last_scheduled_runs
 from channel_assets.refresh.timetable import REPORT_RULES, REPORTED_SCHEDULES
-from channel_assets.reporting.freshness import build_freshness_report, render_markdown, render_text
+from channel_assets.reporting.freshness_report import build_freshness_report, render_markdown, render_text
 from channel_assets_tests.refresh.test_tiers import NOW, add_channel, cid
 
 

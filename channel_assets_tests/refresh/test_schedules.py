@@ -21,7 +21,7 @@ from channel_assets.defs.refresh.schedules import (
     refresh_schedules,
 )
 from channel_assets.refresh.timetable import SCHEDULE_TIMES
-from channel_assets.reporting.freshness import next_runs
+from channel_assets.reporting.freshness_report import next_runs
 from channel_assets_tests.refresh.test_tiers import ALL, NOW, add_channel, cid
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Automatic tiering (F3) and due order: no API needed, rows as the app writes them."""
+"""Automatic tiering and due order: no API needed, rows as the app writes them."""
 
 from __future__ import annotations
 

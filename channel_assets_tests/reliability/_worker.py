@@ -22,7 +22,7 @@ def run_refresh(engine, emulator_url: str, now: datetime) -> None:
     from channel_assets.db.refresh.quota_ledger import QuotaLedger
     from channel_assets.emulator import DEFAULT_API_KEY
     from channel_assets.refresh.metadata import refresh_shards
-    from channel_assets.refresh.quota import CountingGate
+    from channel_assets.refresh.quota_gate import CountingGate
     from channel_assets.refresh.uploads import refresh_uploads
     from channel_assets.youtube import YouTubeClient
 

@@ -27,7 +27,7 @@ from channel_assets.db.core.models import ChannelUpdateLog, UserChannel, UserVid
 from channel_assets.db.refresh.quota_ledger import QuotaLedger
 from channel_assets.emulator import DEFAULT_API_KEY
 from channel_assets.refresh.metadata import refresh_shards
-from channel_assets.refresh.quota import MAX_BLOCK, CountingGate
+from channel_assets.refresh.quota_gate import MAX_BLOCK, CountingGate
 from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets.youtube import YouTubeClient
 from channel_assets_tests.cleanup.conftest import LIMITS

@@ -24,7 +24,7 @@ from channel_assets.db.refresh.selection import DueChannel
 from channel_assets.defs.refresh.api_session import summary_metadata
 from channel_assets.refresh.forced import force_refresh
 from channel_assets.refresh.metadata import refresh_channels, refresh_shards
-from channel_assets.refresh.quota import CountingGate
+from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets.reporting.markdown import md_table
 from channel_assets.youtube import YouTubeClient

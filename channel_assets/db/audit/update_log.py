@@ -1,4 +1,4 @@
-"""The audit log (F12): bulk writes to channel_update_logs and batched retention deletes."""
+"""The audit log: bulk writes to channel_update_logs and batched retention deletes."""
 
 from __future__ import annotations
 
@@ -44,6 +44,15 @@ def write_events(conn: Connection, events: Sequence[AuditEvent]) -> int:
         return 0
     conn.execute(insert(ChannelUpdateLog), [e.row() for e in events])
     return len(events)
+
+
+def log_run_stop(engine: Engine, update_type: str, now: datetime, error_type: str, message: str, deferred: int,
+                 run_id: str | None, actor: str) -> None:
+    """The durable trace of a run stopped early for a reason no channel is to blame for (an open circuit
+    breaker; the alerts read it): one run-level row, no channel, the channels it deferred counted, not failed."""
+    with transaction(engine) as conn:
+        write_events(conn, [AuditEvent(update_type, "skipped", now, changes={"deferred": deferred}, error=message,
+                                       error_type=error_type, run_id=run_id, actor=actor)])
 
 
 def purge_old_logs(engine: Engine, now: datetime, retention_days: int, batch_size: int = 5_000) -> int:

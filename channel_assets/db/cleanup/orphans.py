@@ -1,4 +1,4 @@
-"""Orphan detection (F8): one NOT EXISTS statement per change, and the day's orphan set recorded."""
+"""Orphan detection: one NOT EXISTS statement per change, and the day's orphan set recorded."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from channel_assets.db.cleanup.restore import restore_followed
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.core.models import Channel, ChannelOrphanDaily
 
+# Seed 000's metric: 100% of orphaned channels removed within 7 days. An orphan counts as removed when it
+# leaves the active set (soft delete: no quota, not shown); the hard delete follows after the cool-down.
+ORPHAN_DEADLINE = timedelta(days=7)
 AGE_BUCKETS = ((1, "< 1 day"), (7, "1-7 days"), (30, "7-30 days"), (None, ">= 30 days"))
 
 

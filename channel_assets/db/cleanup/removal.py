@@ -1,4 +1,4 @@
-"""Soft delete, then hard delete after the cool-down (F9–F11), one transaction per batch of channels.
+"""Soft delete, then hard delete after the cool-down, one transaction per batch of channels.
 
 A batch rolls back whole, so a crash leaves every channel either removed with its snapshots or
 untouched. The "nobody follows it" rule is decided inside the deleting transaction: the candidate channel rows are locked FOR UPDATE (a concurrent subscription INSERT needs FOR KEY

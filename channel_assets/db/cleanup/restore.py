@@ -1,4 +1,4 @@
-"""Undoing removals (F11): re-subscription restores, operator restores, re-linking after a hard delete."""
+"""Undoing removals: re-subscription restores, operator restores, re-linking after a hard delete."""
 
 from __future__ import annotations
 

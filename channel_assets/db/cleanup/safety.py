@@ -1,4 +1,4 @@
-"""Impact analysis and the seed's safety rules (F10), one GROUP BY per batch of channels."""
+"""Impact analysis and the seed's safety rules, one GROUP BY per batch of channels."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Watch-history preservation (F9): the channel snapshot is built in SQL and written per batch.
+"""Watch-history preservation: the channel snapshot is built in SQL and written per batch.
 
 One UPDATE ... FROM per batch for the videos, and the watch rows by their videos' own ids a few
 thousand at a time, instead of the seed's save() per video and per watch row. The JSON is built by

@@ -1,4 +1,4 @@
-"""Schema adoption (F22): create what is missing, check what exists, never rewrite what the app owns.
+"""Schema adoption (the gallery app's Django database): create what is missing, check what exists, never rewrite what the app owns.
 
 The migrations describe their tables as frozen MetaData and hand them to `plan`, which compares them
 with the live database (PostgreSQL only) and answers the DDL still to run plus the incompatibilities.

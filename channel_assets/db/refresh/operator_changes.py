@@ -1,4 +1,4 @@
-"""The operator's changes to chosen channels (F24): one transaction that locks the rows, applies the
+"""The operator's changes to chosen channels: one transaction that locks the rows, applies the
 values, and writes one audit row per channel with what changed old→new, the reason and the actor."""
 
 from __future__ import annotations

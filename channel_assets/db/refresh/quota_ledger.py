@@ -1,4 +1,4 @@
-"""The quota ledger (F5): units reserved atomically before API calls, per Pacific-time day.
+"""The quota ledger: units reserved atomically before API calls, per Pacific-time day.
 
 The API's quota resets at midnight America/Los_Angeles. A reservation is one conditional UPDATE
 that refuses to cross the pipeline's share, so concurrent runs (threads or processes) can never

@@ -1,4 +1,4 @@
-"""Due selection per shard: what a cycle refreshes, in the order quota is spent on it (F3, F5)."""
+"""Due selection per shard: what a cycle refreshes, in the order quota is spent on it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Automatic tiering's reads and write (F3): which channels change tier, in one SELECT and one UPDATE."""
+"""Automatic tiering's reads and write: which channels change tier, in one SELECT and one UPDATE."""
 
 from __future__ import annotations
 

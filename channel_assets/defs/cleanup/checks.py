@@ -1,4 +1,4 @@
-"""Asset checks enforcing the cleanup safety rules (F10, F16); each reads the cycle's clock from the
+"""Asset checks enforcing the cleanup safety rules; each reads the cycle's clock from the
 materialization it checks, so a run with a `now` override is checked at that time. The data comes from
 channel_assets.db.cleanup.check_reads, which applies the removal's own predicates and safety rule."""
 
@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from channel_assets.cleanup.rules import ORPHAN_DEADLINE
 from channel_assets.db.cleanup.check_reads import (
     followed_but_soft_deleted,
     hard_delete_readiness,
     orphan_backlog,
     removed_without_snapshot,
 )
+from channel_assets.db.cleanup.orphans import ORPHAN_DEADLINE
 from channel_assets.defs.cleanup.assets import orphaned_channels, preserved_video_snapshots, removed_channels
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy
 from channel_assets.reporting.markdown import md_table

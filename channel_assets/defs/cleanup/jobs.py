@@ -63,7 +63,7 @@ def restore_resubscribed(context: dg.OpExecutionContext, config: Resubscribed, a
 @dg.op
 def purge_update_logs(context: dg.OpExecutionContext, config: CycleConfig, app_db: AppDatabase,
                       policy: PipelinePolicy) -> None:
-    """Log retention (F12): batched deletes so the log table is never locked for long."""
+    """Log retention (90 days by default): batched deletes so the log table is never locked for long."""
     removed = purge_old_logs(app_db.engine, config.resolve_now(), policy.log_retention_days)
     context.log.info(f"purged {removed} update-log rows older than {policy.log_retention_days} days")
 

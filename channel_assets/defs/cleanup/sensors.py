@@ -1,4 +1,4 @@
-"""Sensor on users_userchannel (F15): re-subscriptions and unsubscriptions request runs at once.
+"""Sensor on users_userchannel: re-subscriptions and unsubscriptions request runs at once.
 
 The cursor is the highest updated_at seen; each tick re-reads a lookback window before it, so a row
 committed late with an older updated_at is still seen. The tick only reads (a range scan of the

@@ -11,7 +11,7 @@ import dagster as dg
 from channel_assets.defs.cycle_config import CycleConfig
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy, YouTubeApi
 from channel_assets.refresh.metadata import RefreshSummary
-from channel_assets.refresh.quota import CountingGate
+from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.reporting.markdown import md_table
 from channel_assets.youtube import ConfigurationError, one_line
 

@@ -1,4 +1,4 @@
-"""Asset checks on channel_metadata (F16): freshness, 30-day policy, success rate, quota levels.
+"""Asset checks on channel_metadata: freshness, 30-day policy, success rate, quota levels.
 
 They judge the state as of the latest cycle's clock (`cycle_now` in its metadata), which is the wall
 clock in production and the emulator's clock in the demo and tests.
@@ -11,9 +11,13 @@ import dagster as dg
 from channel_assets.db.audit.update_log import success_rate
 from channel_assets.defs.refresh.assets import channel_metadata
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy
-from channel_assets.refresh.quota import QUOTA_ERROR_PCT_OF_DAILY, QUOTA_WARN_PCT_OF_SHARE, quota_levels
+from channel_assets.refresh.quota_levels import (
+    QUOTA_ERROR_PCT_OF_DAILY,
+    QUOTA_WARN_PCT_OF_SHARE,
+    quota_levels,
+)
 from channel_assets.refresh.timetable import REPORT_RULES
-from channel_assets.reporting.freshness import build_freshness_report
+from channel_assets.reporting.freshness_report import build_freshness_report
 from channel_assets.reporting.markdown import md_table
 
 FRESH_TARGET_PCT = 95.0

@@ -12,8 +12,8 @@ from channel_assets.defs.refresh.assets import (
     channel_uploads,
 )
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy, YouTubeApi
-from channel_assets.refresh.channel_flags import apply_channel_action
 from channel_assets.refresh.forced import UnknownChannels, force_refresh
+from channel_assets.refresh.operator_actions import apply_channel_action
 from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets.youtube import ConfigurationError, InvalidChannelId
 

@@ -1,4 +1,4 @@
-"""Sensor on users_userchannel (F15): new active subscriptions to never-fetched channels → forced refresh.
+"""Sensor on users_userchannel: new active subscriptions to never-fetched channels → forced refresh.
 
 Cursor = the highest updated_at seen plus ids already requested. Each tick re-reads a lookback window
 below that high-water mark, so a row committed late with an older updated_at is still seen; the

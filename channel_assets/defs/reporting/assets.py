@@ -10,7 +10,7 @@ from channel_assets.defs.refresh.assets import channel_metadata, channel_uploads
 from channel_assets.defs.reporting.last_runs import last_scheduled_runs
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy
 from channel_assets.refresh.timetable import REPORT_RULES, REPORTED_SCHEDULES
-from channel_assets.reporting.freshness import build_freshness_report, render_markdown
+from channel_assets.reporting.freshness_report import build_freshness_report, render_markdown
 
 
 @dg.asset(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from channel_assets.reporting.freshness import LastRun
+from channel_assets.reporting.freshness_report import LastRun
 
 
 def last_scheduled_runs(instance: dg.DagsterInstance, schedules: Sequence[str]) -> list[LastRun]:

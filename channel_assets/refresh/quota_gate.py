@@ -14,35 +14,11 @@ their sum equals the calls made.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from datetime import date
 
 from channel_assets.db.refresh.quota_ledger import QuotaLedger, QuotaStatus
 
 MAX_BLOCK = 32
-# Seed 000's quota levels, read by channel_metadata's quota checks and the alerts alike: a warning when
-# today's use passes 75% of the pipeline's share, an error at 80% of the day's whole quota.
-QUOTA_WARN_PCT_OF_SHARE = 75
-QUOTA_ERROR_PCT_OF_DAILY = 80
-
-
-@dataclass(frozen=True)
-class QuotaLevels:
-    """Today's quota against seed 000's thresholds (the alerts and the asset checks read the same)."""
-
-    warn: bool  # used ≥ 75% of the pipeline's share
-    error: bool  # used ≥ 80% of the day's whole quota
-    exceeded_early: bool  # YouTube answered quotaExceeded while the ledger still had units left
-
-
-def quota_levels(status: QuotaStatus, daily_limit: int) -> QuotaLevels:
-    """`used` is the calls made plus blocks running steps still hold (returned at step end), so a
-    quotaExceeded at the share's end (used = limit) is expected; one with units left is not."""
-    return QuotaLevels(warn=status.used * 100 >= status.limit * QUOTA_WARN_PCT_OF_SHARE,
-                       error=status.used * 100 >= daily_limit * QUOTA_ERROR_PCT_OF_DAILY,
-                       exceeded_early=status.exhausted and status.used < status.limit)
-
-
 class CountingGate:
     """The YouTube client's QuotaGate on a QuotaLedger; counts the units used per thread and in total."""
 

@@ -1,6 +1,6 @@
-"""The freshness report (F17): per tier, how many available channels are within their frequency, the age
+"""The freshness report: per tier, how many available channels are within their frequency, the age
 distribution, the most stale and the failing channels, quota used/left and the next scheduled runs; and the
-status at a glance (F7): channels updated today, each schedule's last run, and what waits for a human
+status at a glance (seed 000's update status): channels updated today, each schedule's last run, and what waits for a human
 (capped channels, held removals, orphans past the 7-day deadline).
 
 The rows come from channel_assets.db.refresh.freshness_rows; the tier intervals and schedules from the caller
