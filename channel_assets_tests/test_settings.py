@@ -70,12 +70,61 @@ def test_repr_never_shows_the_api_key():
     assert "AIzaSECRETSECRET" not in repr(s)
 
 
-def test_the_readme_configuration_table_lists_every_variable():
+def test_the_readme_configuration_table_is_the_declarations_table():
     from pathlib import Path
 
-    from channel_assets.settings import PROJECT_ROOT, VARIABLES
+    from channel_assets.settings import PROJECT_ROOT, SETTINGS, settings_table
 
     readme = Path(PROJECT_ROOT / "README.md").read_text()
     table = readme[readme.index("## Configuration"):readme.index("\n## ", readme.index("## Configuration") + 5)]
-    missing = [name for name, _, _ in VARIABLES if f"| `{name}` |" not in table]
+    assert settings_table() in table, "README's table differs: `channel-assets settings --markdown` prints it"
+    missing = [s.variable for s in SETTINGS.values() if f"| `{s.variable}` |" not in table]
     assert not missing, f"not in the README's configuration table: {missing}"
+
+
+def test_every_resource_field_is_its_variable_when_set_and_the_declared_default_otherwise(monkeypatch):
+    import dagster as dg
+
+    from channel_assets.defs.alerts.resources import build_alert_channels
+    from channel_assets.defs.resources import PipelinePolicy, build_resources
+    from channel_assets.settings import SETTINGS
+
+    resources = {**build_resources(), "alert_channels": build_alert_channels()}
+    for resource in resources.values():  # nothing set: the declarations' defaults, no variable read
+        for name, info in type(resource).model_fields.items():
+            s = SETTINGS[info.json_schema_extra["setting"]]
+            assert getattr(resource, name) == (int(s.default) if s.is_int else s.default), name
+    for resource in resources.values():
+        for info in type(resource).model_fields.values():
+            s = SETTINGS[info.json_schema_extra["setting"]]
+            monkeypatch.setenv(s.variable, "3" if s.is_int else {
+                "database_url": "postgresql://u@h/db", "http_url": "http://set.example",
+                "secret_http_url": "http://set.example", "boolean": "true"}.get(s.parse.__name__, "0.5"))
+    resources = {**build_resources(), "alert_channels": build_alert_channels()}
+    for resource in resources.values():  # every field a dg.EnvVar: the UI shows the variable, never the value
+        for name, info in type(resource).model_fields.items():
+            value = getattr(resource, name)  # dg.EnvVar, or for int fields its int twin (EnvVar.int)
+            assert getattr(value, "env_var_name", None) == SETTINGS[info.json_schema_extra["setting"]].variable, name
+
+    @dg.asset
+    def seen(policy: PipelinePolicy):
+        return policy.share, policy.quota_pipeline_limit, policy.dry_run, policy.cooldown_days
+
+    result = dg.materialize([seen], resources={"policy": resources["policy"]})
+    assert result.output_for_node("seen") == (0.5, 1, True, 3)
+
+
+def test_settings_command_masks_secrets_and_names_the_source(monkeypatch, capsys):
+    from channel_assets.cli.main import main
+
+    monkeypatch.setenv("YOUTUBE_API_KEY", "AIzaSECRETSECRET")
+    monkeypatch.setenv("YOUTUBE_MAX_CALLS_IN_FLIGHT", "4")
+    assert main(["settings"]) == 0
+    out = capsys.readouterr().out
+    assert "AIzaSECRETSECRET" not in out
+    line = next(ln for ln in out.splitlines() if ln.startswith("YOUTUBE_MAX_CALLS_IN_FLIGHT"))
+    assert " 4 " in line and "(environment)" in line
+    assert "(default)" in next(ln for ln in out.splitlines() if ln.startswith("CHANNEL_ASSETS_COOLDOWN_DAYS"))
+    monkeypatch.setenv("YOUTUBE_MAX_CALLS_IN_FLIGHT", "many")
+    assert main(["settings"]) == 2
+    assert "YOUTUBE_MAX_CALLS_IN_FLIGHT must be an integer" in capsys.readouterr().err

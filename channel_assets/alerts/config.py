@@ -1,16 +1,13 @@
-"""Alert settings from the environment (documented in channel_assets.settings.VARIABLES)."""
+"""Where alerts go and what is silenced, built from the alert settings (declared in channel_assets.settings)."""
 
 from __future__ import annotations
 
 import fnmatch
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from channel_assets.alerts.notifiers import Email, Notifier, SlackApi, SlackWebhook, Webhook
-from channel_assets.settings import SettingsError, _bool, _http_url, _int
-
-P = "CHANNEL_ASSETS_ALERTS_"
+from channel_assets.settings import SETTINGS, SettingsError, load_settings
 
 
 @dataclass(frozen=True)
@@ -34,48 +31,32 @@ class AlertConfig:
         return f"AlertConfig(channels={self.channels}, silence={self.silence}, digest_hour={self.digest_hour})"
 
 
-def _get(env: Mapping[str, str], name: str) -> str:
-    return env.get(P + name, "").strip()
+def _required_with(given: str, needed: tuple[str, ...]) -> SettingsError:
+    names = " and ".join(SETTINGS[n].variable for n in needed)
+    return SettingsError(f"{names} must be set when {SETTINGS[given].variable} is")
 
 
-def _secret_url(env: Mapping[str, str], name: str) -> str:
-    """Like settings' URL check, but the error never repeats the value (it may carry a token)."""
-    try:
-        return _http_url(env, P + name, "")
-    except SettingsError:
-        raise SettingsError(f"{P}{name} must be an http(s) URL (value not shown: it is a secret)") from None
-
-
-def _notifiers(env: Mapping[str, str]) -> list[Notifier]:
+def alert_config(values: Mapping[str, object]) -> AlertConfig:
+    """The channels configured by the parsed alert settings (field name -> value); raises SettingsError
+    (one line, naming the variable, never a secret) when a channel is half configured."""
+    v = values
     found: list[Notifier] = []
-    token, channel = _get(env, "SLACK_TOKEN"), _get(env, "SLACK_CHANNEL")
-    if token:
-        if not channel:
-            raise SettingsError(f"{P}SLACK_CHANNEL must be set when {P}SLACK_TOKEN is")
-        found.append(SlackApi(token, channel, _http_url(env, P + "SLACK_API_URL", "https://slack.com/api")))
-    elif _get(env, "SLACK_WEBHOOK_URL"):
-        found.append(SlackWebhook(_secret_url(env, "SLACK_WEBHOOK_URL")))
-    if _get(env, "SMTP_HOST"):
-        sender, to = _get(env, "SMTP_FROM"), [a.strip() for a in _get(env, "SMTP_TO").split(",") if a.strip()]
-        if not sender or not to:
-            raise SettingsError(f"{P}SMTP_FROM and {P}SMTP_TO must be set when {P}SMTP_HOST is")
-        found.append(Email(_get(env, "SMTP_HOST"), _int(env, P + "SMTP_PORT", 587, minimum=1), sender, to,
-                           starttls=_bool(env, P + "SMTP_STARTTLS", True), user=_get(env, "SMTP_USER"),
-                           password=env.get(P + "SMTP_PASSWORD", "")))
-    if _get(env, "WEBHOOK_URL"):
-        found.append(Webhook(_secret_url(env, "WEBHOOK_URL")))
-    return found
+    if v["slack_token"]:
+        if not v["slack_channel"]:
+            raise _required_with("slack_token", ("slack_channel",))
+        found.append(SlackApi(v["slack_token"], v["slack_channel"], v["slack_api_url"]))
+    elif v["slack_webhook_url"]:
+        found.append(SlackWebhook(v["slack_webhook_url"]))
+    if v["smtp_host"]:
+        if not v["smtp_from"] or not v["smtp_to"]:
+            raise _required_with("smtp_host", ("smtp_from", "smtp_to"))
+        found.append(Email(v["smtp_host"], v["smtp_port"], v["smtp_from"], list(v["smtp_to"]),
+                           starttls=v["smtp_starttls"], user=v["smtp_user"], password=v["smtp_password"]))
+    if v["webhook_url"]:
+        found.append(Webhook(v["webhook_url"]))
+    return AlertConfig(ui_url=v["ui_url"], notifiers=tuple(found), silence=v["silence"], digest_hour=v["digest_hour"])
 
 
 def load_alert_config(env: Mapping[str, str] | None = None) -> AlertConfig:
-    """Raises SettingsError (one line, naming the variable) on a wrong value; never echoes a secret."""
-    env = os.environ if env is None else env
-    hour = _int(env, P + "DIGEST_HOUR", 7)
-    if hour > 23:
-        raise SettingsError(f"{P}DIGEST_HOUR must be an hour 0-23, got {hour}")
-    return AlertConfig(
-        ui_url=_http_url(env, "CHANNEL_ASSETS_UI_URL", "http://127.0.0.1:3000"),
-        notifiers=tuple(_notifiers(env)),
-        silence=tuple(s.strip() for s in _get(env, "SILENCE").split(",") if s.strip()),
-        digest_hour=hour,
-    )
+    """The alert config of the environment (or `env`), through the one settings parser."""
+    return alert_config(vars(load_settings(env)))

@@ -145,6 +145,25 @@ def cmd_quota(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Every setting: its variable, the value in effect (secrets masked) and where it comes from."""
+    import os
+
+    from channel_assets.settings import SETTINGS, settings_table
+
+    if args.markdown:
+        print(settings_table())
+        return 0
+    settings = load_settings()  # a wrong value ends here, in one line
+    width = max(len(s.variable) for s in SETTINGS.values())
+    for name, s in SETTINGS.items():
+        value = getattr(settings, name)
+        shown = "***" if s.secret and value else ",".join(value) if isinstance(value, tuple) else value
+        source = "environment" if os.environ.get(s.variable, "").strip() else "default"
+        print(f"{s.variable:<{width}}  {shown!s:<40}  ({source})")
+    return 0
+
+
 def cmd_demo_run(args: argparse.Namespace) -> int:
     import warnings
 
@@ -368,6 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
     channel.add_argument("--frequency", choices=("daily", "weekly", "monthly"),
                          help="with pin-frequency: the frequency to pin")
     channel.set_defaults(func=needs_database(cmd_channel))
+
+    settings = sub.add_parser("settings", help="every setting: its variable, the value in effect (secrets masked) "
+                              "and whether it comes from the environment or the default")
+    settings.add_argument("--markdown", action="store_true", help="the README's configuration table instead")
+    settings.set_defaults(func=cmd_settings)
 
     quota = sub.add_parser("quota", help="today's YouTube quota: used, reserved, left, next reset")
     quota.set_defaults(func=needs_database(cmd_quota))

@@ -1,7 +1,9 @@
 """Dagster resources, configured once: the app database, the pipeline's policy and the YouTube client.
 
-Values come from `dg.EnvVar` when the variable is set (so the UI shows the variable's name, never a
-secret), else from the documented defaults in channel_assets.settings.
+Every field is one setting of channel_assets.settings (`setting_field`): from the environment it is that
+variable as a `dg.EnvVar` (so the UI shows the variable's name, never a secret), else the declared
+default. Integer settings are int fields (`dg.EnvVar.int`); the others are the variable's text, parsed
+once per resource by the same declaration (Dagster's EnvVar feeds only str and int fields).
 """
 
 from __future__ import annotations
@@ -9,32 +11,55 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cached_property
 
 import dagster as dg
+from pydantic import Field
 from sqlalchemy import Engine
 
 from channel_assets.db.cleanup.safety import Limits
 from channel_assets.db.core.engine import engine_for
 from channel_assets.db.refresh.quota_ledger import QuotaLedger
-from channel_assets.settings import Settings, load_settings
+from channel_assets.settings import SETTINGS, Settings, load_settings, resolve_feed_base_url
 
 
-def env_or_none(name: str) -> dg.EnvVar | None:
-    return dg.EnvVar(name) if os.environ.get(name) else None
+def setting_field(name: str):
+    """A resource field bound to the setting `name` (a Settings field): its default, and its variable and
+    meaning as the description the UI shows."""
+    s = SETTINGS[name]
+    return Field(default=int(s.default) if s.is_int else s.default, description=f"{s.variable}: {s.doc}",
+                 json_schema_extra={"setting": name})
 
 
-def env_int_or(name: str, default: int) -> dg.EnvVar | int:
-    return dg.EnvVar.int(name) if os.environ.get(name) else default
+def _setting_of(cls: type[dg.ConfigurableResource], field_name: str) -> str:
+    return cls.model_fields[field_name].json_schema_extra["setting"]
+
+
+def from_environment(cls: type[dg.ConfigurableResource], **given) -> dg.ConfigurableResource:
+    """`cls` with each setting field set from the environment: `dg.EnvVar` for a variable that is set, the
+    declared default otherwise. Validates the whole environment first: a wrong value is one line at load."""
+    load_settings()
+    values = {}
+    for name in cls.model_fields:
+        s = SETTINGS[_setting_of(cls, name)]
+        if name not in given and os.environ.get(s.variable, "").strip():
+            values[name] = dg.EnvVar.int(s.variable) if s.is_int else dg.EnvVar(s.variable)
+    return cls(**values, **given)
+
+
+def read_field(resource: dg.ConfigurableResource, field_name: str):
+    """The field's value parsed by its setting's declaration (the resource holds the variable's text)."""
+    return SETTINGS[_setting_of(type(resource), field_name)].read(str(getattr(resource, field_name)))
 
 
 class AppDatabase(dg.ConfigurableResource):
     """The gallery app's database (PostgreSQL; the embedded one when no URL is given)."""
 
-    database_url: str | None = None
+    database_url: str = setting_field("database_url")
 
-    @property
+    @cached_property
     def url(self) -> str:
-        return self.database_url or load_settings().database_url
+        return read_field(self, "database_url")
 
     @property
     def engine(self) -> Engine:
@@ -42,13 +67,13 @@ class AppDatabase(dg.ConfigurableResource):
 
 
 class YouTubeApi(dg.ConfigurableResource):
-    """The YouTube Data API v3 (or the local emulator): one pooled client per run."""
+    """The YouTube Data API v3 (or the local emulator): one pooled client per step."""
 
-    api_key: str | None = None
-    base_url: str | None = None
-    feed_base_url: str | None = None
-    max_calls_in_flight: int | None = None
-    max_feeds_in_flight: int | None = None
+    api_key: str = setting_field("youtube_api_key")
+    base_url: str = setting_field("youtube_api_base_url")
+    feed_base_url: str = setting_field("youtube_feed_base_url")
+    max_calls_in_flight: int = setting_field("max_calls_in_flight")
+    max_feeds_in_flight: int = setting_field("max_feeds_in_flight")
 
     def new_client(self, quota):
         """A pooled client whose every call reserves its unit in `quota` first; the caller closes it.
@@ -56,46 +81,40 @@ class YouTubeApi(dg.ConfigurableResource):
         One per step, so each step's quota gate counts exactly its own calls."""
         from channel_assets.youtube import YouTubeClient
 
-        settings = load_settings()
+        base = read_field(self, "base_url")
         return YouTubeClient(
-            self.base_url or settings.youtube_api_base_url,
-            self.api_key or settings.youtube_api_key,
-            quota=quota,
-            feed_base_url=self.feed_base_url or settings.youtube_feed_base_url,
-            max_connections=max(self.in_flight * 2, 8),
-            max_feeds_in_flight=self.feeds_in_flight,
+            base, read_field(self, "api_key"), quota=quota,
+            feed_base_url=resolve_feed_base_url(base, read_field(self, "feed_base_url")),
+            max_connections=max(self.max_calls_in_flight * 2, 8),
+            max_feeds_in_flight=self.max_feeds_in_flight,
         )
-
-    @property
-    def in_flight(self) -> int:
-        return self.max_calls_in_flight or load_settings().max_calls_in_flight
-
-    @property
-    def feeds_in_flight(self) -> int:
-        """Feed requests at once: no quota, so not bounded by the API's in-flight cap."""
-        return self.max_feeds_in_flight or load_settings().max_feeds_in_flight
-
-
-DEFAULTS = load_settings({})  # the documented defaults, defined once in channel_assets.settings
 
 
 class PipelinePolicy(dg.ConfigurableResource):
     """The operator's rules, set once and shown in the UI's resource view: quota share, cool-down, the
-    cleanup's safety limits and dry run, log retention. Defaults are the documented ones."""
+    cleanup's safety limits and dry run, log retention."""
 
-    quota_daily_limit: int = DEFAULTS.quota_daily_limit
-    quota_pipeline_share: float = DEFAULTS.quota_pipeline_share
-    cooldown_days: int = DEFAULTS.cooldown_days
-    log_retention_days: int = DEFAULTS.log_retention_days
-    cleanup_dry_run: bool = DEFAULTS.dry_run
-    max_watch_rows: int = DEFAULTS.max_watch_rows
-    max_users: int = DEFAULTS.max_users
-    max_videos: int = DEFAULTS.max_videos
+    quota_daily_limit: int = setting_field("quota_daily_limit")
+    quota_pipeline_share: str = setting_field("quota_pipeline_share")
+    cooldown_days: int = setting_field("cooldown_days")
+    log_retention_days: int = setting_field("log_retention_days")
+    cleanup_dry_run: str = setting_field("dry_run")
+    max_watch_rows: int = setting_field("max_watch_rows")
+    max_users: int = setting_field("max_users")
+    max_videos: int = setting_field("max_videos")
+
+    @cached_property
+    def share(self) -> float:
+        return read_field(self, "quota_pipeline_share")
+
+    @cached_property
+    def dry_run(self) -> bool:
+        return read_field(self, "cleanup_dry_run")
 
     @property
     def quota_pipeline_limit(self) -> int:
         """Units per Pacific day the pipeline may spend; the rest is left for the app."""
-        return int(self.quota_daily_limit * self.quota_pipeline_share)
+        return int(self.quota_daily_limit * self.share)
 
     @property
     def limits(self) -> Limits:
@@ -103,42 +122,16 @@ class PipelinePolicy(dg.ConfigurableResource):
 
     @classmethod
     def from_settings(cls, s: Settings) -> PipelinePolicy:
-        """Plain values, for use outside Dagster (the CLI); Definitions use build_policy()."""
-        return cls(quota_daily_limit=s.quota_daily_limit, quota_pipeline_share=s.quota_pipeline_share,
-                   cooldown_days=s.cooldown_days, log_retention_days=s.log_retention_days,
-                   cleanup_dry_run=s.dry_run, max_watch_rows=s.max_watch_rows, max_users=s.max_users,
-                   max_videos=s.max_videos)
+        """Plain values, for use outside Dagster (the CLI)."""
+        values = {name: getattr(s, _setting_of(cls, name)) for name in cls.model_fields}
+        return cls(**{name: v if isinstance(v, int) and not isinstance(v, bool) else str(v).lower()
+                      for name, v in values.items()})
 
     def ledger(self, engine: Engine, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> QuotaLedger:
         """The quota ledger at the pipeline's share (the one place it is built from the policy)."""
         return QuotaLedger(engine, self.quota_pipeline_limit, now=now)
 
 
-def build_policy() -> PipelinePolicy:
-    """The policy from the environment: validated once (one line naming a bad variable), then each set
-    variable passed as a dg.EnvVar so the UI shows where a value comes from."""
-    s = load_settings()
-    return PipelinePolicy(
-        quota_daily_limit=env_int_or("YOUTUBE_QUOTA_DAILY_LIMIT", s.quota_daily_limit),
-        quota_pipeline_share=s.quota_pipeline_share,
-        cooldown_days=env_int_or("CHANNEL_ASSETS_COOLDOWN_DAYS", s.cooldown_days),
-        log_retention_days=env_int_or("CHANNEL_ASSETS_LOG_RETENTION_DAYS", s.log_retention_days),
-        cleanup_dry_run=s.dry_run,
-        max_watch_rows=env_int_or("CHANNEL_ASSETS_MAX_WATCH_ROWS", s.max_watch_rows),
-        max_users=env_int_or("CHANNEL_ASSETS_MAX_USERS", s.max_users),
-        max_videos=env_int_or("CHANNEL_ASSETS_MAX_VIDEOS", s.max_videos),
-    )
-
-
 def build_resources() -> dict[str, dg.ConfigurableResource]:
-    return {
-        "app_db": AppDatabase(database_url=env_or_none("CHANNEL_ASSETS_DATABASE_URL")),
-        "policy": build_policy(),
-        "youtube": YouTubeApi(
-            api_key=env_or_none("YOUTUBE_API_KEY"),
-            base_url=env_or_none("YOUTUBE_API_BASE_URL"),
-            feed_base_url=env_or_none("YOUTUBE_FEED_BASE_URL"),
-            max_calls_in_flight=env_int_or("YOUTUBE_MAX_CALLS_IN_FLIGHT", DEFAULTS.max_calls_in_flight),
-            max_feeds_in_flight=env_int_or("YOUTUBE_MAX_FEEDS_IN_FLIGHT", DEFAULTS.max_feeds_in_flight),
-        ),
-    }
+    return {"app_db": from_environment(AppDatabase), "policy": from_environment(PipelinePolicy),
+            "youtube": from_environment(YouTubeApi)}

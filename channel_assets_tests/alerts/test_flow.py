@@ -21,7 +21,7 @@ from channel_assets.defs.resources import PipelinePolicy
 from .conftest import SMTP_PASSWORD, SMTP_USER
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # 04:00 in Los Angeles: one Pacific day for hours
-POLICY = PipelinePolicy(quota_daily_limit=10_000, quota_pipeline_share=0.8)  # a share of 8000 units
+POLICY = PipelinePolicy(quota_daily_limit=10_000, quota_pipeline_share="0.8")  # a share of 8000 units
 HOOK_SECRET = "hook-secret-0123456789"
 
 

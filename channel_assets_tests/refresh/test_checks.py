@@ -59,7 +59,7 @@ def _quota_checks(engine, used: int, *, exhausted: bool = False) -> dict[str, bo
     instance.report_runless_asset_event(dg.AssetMaterialization("channel_metadata",
                                                                 metadata={"cycle_now": NOW.isoformat()}))
     app_db = AppDatabase(database_url=engine.url.render_as_string(hide_password=False))
-    policy = PipelinePolicy(quota_daily_limit=10_000, quota_pipeline_share=0.8)
+    policy = PipelinePolicy(quota_daily_limit=10_000, quota_pipeline_share="0.8")
     out = {}
     for check in (checks.quota_under_warning_level, checks.quota_under_error_level, checks.quota_not_exceeded_early):
         context = dg.build_asset_check_context(instance=instance)

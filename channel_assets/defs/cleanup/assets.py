@@ -23,7 +23,7 @@ class CleanupConfig(CycleConfig):
 
 
 def _dry_run(config: CleanupConfig, policy: PipelinePolicy) -> bool:
-    return config.dry_run or policy.cleanup_dry_run
+    return config.dry_run or policy.dry_run
 
 
 def _base_metadata(dry_run: bool, now) -> dict:

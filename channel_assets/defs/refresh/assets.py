@@ -45,7 +45,7 @@ def channel_metadata(context: dg.AssetExecutionContext, config: MetadataConfig, 
     tiers = None if config.priority_only else apply_tiers(engine, now)
     with api_session(app_db, policy, youtube, ledger_clock) as (gate, client):
         try:
-            summary = refresh_shards(engine, client, gate, now, _shards(context), in_flight=youtube.in_flight,
+            summary = refresh_shards(engine, client, gate, now, _shards(context), in_flight=youtube.max_calls_in_flight,
                                      run_id=context.run.run_id, priority_only=config.priority_only)
         except ConfigurationError as exc:
             raise one_line_failure(exc) from None
@@ -75,7 +75,7 @@ def channel_uploads(context: dg.AssetExecutionContext, config: CycleConfig, app_
     now, ledger_clock = clock_for(config)
     with api_session(app_db, policy, youtube, ledger_clock) as (gate, client):
         try:
-            s = refresh_uploads(app_db.engine, client, gate, now, _shards(context), in_flight=youtube.in_flight,
+            s = refresh_uploads(app_db.engine, client, gate, now, _shards(context), in_flight=youtube.max_calls_in_flight,
                                 run_id=context.run.run_id)
         except ConfigurationError as exc:
             raise one_line_failure(exc) from None

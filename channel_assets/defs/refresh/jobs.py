@@ -41,8 +41,8 @@ def force_refresh_op(context: dg.OpExecutionContext, config: ForceRefreshConfig,
     with api_session(app_db, policy, youtube, ledger_clock) as (gate, client):
         try:
             summary = force_refresh(app_db.engine, client, gate, now, config.channel_ids,
-                                    in_flight=youtube.in_flight, run_id=context.run_id)
-            uploads = refresh_uploads(app_db.engine, client, gate, now, range(SHARD_COUNT), in_flight=youtube.in_flight,
+                                    in_flight=youtube.max_calls_in_flight, run_id=context.run_id)
+            uploads = refresh_uploads(app_db.engine, client, gate, now, range(SHARD_COUNT), in_flight=youtube.max_calls_in_flight,
                                       run_id=context.run_id, channel_ids=config.channel_ids)
         except (InvalidChannelId, UnknownChannels, ValueError, ConfigurationError) as exc:
             raise one_line_failure(exc) from None
