@@ -26,6 +26,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from channel_assets.cycle import Cycle
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
@@ -116,7 +118,7 @@ def run_pipeline(direct: bool, db_url: str, emulator: Emulator, in_flight: int) 
         engine = engine_for(db_url)
         gate = CountingGate(PipelinePolicy.from_settings(load_settings()).ledger(engine))
         with YouTubeClient(emulator.base_url, API_KEY, quota=gate, max_connections=in_flight * 2) as client:
-            summary = refresh_shards(engine, client, gate, datetime.now(UTC), list(range(16)), in_flight=in_flight)
+            summary = refresh_shards(engine, client, gate, Cycle(datetime.now(UTC)), list(range(16)), in_flight=in_flight)
         return {"through_dagster": False, "summary_wall_s": summary.wall_s, "summary_quota_units": summary.quota_units}
     import dagster as dg
 

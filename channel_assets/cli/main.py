@@ -288,13 +288,12 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_channel(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
+    from channel_assets.cycle import Cycle
     from channel_assets.refresh.operator_actions import apply_channel_action
 
     try:
         changed = apply_channel_action(_engine(), args.action.replace("-", "_"), args.channel_ids,
-                                       reason=args.reason, actor=args.actor, now=datetime.now(UTC),
+                                       reason=args.reason, cycle=Cycle.starting_now(actor=args.actor),
                                        frequency=args.frequency)
     except ValueError as exc:
         raise UserError(" ".join(str(exc).split())) from None

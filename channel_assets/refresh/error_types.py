@@ -18,12 +18,14 @@ from channel_assets.youtube import (
 
 ACCESS_DENIED = "access_denied"
 CIRCUIT_OPEN = "circuit_open"
+QUOTA_EXCEEDED = "quota_exceeded"
+TRANSIENT = "transient"
 INVALID_DATA = "invalid_data"
 _BY_CLASS: tuple[tuple[type[YouTubeError], str], ...] = (
     (ChannelForbidden, ACCESS_DENIED),
     (NotFound, "not_found"),
     (RateLimited, "rate_limited"),
-    (QuotaExceeded, "quota_exceeded"),
+    (QuotaExceeded, QUOTA_EXCEEDED),
     (CircuitOpen, CIRCUIT_OPEN),
 )
 _BY_REASON = {"timeout": "timeout", "connectionError": "connection_error"}
@@ -37,4 +39,4 @@ def error_type_of(exc: YouTubeError) -> str:
     for cls, name in _BY_CLASS:
         if isinstance(exc, cls):
             return name
-    return "transient" if isinstance(exc, TransientError) else "error"
+    return TRANSIENT if isinstance(exc, TransientError) else "error"

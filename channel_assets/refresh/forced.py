@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import Engine
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.refresh.selection import DueChannel, live_channels
 from channel_assets.refresh.metadata import RefreshSummary, plan_within_budget, refresh_channels
 from channel_assets.refresh.quota_gate import CountingGate
@@ -34,12 +34,11 @@ def resolve_channels(engine: Engine, channel_ids: Sequence[str]) -> list[DueChan
     return [found[cid] for cid in ids]
 
 
-def force_refresh(engine: Engine, client: YouTubeClient, gate: CountingGate, now: datetime,
-                  channel_ids: Sequence[str], *, in_flight: int = 16, run_id: str | None = None) -> RefreshSummary:
+def force_refresh(engine: Engine, client: YouTubeClient, gate: CountingGate, cycle: Cycle,
+                  channel_ids: Sequence[str], *, in_flight: int = 16) -> RefreshSummary:
     channels = resolve_channels(engine, channel_ids)
     planned, deferred = plan_within_budget(channels, gate.status().left)
-    summary = refresh_channels(engine, client, gate, now, planned, in_flight=in_flight, run_id=run_id,
-                               actor="force_refresh_channels")
+    summary = refresh_channels(engine, client, gate, cycle, planned, in_flight=in_flight)
     summary.due = len(channels)
     for tier, n in deferred.items():
         summary.deferred[tier] = summary.deferred.get(tier, 0) + n

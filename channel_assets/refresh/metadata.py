@@ -1,12 +1,10 @@
 """Channel metadata refresh: 50-id channels.list batches, set-based writes, audit log.
 
-API calls run in a thread pool; the calling thread is the writer. Whenever it is free it takes the
-answers that are ready (waiting up to MAX_GROUP_WAIT_S for MIN_GROUP of them, taking at most MAX_GROUP
-batches) and writes them in ONE transaction, so a crash leaves
-whole batches and two runs of one shard converge (absolute values, counters read under row locks taken
-in channel-id order). At most `in_flight + 2 * MAX_GROUP` batches are submitted ahead of the writer,
-which bounds memory whatever the size of the cycle. The writes themselves are
-channel_assets.db.refresh.channel_writes.apply_answers. A successful answer that omits an id is only believed after a second pass at the end of the run.
+The batches go through the refresh pump (refresh.pump): calls in a thread pool, answers written in groups
+of up to MAX_GROUP batches, each group in ONE transaction (db.refresh.channel_writes.apply_answers), so
+a crash leaves whole batches and two runs of one shard converge (absolute values, counters read under
+row locks taken in channel-id order). A successful answer that omits an id is only believed after a
+second pass at the end of the run.
 """
 
 from __future__ import annotations
@@ -15,17 +13,14 @@ import heapq
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
-from queue import Empty, SimpleQueue
-from threading import Event, Lock
+from threading import Lock
 
 from sqlalchemy import Engine
 
-from channel_assets.db.audit.update_log import AuditEvent, log_run_stop, write_events
+from channel_assets.cycle import Cycle
+from channel_assets.db.audit.update_log import AuditEvent, write_events
 from channel_assets.db.core.batching import chunks
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.refresh.channel_writes import (
@@ -36,7 +31,8 @@ from channel_assets.db.refresh.channel_writes import (
     apply_answers,
 )
 from channel_assets.db.refresh.selection import DueChannel, count_by_tier, select_due
-from channel_assets.refresh.error_types import CIRCUIT_OPEN, INVALID_DATA, error_type_of
+from channel_assets.refresh.error_types import INVALID_DATA, error_type_of
+from channel_assets.refresh.pump import Grouping, Pump, Stopped
 from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.refresh.tiers import (
     FAILURE_CAP,
@@ -49,10 +45,6 @@ from channel_assets.youtube import (
     MAX_IDS_PER_CALL,
     ChannelBatch,
     ChannelRecord,
-    CircuitOpen,
-    ConfigurationError,
-    QuotaExceeded,
-    QuotaShareExhausted,
     YouTubeClient,
     YouTubeError,
     is_valid_channel_id,
@@ -115,104 +107,103 @@ class _Outcome:
     second_pass: bool
     batch: ChannelBatch | None = None
     error: YouTubeError | None = None
-    skipped: bool = False
+    stopped: bool = False  # the pump stopped (quota, breaker) before or during this batch's call
     units: int = 0
     ms: int = 0
 
 
+@dataclass(frozen=True)
+class _Batch:
+    ids: list[str]
+    second_pass: bool
+
+
 class _Refresher:
-    def __init__(self, engine: Engine, client: YouTubeClient, gate: CountingGate, now: datetime,
-                 in_flight: int, run_id: str | None, actor: str) -> None:
-        self.engine, self.client, self.gate, self.now = engine, client, gate, now
-        self.in_flight, self.run_id, self.actor = in_flight, run_id, actor
-        self.stop = Event()
-        self.fatal: ConfigurationError | None = None
+    def __init__(self, engine: Engine, client: YouTubeClient, gate: CountingGate, cycle: Cycle,
+                 in_flight: int) -> None:
+        self.engine, self.client, self.gate, self.cycle = engine, client, gate, cycle
         self.summary = RefreshSummary()
+        self.unfinished: list[str] = []
         self._changes: list[tuple] = []
         self._lock = Lock()
+        grouping = Grouping(min(MIN_GROUP, max(in_flight // 2, 1)), MAX_GROUP, MAX_GROUP_WAIT_S, WRITERS)
+        self.pump: Pump[_Batch, _Outcome] = Pump(self.fetch, self.write, in_flight=in_flight, grouping=grouping,
+                                                 name="channels")
 
-    # -- API side (worker threads) ------------------------------------------------------------
-    def fetch(self, ids: list[str], second_pass: bool) -> _Outcome:
-        out = _Outcome(ids, second_pass)
-        if self.stop.is_set():
-            out.skipped = True
-            return out
+    # -- API side (the pump's fetch threads) ----------------------------------------------------
+    def fetch(self, batch: _Batch) -> _Outcome:
+        out = _Outcome(batch.ids, batch.second_pass)
         before, start = self.gate.thread_units(), time.perf_counter()
         try:
-            out.batch = self.client.list_channels(ids)
-        except (QuotaShareExhausted, QuotaExceeded) as exc:
-            self.stop.set()
-            self.summary.stopped_by_quota = self.summary.stopped_by_quota or one_line(exc)
-            out.skipped = True
-        except CircuitOpen as exc:  # the API is down, not the channels: stop like the quota, count nothing
-            self.stop.set()
-            self.summary.stopped_by_circuit = self.summary.stopped_by_circuit or one_line(exc)
-            out.skipped = True
-        except ConfigurationError as exc:
-            self.stop.set()
-            self.fatal = self.fatal or exc
-            out.skipped = True
+            out.batch = self.pump.call(self.client.list_channels, batch.ids)
+        except Stopped:
+            out.stopped = True
         except YouTubeError as exc:
             out.error = exc
         out.units = self.gate.thread_units() - before
         out.ms = int((time.perf_counter() - start) * 1000)
         return out
 
-    # -- DB side (calling thread) -------------------------------------------------------------
+    # -- DB side (the pump's writers) -----------------------------------------------------------
     def write(self, outs: Sequence[_Outcome]) -> list[str]:
         """Apply a group of answered batches in one transaction; return the ids to confirm on the second pass.
 
-        Each batch keeps its own summary log row (its exact quota units), so grouping changes nothing
-        in the audit log but the number of transactions."""
+        Each batch keeps its own summary log row (its exact quota units, what became of its ids, and for a
+        failed call its error type and message), so grouping changes nothing in the audit log but the
+        number of transactions."""
         found: dict[str, ChannelRecord] = {}
         gone: list[str] = []
         failed: dict[str, FailedAnswer] = {}
         to_confirm: list[str] = []
-        batches: list[tuple[_Outcome, dict]] = []
+        batches: list[tuple[_Outcome, dict, str | None, str | None]] = []
         with self._lock:  # two writers share the summary
             for out in outs:
-                b_found, b_gone, b_failed, b_missing = 0, 0, 0, 0
+                counts = {"asked": len(out.ids), "found": 0, "gone": 0, "missing": 0, "failed": 0, "deferred": 0,
+                          "second_pass": out.second_pass}
+                error = error_type = None
                 if out.batch is not None:
                     found |= out.batch.found
-                    b_found = len(out.batch.found)
+                    counts["found"] = len(out.batch.found)
                     failed |= {cid: FailedAnswer(f"invalid data: {reason}", INVALID_DATA)
                                for cid, reason in out.batch.invalid.items()}
-                    b_failed = len(out.batch.invalid)
+                    counts["failed"] = len(out.batch.invalid)
                     self.summary.invalid += len(out.batch.invalid)
                     if out.second_pass:
                         gone += out.batch.missing
-                        b_gone = len(out.batch.missing)
+                        counts["gone"] = len(out.batch.missing)
                     else:
                         to_confirm += out.batch.missing
-                        b_missing = len(out.batch.missing)
-                        self.summary.missing_first_pass += b_missing
+                        counts["missing"] = len(out.batch.missing)
+                        self.summary.missing_first_pass += len(out.batch.missing)
                 elif out.error is not None:
                     failed |= dict.fromkeys(out.ids, FailedAnswer(one_line(out.error), error_type_of(out.error)))
-                    b_failed = len(out.ids)
-                if not out.skipped:
+                    counts["failed"] = len(out.ids)
+                    error, error_type = one_line(out.error), error_type_of(out.error)
+                else:  # stopped: the API or the quota is to blame, not these channels
+                    self.unfinished += out.ids
+                    error_type, error = self.pump.stop_reason()
+                    counts |= {"deferred": len(out.ids), "charged": 0,
+                               "why_not_charged": f"{error_type}: deferred to the next run, no failure counted"}
+                if not out.stopped:
                     if not out.second_pass:
                         self.summary.attempted += len(out.ids)
                     self.summary.batches += 1
-                self.summary.quota_units += out.units  # a refused/stopped batch may still have spent units
-                if out.skipped and not out.units:
-                    continue
-                batches.append((out, {"batch": {"asked": len(out.ids), "found": b_found, "gone": b_gone,
-                                                "missing": b_missing, "failed": b_failed,
-                                                "second_pass": out.second_pass}}))
+                self.summary.quota_units += out.units  # a stopped batch may still have spent units
+                if out.stopped and not out.units:
+                    continue  # never called: nothing happened that the log should tell
+                if counts["failed"] and error is None:
+                    error_type, error = INVALID_DATA, f"{counts['failed']} channel(s) answered invalid data"
+                batches.append((out, counts, error_type, error))
         if not batches:
             return to_confirm
         start = time.perf_counter()
         with transaction(self.engine) as conn:
-            applied = apply_answers(conn, found, gone, failed, now=self.now, rules=RULES, run_id=self.run_id,
-                                    actor=self.actor)
+            applied = apply_answers(conn, found, gone, failed, cycle=self.cycle, rules=RULES)
             write_ms = int((time.perf_counter() - start) * 1000)
-            summaries = [AuditEvent(
-                "metadata", "failed" if changes["batch"]["failed"] or out.skipped else "success", self.now,
-                changes=changes, error=one_line(out.error) if out.error else None,
-                error_type=error_type_of(out.error) if out.error else None, quota_units=out.units,
-                processing_ms=out.ms + write_ms, run_id=self.run_id, actor=self.actor,
-            ) for out, changes in batches]
-            write_events(conn, summaries + applied.events)
+            write_events(conn, [AuditEvent.of(
+                self.cycle, "metadata", "success" if error is None else "failed", changes={"batch": counts},
+                error=error, error_type=error_type, quota_units=out.units, processing_ms=out.ms + write_ms,
+            ) for out, counts, error_type, error in batches] + applied.events)
         with self._lock:  # counted once committed
             self._count(applied)
         return to_confirm
@@ -237,75 +228,28 @@ class _Refresher:
             heapq.heappushpop(self._changes, entry)
 
     # -- the run --------------------------------------------------------------------------------
-    def _pump(self, pool: ThreadPoolExecutor, writers: ThreadPoolExecutor, batches: list[list[str]],
-              second_pass: bool, unfinished: list[str]) -> list[str]:
-        """Fetch the batches with a bounded window ahead of the writers; write whatever is ready as one group,
-        up to WRITERS groups at once."""
-        ready: SimpleQueue[Future] = SimpleQueue()
-        pending = iter(batches)
-        window = self.in_flight + 2 * MAX_GROUP
-        outstanding = 0
-        to_confirm: list[str] = []
-        writes: deque[Future] = deque()
-
-        def fill() -> None:
-            nonlocal outstanding
-            while outstanding < window:
-                ids = next(pending, None)
-                if ids is None:
-                    return
-                pool.submit(self.fetch, ids, second_pass).add_done_callback(ready.put)
-                outstanding += 1
-
-        try:
-            fill()
-            while outstanding:
-                group = [ready.get()]
-                deadline = time.monotonic() + MAX_GROUP_WAIT_S
-                while len(group) < min(MIN_GROUP, self.in_flight // 2, outstanding):
-                    try:
-                        group.append(ready.get(timeout=max(deadline - time.monotonic(), 0)))
-                    except Empty:
-                        break
-                while len(group) < MAX_GROUP and not ready.empty():
-                    group.append(ready.get())
-                outstanding -= len(group)
-                fill()  # keep the API busy while this group is written
-                outs = [fut.result() for fut in group]
-                unfinished += [cid for out in outs if out.skipped for cid in out.ids]
-                writes.append(writers.submit(self.write, outs))
-                while len(writes) >= WRITERS or (writes and writes[0].done()):
-                    to_confirm += writes.popleft().result()
-            while writes:
-                to_confirm += writes.popleft().result()
-        except BaseException:
-            self.stop.set()  # the batches still in flight skip their calls; nothing half-written
-            wait(writes)  # every started group is committed or rolled back before the error goes up
-            raise
-        return to_confirm
-
     def run(self, channels: Sequence[DueChannel]) -> RefreshSummary:
         start = time.perf_counter()
         tiers = {ch.channel_id: ch.tier for ch in channels}
-        unfinished: list[str] = []
-        with ThreadPoolExecutor(max_workers=max(self.in_flight, 1), thread_name_prefix="channels-list") as pool, \
-                ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="channels-write") as writers:
-            first = list(chunks([ch.channel_id for ch in channels], MAX_IDS_PER_CALL))
-            to_confirm = self._pump(pool, writers, first, False, unfinished)
-            self._pump(pool, writers, list(chunks(to_confirm, MAX_IDS_PER_CALL)), True, unfinished)
-        if self.fatal is not None:
-            raise self.fatal
-        self.summary.deferred = count_by_tier([DueChannel(None, cid, tiers[cid]) for cid in unfinished])
-        if self.summary.stopped_by_circuit:
-            log_run_stop(self.engine, "metadata", self.now, CIRCUIT_OPEN, self.summary.stopped_by_circuit, len(unfinished),
-                                self.run_id, self.actor)
+        try:
+            first = self.pump.run([_Batch(list(ids), False)
+                                   for ids in chunks([ch.channel_id for ch in channels], MAX_IDS_PER_CALL)])
+            to_confirm = [cid for ids in first.written for cid in ids]
+            second = self.pump.run([_Batch(list(ids), True) for ids in chunks(to_confirm, MAX_IDS_PER_CALL)])
+        finally:
+            self.pump.close()  # raises the configuration error that stopped the pump, after the writes
+        self.unfinished += [cid for result in (first, second) for batch in result.unfinished for cid in batch.ids]
+        self.summary.stopped_by_quota = self.pump.stopped.quota
+        self.summary.stopped_by_circuit = self.pump.stopped.circuit
+        self.summary.deferred = count_by_tier([DueChannel(None, cid, tiers[cid]) for cid in self.unfinished])
+        self.pump.record_circuit_stop(self.engine, self.cycle, "metadata", len(self.unfinished))
         self.summary.largest_changes = [item for _, _, item in sorted(self._changes, reverse=True)]
         self.summary.wall_s = round(time.perf_counter() - start, 3)
         return self.summary
 
-def refresh_channels(engine: Engine, client: YouTubeClient, gate: CountingGate, now: datetime,
-                     channels: Sequence[DueChannel], *, in_flight: int = 16, run_id: str | None = None,
-                     actor: str = "channel_metadata") -> RefreshSummary:
+
+def refresh_channels(engine: Engine, client: YouTubeClient, gate: CountingGate, cycle: Cycle,
+                     channels: Sequence[DueChannel], *, in_flight: int = 16) -> RefreshSummary:
     """Refresh exactly these channels (in the given order); ConfigurationError propagates after
     the batches already fetched are written. Rows whose channel id has the wrong shape (written by the
     gallery app; the API cannot know them) are logged, counted as invalid and never sent: one bad row
@@ -316,7 +260,7 @@ def refresh_channels(engine: Engine, client: YouTubeClient, gate: CountingGate, 
         logging.getLogger(__name__).warning("skipped %d channel row(s) with a malformed channel id, e.g. %r",
                                             len(bad), str(bad[0])[:40])
     try:
-        summary = _Refresher(engine, client, gate, now, in_flight, run_id, actor).run(valid)
+        summary = _Refresher(engine, client, gate, cycle, in_flight).run(valid)
     finally:
         gate.release()  # the unused rest of the quota block goes back to the ledger
     summary.invalid += len(channels) - len(valid)
@@ -333,13 +277,12 @@ def plan_within_budget(channels: Sequence[DueChannel], units_left: int) -> tuple
     return list(channels[:take]), count_by_tier(channels[take:])
 
 
-def refresh_shards(engine: Engine, client: YouTubeClient, gate: CountingGate, now: datetime,
-                   shards: Sequence[int], *, in_flight: int = 16, run_id: str | None = None,
-                   priority_only: bool = False) -> RefreshSummary:
+def refresh_shards(engine: Engine, client: YouTubeClient, gate: CountingGate, cycle: Cycle,
+                   shards: Sequence[int], *, in_flight: int = 16, priority_only: bool = False) -> RefreshSummary:
     """One cycle over the shards: select what is due, spend the quota share by priority, refresh."""
-    due = select_due(engine, shards, now, priority_only=priority_only)
+    due = select_due(engine, shards, cycle.now, priority_only=priority_only)
     planned, deferred = plan_within_budget(due, gate.status().left)
-    summary = refresh_channels(engine, client, gate, now, planned, in_flight=in_flight, run_id=run_id)
+    summary = refresh_channels(engine, client, gate, cycle, planned, in_flight=in_flight)
     summary.due = len(due)
     for tier, n in deferred.items():
         summary.deferred[tier] = summary.deferred.get(tier, 0) + n

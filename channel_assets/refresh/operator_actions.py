@@ -4,10 +4,10 @@ sets. The CLI and the `set_channel_flags` job share this one definition; db.chan
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import Engine
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.refresh.operator_changes import DUE_NOW, change_channels
 from channel_assets.refresh.tiers import INTERVALS
 from channel_assets.youtube import validate_channel_ids
@@ -27,13 +27,13 @@ ACTIONS: dict[str, dict[str, object]] = {
 }
 
 
-def apply_channel_action(engine: Engine, action: str, channel_ids: Sequence[str], *, reason: str, actor: str,
-                         now: datetime, frequency: str | None = None, run_id: str | None = None) -> int:
+def apply_channel_action(engine: Engine, action: str, channel_ids: Sequence[str], *, reason: str, cycle: Cycle,
+                         frequency: str | None = None) -> int:
     """Validate everything first (ValueError / InvalidChannelId / UnknownChannelIds, one line, nothing
     changed), then apply the action to every channel in one transaction. Returns channels changed."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
-    if not reason.strip() or not actor.strip():
+    if not reason.strip() or not cycle.actor.strip():
         raise ValueError("a reason and an actor are required (they go into the update log)")
     if (frequency is not None) != (action == "pin_frequency"):
         raise ValueError("pin_frequency needs a frequency (daily, weekly or monthly); other actions take none")
@@ -45,5 +45,5 @@ def apply_channel_action(engine: Engine, action: str, channel_ids: Sequence[str]
     if len(ids) > MAX_CHANNELS:
         raise ValueError(f"at most {MAX_CHANNELS} channel ids at once, got {len(ids)}")
     values = dict(ACTIONS[action]) | ({"update_frequency": frequency} if frequency else {})
-    return change_channels(engine, ids, values, action=action, reason=reason.strip(), actor=actor.strip(),
-                           now=now, run_id=run_id)
+    return change_channels(engine, ids, values, action=action, reason=reason.strip(),
+                           cycle=cycle.by(cycle.actor.strip()))

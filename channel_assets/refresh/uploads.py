@@ -1,7 +1,8 @@
 """New uploads since the last pull: feed first (0 quota), playlist paging as fallback, videos.list details.
 
-Per group of channels: feeds in threads, one anti-join for the feed ids not stored yet, a playlist walk only
-where the feed failed or overflowed (all 15 entries new), videos.list over 50-id batches across
+Groups of channels go through the refresh pump (refresh.pump), two groups fetched while the previous one
+is written. Per group: feeds in threads, one anti-join for the feed ids not stored yet, a playlist walk
+only where the feed failed or overflowed (all 15 entries new), videos.list over 50-id batches across
 channels, then one transaction: one executemany UPDATE of uploads_checked_at/last_upload_at (locking the
 channels) and an insert of the videos not stored for their channel yet, matched on (channel_id, video_id)
 as the gallery app stores them. Re-runs never duplicate a video.
@@ -13,32 +14,32 @@ import gc
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from threading import Lock
 
 from sqlalchemy import Engine
 
-from channel_assets.db.audit.update_log import AuditEvent, log_run_stop, write_events
+from channel_assets.cycle import Cycle
+from channel_assets.db.audit.update_log import AuditEvent, write_events
 from channel_assets.db.core.batching import chunks
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.refresh.selection import upload_candidate_rows
 from channel_assets.db.refresh.uploads import (
+    NewVideo,
     insert_new_videos,
     mark_uploads_checked,
     stored_among,
     unstored_pairs,
 )
-from channel_assets.refresh.error_types import CIRCUIT_OPEN, error_type_of
+from channel_assets.refresh.error_types import error_type_of
+from channel_assets.refresh.pump import Grouping, Pump, Stopped
 from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.refresh.tiers import PRIORITY_INTERVAL, interval_for
 from channel_assets.youtube import (
     MAX_IDS_PER_CALL,
-    CircuitOpen,
-    ConfigurationError,
-    QuotaExceeded,
-    QuotaShareExhausted,
     VideoRecord,
     YouTubeClient,
     YouTubeError,
@@ -49,7 +50,9 @@ from channel_assets.youtube import (
 FEED_SIZE = 15
 MAX_PLAYLIST_PAGES = 20
 GROUP_SIZE = 250
-ACTOR = "channel_uploads"
+# Groups fetched at once: one is fetched (feeds, anti-join, playlist walks, details) while the other waits
+# on its feeds, and both overlap the previous group's write.
+GROUPS_AHEAD = 2
 
 
 @dataclass
@@ -85,10 +88,6 @@ class Discovery:
     pages: int = 0
 
 
-class _Stop(Exception):
-    """Quota is gone: finish the current group's writes, check nothing more."""
-
-
 @dataclass
 class _Channel:
     uuid: uuid.UUID
@@ -96,6 +95,29 @@ class _Channel:
     playlist: str
     checked_at: datetime | None
     last_upload_at: datetime | None
+
+
+@dataclass
+class _Group:
+    """One group's answer: what each checked channel found, the details of its new videos, the failures."""
+
+    channels: list[_Channel]
+    found: dict[str, tuple[_Channel, Discovery, bool]] = field(default_factory=dict)  # id -> (…, feed ok)
+    failures: dict[str, tuple[_Channel, YouTubeError]] = field(default_factory=dict)
+    details: dict[str, VideoRecord] = field(default_factory=dict)
+    video_calls: int = 0
+    stopped: bool = False  # the pump stopped during this group: its unchecked channels are deferred
+    units: int = 0
+    ms: int = 0
+    _lock: Lock = field(default_factory=Lock)
+
+    def add_units(self, units: int) -> None:
+        with self._lock:
+            self.units += units
+
+    def add_video_call(self) -> None:
+        with self._lock:
+            self.video_calls += 1
 
 
 def select_upload_candidates(engine: Engine, shards: Sequence[int], now: datetime,
@@ -116,31 +138,38 @@ def select_upload_candidates(engine: Engine, shards: Sequence[int], now: datetim
 
 
 class _Uploads:
-    def __init__(self, engine, client: YouTubeClient, gate: CountingGate, now: datetime, in_flight: int,
-                 run_id: str | None) -> None:
-        self.engine, self.client, self.gate, self.now = engine, client, gate, now
-        self.pool = ThreadPoolExecutor(max(in_flight, 1), thread_name_prefix="uploads")
+    def __init__(self, engine, client: YouTubeClient, gate: CountingGate, cycle: Cycle, in_flight: int) -> None:
+        self.engine, self.client, self.gate, self.cycle = engine, client, gate, cycle
+        self.api_pool = ThreadPoolExecutor(max(in_flight, 1), thread_name_prefix="uploads")
         # Feeds cost no quota: their own pool, sized by the client's feed concurrency, not the API cap.
         self.feed_pool = ThreadPoolExecutor(max(client.feeds_in_flight, 1), thread_name_prefix="feeds")
-        self.run_id = run_id
+        self.pump: Pump[list[_Channel], _Group] = Pump(self.fetch_group, self.write_groups, in_flight=GROUPS_AHEAD,
+                                                       grouping=Grouping(), name="uploads")
         self.summary = UploadsSummary()
 
-    def _api(self, fn, *args):
+    def close(self) -> None:
+        """The pump's threads first (they use the feed and API pools), then the pools."""
         try:
-            return fn(*args)
-        except (QuotaShareExhausted, QuotaExceeded) as exc:
-            self.summary.stopped_by_quota = one_line(exc)
-            raise _Stop from None
-        except CircuitOpen as exc:  # the API is down, not the channels: stop like the quota, count nothing
-            self.summary.stopped_by_circuit = self.summary.stopped_by_circuit or one_line(exc)
-            raise _Stop from None
+            self.pump.close()
+        finally:
+            self.feed_pool.shutdown(wait=True, cancel_futures=True)
+            self.api_pool.shutdown(wait=True)
 
-    def _walk_playlist(self, ch: _Channel, max_pages: int) -> tuple[list[tuple[str, datetime | None]], int]:
+    # -- API side (the pump's fetch threads, fanning out to the feed and API pools) ------------
+    def _api(self, group: _Group, fn, *args):
+        """One API call of the group through the pump (quota and breaker stops), its units counted."""
+        before = self.gate.thread_units()
+        try:
+            return self.pump.call(fn, *args)
+        finally:
+            group.add_units(self.gate.thread_units() - before)
+
+    def _walk_playlist(self, group: _Group, ch: _Channel, max_pages: int) -> tuple[list[tuple[str, datetime | None]], int]:
         """Newest-first pages until a stored video id shows up (or the cap)."""
         found: list[tuple[str, datetime | None]] = []
         token, pages = None, 0
         while pages < max_pages:
-            page = self._api(self.client.list_playlist_items, ch.playlist, token, MAX_IDS_PER_CALL)
+            page = self._api(group, self.client.list_playlist_items, ch.playlist, token, MAX_IDS_PER_CALL)
             pages += 1
             known = stored_among(self.engine, ch.uuid, {(ch.channel_id, vid) for vid in page.video_ids})
             for vid in page.video_ids:
@@ -163,119 +192,113 @@ class _Uploads:
             return Discovery(new, "feed")
         return None
 
-    def _discover(self, ch: _Channel, feed) -> Discovery:
+    def _discover(self, group: _Group, ch: _Channel, feed) -> Discovery:
         """The playlist walk for a channel whose feed cannot tell (see ``_from_feed``)."""
         if feed.ok:
-            found, pages = self._walk_playlist(ch, MAX_PLAYLIST_PAGES)
+            found, pages = self._walk_playlist(group, ch, MAX_PLAYLIST_PAGES)
             return Discovery(found, "overflow", pages)
-        found, pages = self._walk_playlist(ch, 1 if ch.checked_at is None else MAX_PLAYLIST_PAGES)
+        found, pages = self._walk_playlist(group, ch, 1 if ch.checked_at is None else MAX_PLAYLIST_PAGES)
         return Discovery(found, "fallback", pages)
 
-    def fetch_feeds(self, group: list[_Channel]) -> list[Future]:
-        return [self.feed_pool.submit(self.client.fetch_feed, ch.channel_id) for ch in group]
-
-    def run_group(self, group: list[_Channel], feed_futures: list[Future]) -> None:
-        units_before, start = self.gate.total, time.perf_counter()
-        feeds = [f.result() for f in feed_futures]
-        new: dict[str, list[tuple[str, datetime | None]]] = {}
-        done: list[_Channel] = []
-        failures: dict[str, tuple[_Channel, YouTubeError]] = {}
-        stop = False
+    def fetch_group(self, channels: list[_Channel]) -> _Group:
+        group, start = _Group(channels), time.perf_counter()
+        feeds = list(self.feed_pool.map(self.client.fetch_feed, [ch.channel_id for ch in channels]))
         unstored = unstored_pairs(self.engine, {(ch.channel_id, e.video_id)
-                                           for ch, feed in zip(group, feeds, strict=True) if feed.ok
-                                           for e in feed.entries})
+                                                for ch, feed in zip(channels, feeds, strict=True) if feed.ok
+                                                for e in feed.entries})
         # New ids from the feed are found here; only the channels needing a playlist walk (API calls) go
         # to the pool (a thread hand-off per channel was a measurable share of the pass's CPU).
-        from_feed = {ch.channel_id: self._from_feed(ch, feed, unstored) for ch, feed in zip(group, feeds, strict=True)}
-        futures = {ch.channel_id: self.pool.submit(self._discover, ch, feed)
-                   for ch, feed in zip(group, feeds, strict=True) if from_feed[ch.channel_id] is None}
-        for ch, feed in zip(group, feeds, strict=True):
+        from_feed = {ch.channel_id: self._from_feed(ch, feed, unstored) for ch, feed in zip(channels, feeds, strict=True)}
+        walks = {ch.channel_id: self.api_pool.submit(self._discover, group, ch, feed)
+                 for ch, feed in zip(channels, feeds, strict=True) if from_feed[ch.channel_id] is None}
+        for ch, feed in zip(channels, feeds, strict=True):
             try:
-                discovery = from_feed[ch.channel_id] or futures[ch.channel_id].result()
-            except _Stop:
-                stop = True
+                discovery = from_feed[ch.channel_id] or walks[ch.channel_id].result()
+            except Stopped:
+                group.stopped = True
                 continue
-            except ConfigurationError:
-                raise
             except YouTubeError as exc:
-                failures[ch.channel_id] = (ch, exc)
+                group.failures[ch.channel_id] = (ch, exc)
                 continue
-            self.summary.feed_hits += feed.ok
-            self.summary.feed_failures += not feed.ok
-            self.summary.overflows += discovery.source == "overflow"
-            self.summary.playlist_pages += discovery.pages
-            new[ch.channel_id] = discovery.videos
-            done.append(ch)
-        details = self._details([vid for found in new.values() for vid, _ in found])
-        if details is None:  # quota gone while fetching details: keep what was found (ids and dates;
-            stop = True      # details are best effort), else the units spent on the group are wasted
-        self._write(done, new, details or {}, failures, self.gate.total - units_before,
-                    int((time.perf_counter() - start) * 1000))
-        self.summary.failed += len(failures)
-        self.summary.failures += [(cid, one_line(exc)) for cid, (_, exc) in failures.items()][
-            : 50 - len(self.summary.failures)]
-        if stop:
-            raise _Stop
+            group.found[ch.channel_id] = (ch, discovery, feed.ok)
+        video_ids = [vid for _, discovery, _ in group.found.values() for vid, _ in discovery.videos]
+        for found in self.api_pool.map(lambda ids: self._detail_batch(group, ids), chunks(video_ids, MAX_IDS_PER_CALL)):
+            group.details |= found
+        group.ms = int((time.perf_counter() - start) * 1000)
+        return group
 
-    def _detail_batch(self, ids: list[str]) -> dict[str, VideoRecord]:
+    def _detail_batch(self, group: _Group, ids: Sequence[str]) -> dict[str, VideoRecord]:
         """One videos.list call; a failed one costs only its own 50 videos' details (best effort: the id
-        and date from the feed or playlist are stored, details come later)."""
+        and date from the feed or playlist are stored, details come later). Once the quota is gone the
+        details are skipped, the videos still stored (else the units spent on the group were wasted)."""
         try:
-            found = self._api(self.client.list_videos, ids).found
-        except (_Stop, ConfigurationError):
-            raise
+            found = self._api(group, self.client.list_videos, list(ids)).found
+        except Stopped:
+            group.stopped = True
+            return {}
         except YouTubeError:
             return {}
-        self.summary.video_calls += 1
+        group.add_video_call()
         return found
 
-    def _details(self, video_ids: list[str]) -> dict[str, VideoRecord] | None:
-        out: dict[str, VideoRecord] = {}
-        try:
-            for found in self.pool.map(self._detail_batch, [list(b) for b in chunks(video_ids, MAX_IDS_PER_CALL)]):
-                out |= found
-        except _Stop:
-            return None
-        return out
+    # -- DB side (the pump's writer) ------------------------------------------------------------
+    def _log(self, status: str, channel: _Channel | None = None, **fields) -> AuditEvent:
+        return AuditEvent.of(self.cycle, "uploads", status, channel and channel.uuid, channel and channel.channel_id,
+                             **fields)
 
-    def _log(self, channel_uuid, channel_id, status, *, changes=None, error=None, error_type=None, units=0,
-             ms=None) -> AuditEvent:
-        return AuditEvent("uploads", status, self.now, channel_uuid, channel_id, changes=changes, error=error,
-                          error_type=error_type, quota_units=units, processing_ms=ms, run_id=self.run_id,
-                          actor=ACTOR)
+    def write_groups(self, groups: list[_Group]) -> None:
+        for group in groups:
+            self._write(group)
 
-    def _write(self, done, new, details, failures, units: int, ms: int) -> None:
-        now = self.now
-        rows, logs = [], []
+    def _write(self, group: _Group) -> None:
+        now = self.cycle.now
+        videos: list[NewVideo] = []
+        logs: list[AuditEvent] = []
         latest_by_channel: dict[str, datetime | None] = {}
-        for ch in done:
-            found = new.get(ch.channel_id, [])
+        for ch, discovery, _ in group.found.values():
             latest = ch.last_upload_at
-            for vid, published in found:
-                rec = details.get(vid)
-                published = (rec.published_at if rec and rec.published_at else published)
-                rows.append({"uuid": uuid.uuid4(), "video_id": vid, "channel_id": ch.uuid,
-                             "channel_id_snapshot": ch.channel_id, "title": rec.title if rec else "",
-                             "description": rec.description if rec else "", "published_at": published,
-                             "duration": rec.duration_seconds if rec else None,
-                             "view_count": rec.view_count if rec else None, "created_at": now, "updated_at": now})
+            for vid, published in discovery.videos:
+                rec = group.details.get(vid)
+                published = rec.published_at if rec and rec.published_at else published
+                videos.append(NewVideo(ch.uuid, ch.channel_id, vid, published, *(
+                    (rec.title, rec.description, rec.duration_seconds, rec.view_count) if rec else ())))
                 if published and (latest is None or published > latest):
                     latest = published
             latest_by_channel[ch.channel_id] = latest
-            if found:
-                logs.append(self._log(ch.uuid, ch.channel_id, "success",
-                                      changes={"videos_found": [vid for vid, _ in found][:50]}))
-        logs += [self._log(ch.uuid, cid, "failed", error=one_line(exc), error_type=error_type_of(exc))
-                 for cid, (ch, exc) in failures.items()]
-        logs.append(self._log(None, None, "failed" if failures else "success", units=units, ms=ms, changes={
-            "batch": {"checked": len(done), "videos_found": len(rows), "failed": len(failures)}}))
+            if discovery.videos:
+                logs.append(self._log("success", ch, changes={"videos_found": [vid for vid, _ in discovery.videos][:50]}))
+        logs += [self._log("failed", ch, error=one_line(exc), error_type=error_type_of(exc))
+                 for ch, exc in group.failures.values()]
+        deferred = len(group.channels) - len(group.found) - len(group.failures)
+        counts = {"checked": len(group.found), "videos_found": len(videos), "failed": len(group.failures),
+                  "deferred": deferred}
+        error_type = error = None
+        if deferred:  # the pump stopped during this group: its unchecked channels wait for the next run
+            counts |= {"charged": 0, "why_not_charged": "the run stopped (quota or circuit breaker): deferred to "
+                                                        "the next run, no failure counted"}
+        if group.failures:
+            first = next(iter(group.failures.values()))[1]
+            error_type, error = error_type_of(first), f"{len(group.failures)} channel(s) failed, e.g. {one_line(first)}"
+        elif deferred and group.units:  # its own calls met the stop
+            error_type, error = self.pump.stop_reason()
+        logs.append(self._log("success" if error is None else "failed", changes={"batch": counts}, error=error,
+                              error_type=error_type, quota_units=group.units, processing_ms=group.ms))
         with transaction(self.engine) as conn:
             mark_uploads_checked(conn, latest_by_channel, now)  # first: locks the channels (see there)
-            if rows:
-                self.summary.videos_added += insert_new_videos(conn, rows)
+            added = insert_new_videos(conn, videos, now) if videos else 0
             write_events(conn, logs)
-        self.summary.checked += len(done)
-        self.summary.quota_units += units
+        s = self.summary
+        s.videos_added += added
+        s.checked += len(group.found)
+        s.failed += len(group.failures)
+        s.quota_units += group.units
+        s.video_calls += group.video_calls
+        for _, discovery, feed_ok in group.found.values():
+            s.feed_hits += feed_ok
+            s.feed_failures += not feed_ok
+            s.overflows += discovery.source == "overflow"
+            s.playlist_pages += discovery.pages
+        s.failures += [(cid, one_line(exc)) for cid, (_, exc) in group.failures.items()][: 50 - len(s.failures)]
 
 
 @contextmanager
@@ -293,39 +316,29 @@ def _live_objects_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def refresh_uploads(engine: Engine, client: YouTubeClient, gate: CountingGate, now: datetime,
-                    shards: Sequence[int], *, in_flight: int = 16, run_id: str | None = None,
-                    channel_ids: Sequence[str] | None = None, group_size: int = GROUP_SIZE) -> UploadsSummary:
+def refresh_uploads(engine: Engine, client: YouTubeClient, gate: CountingGate, cycle: Cycle,
+                    shards: Sequence[int], *, in_flight: int = 16, channel_ids: Sequence[str] | None = None,
+                    group_size: int = GROUP_SIZE) -> UploadsSummary:
     """Check the shards' due channels for new uploads; stops cleanly when the quota share is spent."""
     with _live_objects_frozen():
-        return _refresh_uploads(engine, client, gate, now, shards, in_flight, run_id, channel_ids, group_size)
+        return _refresh_uploads(engine, client, gate, cycle, shards, in_flight, channel_ids, group_size)
 
 
-def _refresh_uploads(engine: Engine, client: YouTubeClient, gate: CountingGate, now: datetime,
-                     shards: Sequence[int], in_flight: int, run_id: str | None,
-                     channel_ids: Sequence[str] | None, group_size: int) -> UploadsSummary:
+def _refresh_uploads(engine: Engine, client: YouTubeClient, gate: CountingGate, cycle: Cycle,
+                     shards: Sequence[int], in_flight: int, channel_ids: Sequence[str] | None,
+                     group_size: int) -> UploadsSummary:
     start = time.perf_counter()
-    candidates = select_upload_candidates(engine, shards, now, channel_ids)
-    worker = _Uploads(engine, client, gate, now, in_flight, run_id)
+    candidates = select_upload_candidates(engine, shards, cycle.now, channel_ids)
+    worker = _Uploads(engine, client, gate, cycle, in_flight)
     worker.summary.candidates = len(candidates)
-    groups = [candidates[i : i + group_size] for i in range(0, len(candidates), group_size)]
     try:
-        ahead = worker.fetch_feeds(groups[0]) if groups else []
-        for k, group in enumerate(groups):
-            feeds = ahead
-            # the next group's feeds are fetched while this group is looked up, detailed and written
-            ahead = worker.fetch_feeds(groups[k + 1]) if k + 1 < len(groups) else []
-            try:
-                worker.run_group(group, feeds)
-            except _Stop:
-                break
+        worker.pump.run([candidates[i : i + group_size] for i in range(0, len(candidates), group_size)])
     finally:
-        worker.feed_pool.shutdown(wait=True, cancel_futures=True)
-        worker.pool.shutdown(wait=True)
+        worker.close()
         gate.release()  # the unused rest of the quota block goes back to the ledger
-    worker.summary.deferred = len(candidates) - worker.summary.checked - worker.summary.failed
-    if worker.summary.stopped_by_circuit:
-        log_run_stop(engine, "uploads", now, CIRCUIT_OPEN, worker.summary.stopped_by_circuit, worker.summary.deferred,
-                            run_id, ACTOR)
-    worker.summary.wall_s = round(time.perf_counter() - start, 3)
-    return worker.summary
+    s = worker.summary
+    s.deferred = len(candidates) - s.checked - s.failed
+    s.stopped_by_quota, s.stopped_by_circuit = worker.pump.stopped.quota, worker.pump.stopped.circuit
+    worker.pump.record_circuit_stop(engine, cycle, "uploads", s.deferred)
+    s.wall_s = round(time.perf_counter() - start, 3)
+    return s

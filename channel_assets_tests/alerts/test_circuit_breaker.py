@@ -8,6 +8,7 @@ import dagster as dg
 from sqlalchemy import func, select
 
 from channel_assets.alerts.config import load_alert_config
+from channel_assets.cycle import Cycle
 from channel_assets.db.core.models import Channel, ChannelUpdateLog
 from channel_assets.db.refresh.quota_ledger import QuotaLedger
 from channel_assets.defs.alerts.sensors import alerts_tick
@@ -31,7 +32,7 @@ def test_open_breaker_defers_the_rest_and_is_alerted_with_the_run(pg_engine, emu
     now = emulator.world.now
     gate = CountingGate(QuotaLedger(pg_engine, 8000, now=lambda: now))
     client = client_factory(gate, max_attempts=1, breaker_threshold=2, clock=lambda: 0.0)
-    summary = refresh_shards(pg_engine, client, gate, now, ALL, in_flight=1, run_id="run-dead-api")
+    summary = refresh_shards(pg_engine, client, gate, Cycle(now, run_id="run-dead-api"), ALL, in_flight=1)
 
     # the two calls that opened the breaker failed (100 channels); the other 300 wait, uncounted
     assert summary.failed == 100 and summary.gone == 0
@@ -49,7 +50,7 @@ def test_open_breaker_defers_the_rest_and_is_alerted_with_the_run(pg_engine, emu
 
     emulator.server.faults.configure({"error_rate": 0.0})  # the API is back: the next run resumes
     healthy = client_factory(gate, max_attempts=1, breaker_threshold=2, clock=lambda: 0.0)
-    later = refresh_shards(pg_engine, healthy, gate, now + timedelta(minutes=5), ALL, run_id="run-back")
+    later = refresh_shards(pg_engine, healthy, gate, Cycle(now + timedelta(minutes=5), run_id="run-back"), ALL)
     assert later.attempted == 300 and not later.stopped_by_circuit
 
 
@@ -63,8 +64,7 @@ def test_uploads_stop_on_an_open_breaker_and_fail_no_channel(pg_engine, emulator
     now = emulator.world.now
     gate = CountingGate(QuotaLedger(pg_engine, 8000, now=lambda: now))
     client = client_factory(gate, max_attempts=1, breaker_threshold=2, clock=lambda: 0.0)
-    summary = refresh_uploads(pg_engine, client, gate, now, ALL, in_flight=1, run_id="uploads-dead-api",
-                              group_size=10)
+    summary = refresh_uploads(pg_engine, client, gate, Cycle(now, run_id="uploads-dead-api"), ALL, in_flight=1, group_size=10)
 
     assert "circuit open" in summary.stopped_by_circuit
     assert summary.failed <= 2 and summary.deferred >= 50  # only the calls that opened it failed

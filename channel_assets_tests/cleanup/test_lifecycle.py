@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.cleanup.orphans import detect_orphans
 from channel_assets.db.cleanup.removal import hard_delete_due, run_removal
 from channel_assets.db.core.models import (
@@ -27,7 +28,7 @@ def test_detection_marks_orphans_releases_followed_and_records_the_day(world, en
     back = world.add_channel(active=[users[2]], orphaned_at=NOW - timedelta(days=3),
                              removal_hold_reason="safety hold: x")
 
-    result = detect_orphans(engine, NOW, NOW.date())
+    result = detect_orphans(engine, Cycle(NOW), NOW.date())
 
     assert (result.orphans, result.new, result.regained) == (2, 2, 1)
     assert world.channel(followed.channel_id).orphaned_at is None
@@ -39,7 +40,7 @@ def test_detection_marks_orphans_releases_followed_and_records_the_day(world, en
     assert day_set == {lost_last.channel_id, never.channel_id}
 
     later = NOW + timedelta(hours=2)
-    again = detect_orphans(engine, later, NOW.date())
+    again = detect_orphans(engine, Cycle(later), NOW.date())
     assert (again.orphans, again.new) == (2, 0)
     assert world.channel(never.channel_id).orphaned_at == NOW  # first detection time is kept
     assert world.count(ChannelOrphanDaily) == 2  # idempotent per day
@@ -50,8 +51,8 @@ def test_dry_run_reports_and_changes_nothing(world, engine):
     world.add_channel(inactive=users, videos=3, watchers=users)
     world.add_channel(videos=2, soft_deleted_at=NOW - timedelta(days=8), orphaned_at=NOW - timedelta(days=8))
 
-    detection = detect_orphans(engine, NOW, NOW.date(), dry_run=True)
-    removal = run_removal(engine, NOW, 7, LIMITS, dry_run=True)
+    detection = detect_orphans(engine, Cycle(NOW), NOW.date(), dry_run=True)
+    removal = run_removal(engine, Cycle(NOW), 7, LIMITS, dry_run=True)
 
     assert (detection.orphans, detection.new) == (2, 1)
     assert (removal.soft_deleted, removal.hard_deleted) == (1, 1)
@@ -68,17 +69,17 @@ def test_full_lifecycle_keeps_every_video_and_watch_row_with_snapshots(world, en
                              last_updated=NOW - timedelta(days=40))
     videos, watch = world.count(Video), world.count(UserVideo)
 
-    detect_orphans(engine, NOW, NOW.date())
-    first = run_removal(engine, NOW, 7, LIMITS)
+    detect_orphans(engine, Cycle(NOW), NOW.date())
+    first = run_removal(engine, Cycle(NOW), 7, LIMITS)
     assert (first.soft_deleted, first.hard_deleted) == (1, 0)
     assert world.channel(gone.channel_id).soft_deleted_at == NOW
 
     day6 = NOW + timedelta(days=6, hours=23)
-    assert run_removal(engine, day6, 7, LIMITS).hard_deleted == 0  # still cooling down
+    assert run_removal(engine, Cycle(day6), 7, LIMITS).hard_deleted == 0  # still cooling down
 
     day7 = NOW + timedelta(days=7)
-    detect_orphans(engine, day7, day7.date())
-    second = run_removal(engine, day7, 7, LIMITS)
+    detect_orphans(engine, Cycle(day7), day7.date())
+    second = run_removal(engine, Cycle(day7), 7, LIMITS)
     assert second.hard_deleted == 1
     assert (second.videos_before, second.videos_preserved) == (3, 3)
     assert (second.watch_rows_before, second.watch_rows_preserved) == (9, 9)
@@ -123,8 +124,8 @@ def test_thresholds_hold_before_soft_and_before_hard_delete(world, engine):
     small = world.add_channel(videos=1)
     limits = type(LIMITS)(max_watch_rows=100, max_users=3, max_videos=4)
 
-    detect_orphans(engine, NOW, NOW.date())
-    result = run_removal(engine, NOW, 7, limits)
+    detect_orphans(engine, Cycle(NOW), NOW.date())
+    result = run_removal(engine, Cycle(NOW), 7, limits)
 
     held = {i.channel_id: reason for i, reason in result.held}
     assert held == {big.channel_id: "safety hold: 4 videos >= 4", watched.channel_id: "safety hold: 3 users >= 3"}
@@ -138,11 +139,11 @@ def test_thresholds_hold_before_soft_and_before_hard_delete(world, engine):
     with engine.begin() as conn:
         vid = conn.execute(sa.select(Video.uuid).where(Video.channel_id == small.uuid)).scalar_one()
         conn.execute(sa.insert(UserVideo), [{"user_id": u, "video_id": vid} for u in users])
-    again = hard_delete_due(engine, NOW, 7, limits)
+    again = hard_delete_due(engine, Cycle(NOW), 7, limits)
     assert again.hard_deleted == 0 and [i.channel_id for i, _ in again.held] == [small.channel_id]
     assert world.channel(small.channel_id).removal_hold_reason == "safety hold: 3 users >= 3"
     # A held channel is left alone by later cycles (no log spam, no removal).
-    assert run_removal(engine, NOW + timedelta(days=1), 7, limits).held == []
+    assert run_removal(engine, Cycle(NOW + timedelta(days=1)), 7, limits).held == []
     assert world.count(ChannelUpdateLog, ChannelUpdateLog.update_type == "hold") == 3
 
 

@@ -10,6 +10,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.cleanup.removal import hard_delete_due
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.core.models import Channel, UserChannel
@@ -59,10 +60,10 @@ def test_concurrent_resubscriptions_never_lose_a_followed_channel(pg_engine):
         for w in writers:
             w.start()
         start.wait()
-        hard_delete_due(pg_engine, NOW, 7, LIMITS, batch_size=rng.choice([3, 7, 20]))
+        hard_delete_due(pg_engine, Cycle(NOW), 7, LIMITS, batch_size=rng.choice([3, 7, 20]))
         for w in writers:
             w.join()
-        hard_delete_due(pg_engine, NOW, 7, LIMITS)  # restores channels followed after their batch's check
+        hard_delete_due(pg_engine, Cycle(NOW), 7, LIMITS)  # restores channels followed after their batch's check
 
         survivors = {r.uuid for r in _rows(pg_engine)}
         assert set(results) <= survivors, f"trial {trial}: a channel with a committed subscription was deleted"

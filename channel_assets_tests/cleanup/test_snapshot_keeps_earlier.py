@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.cleanup.removal import snapshot_due
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.core.models import UserVideo, Video
@@ -22,7 +23,7 @@ def test_snapshot_step_fills_only_missing_context_and_snapshots(world, engine):
         conn.execute(sa.update(UserVideo).where(UserVideo.video_id == first, UserVideo.user_id == users[0])
                      .values(channel_context=earlier))
 
-    snapshot_due(engine, NOW, 7, LIMITS)
+    snapshot_due(engine, Cycle(NOW), 7, LIMITS)
 
     with engine.connect() as conn:
         kept = conn.execute(sa.select(UserVideo.channel_context).where(

@@ -146,7 +146,7 @@ def test_a_video_listed_twice_in_one_insert_is_stored_once_on_the_apps_schema(ga
 
     from channel_assets.db.core.engine import transaction
     from channel_assets.db.core.models import Channel, Video
-    from channel_assets.db.refresh.uploads import insert_new_videos
+    from channel_assets.db.refresh.uploads import NewVideo, insert_new_videos
 
     migrate.upgrade(gallery_engine)
     now = datetime(2026, 12, 1, tzinfo=UTC)
@@ -154,10 +154,8 @@ def test_a_video_listed_twice_in_one_insert_is_stored_once_on_the_apps_schema(ga
     with transaction(gallery_engine) as conn:
         conn.execute(sa.insert(Channel).values(uuid=channel, channel_id="UC" + "d" * 22, title="", description="",
                                                url="", created_at=now, updated_at=now))
-        row = {"video_id": "dQw4w9WgXcQ", "channel_id": channel, "channel_id_snapshot": "UC" + "d" * 22,
-               "title": "t", "description": "", "published_at": now, "duration": None, "view_count": None,
-               "created_at": now, "updated_at": now}
-        inserted = insert_new_videos(conn, [{**row, "uuid": uuid.uuid4()}, {**row, "uuid": uuid.uuid4()}])
+        video = NewVideo(channel, "UC" + "d" * 22, "dQw4w9WgXcQ", now, title="t")
+        inserted = insert_new_videos(conn, [video, video], now)
     with gallery_engine.connect() as conn:
         stored = conn.execute(sa.select(sa.func.count()).select_from(Video).where(Video.channel_id == channel))
         assert (inserted, stored.scalar_one()) == (1, 1)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.audit.update_log import write_events
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.core.models import Channel, ChannelUpdateLog
@@ -19,7 +20,7 @@ from channel_assets_tests.refresh.test_tiers import ALL, NOW, add_channel, cid, 
 
 def _fail(engine, failures: dict[str, FailedAnswer], now=NOW) -> None:
     with transaction(engine) as conn:
-        applied = apply_answers(conn, {}, [], failures, now=now, rules=RULES, run_id="r1", actor="test")
+        applied = apply_answers(conn, {}, [], failures, cycle=Cycle(now, run_id="r1", actor="test"), rules=RULES)
         write_events(conn, applied.events)
 
 

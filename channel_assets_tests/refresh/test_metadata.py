@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.core.models import Channel, ChannelUpdateLog
 from channel_assets.db.core.sharding import SHARD_COUNT
 from channel_assets.refresh.metadata import refresh_shards
@@ -33,7 +34,7 @@ def test_full_cycle_matches_world_at_49_plus_channels_per_unit(engine, emulator,
     insert_channels(engine, ids)
     gate = ledger_factory()
     now = emulator.world.now
-    summary = refresh_shards(engine, client_factory(gate), gate, now, ALL)
+    summary = refresh_shards(engine, client_factory(gate), gate, Cycle(now), ALL)
 
     truth = emulator.truth(1000)
     rows = channels(engine)
@@ -62,10 +63,10 @@ def test_rerun_on_fresh_database_is_a_no_op(engine, emulator, ledger_factory, cl
     insert_channels(engine, ids)
     gate = ledger_factory()
     client = client_factory(gate)
-    first = refresh_shards(engine, client, gate, emulator.world.now, ALL)
+    first = refresh_shards(engine, client, gate, Cycle(emulator.world.now), ALL)
     with engine.connect() as conn:
         logs = conn.execute(select(func.count()).select_from(ChannelUpdateLog)).scalar_one()
-    again = refresh_shards(engine, client, gate, emulator.world.now + timedelta(minutes=5), ALL)
+    again = refresh_shards(engine, client, gate, Cycle(emulator.world.now + timedelta(minutes=5)), ALL)
     assert first.refreshed > 100 and again.due == 0 and again.quota_units == 0
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ChannelUpdateLog)).scalar_one() == logs
@@ -78,7 +79,7 @@ def test_changes_are_logged_old_to_new_and_unchanged_channels_write_no_row(engin
     insert_channels(engine, ids)
     gate = ledger_factory()
     client = client_factory(gate)
-    refresh_shards(engine, client, gate, emulator.world.now, ALL)
+    refresh_shards(engine, client, gate, Cycle(emulator.world.now), ALL)
     live = [cid for cid in ids if emulator.world.status(emulator.world.channel_index(cid)) == "active"]
     renamed = live[0]
     old_title = channels(engine)[renamed].title
@@ -86,7 +87,7 @@ def test_changes_are_logged_old_to_new_and_unchanged_channels_write_no_row(engin
     later = emulator.world.now + timedelta(days=40)  # everything due again, same simulated day for counts
     with engine.begin() as conn:
         conn.execute(update(Channel).values(next_refresh_at=emulator.world.now))
-    summary = refresh_shards(engine, client, gate, later, ALL)
+    summary = refresh_shards(engine, client, gate, Cycle(later), ALL)
     assert summary.changed == 1 and summary.unchanged == summary.refreshed - 1
     with engine.connect() as conn:
         rows = conn.execute(select(ChannelUpdateLog).where(ChannelUpdateLog.channel_id == renamed,
@@ -103,11 +104,11 @@ def test_deleted_channel_becomes_unavailable_only_after_second_pass_and_comes_ba
     client = client_factory(gate)
     live = [cid for cid in ids[:60] if emulator.world.status(emulator.world.channel_index(cid)) == "active"]
     doomed = live[3]
-    refresh_shards(engine, client, gate, emulator.world.now, ALL)
+    refresh_shards(engine, client, gate, Cycle(emulator.world.now), ALL)
     assert channels(engine)[NEVER_EXISTED].is_available is False
     emulator.world.set_status(doomed, "deleted")
     later = emulator.world.now + timedelta(days=28)
-    summary = refresh_shards(engine, client, gate, later, ALL)
+    summary = refresh_shards(engine, client, gate, Cycle(later), ALL)
     assert summary.missing_first_pass >= 1 and summary.gone == 1
     row = channels(engine)[doomed]
     assert (row.is_available, row.unavailable_reason, row.missing_since) == (False, "missing", later)
@@ -115,7 +116,7 @@ def test_deleted_channel_becomes_unavailable_only_after_second_pass_and_comes_ba
     assert summary.quota_units == 3
     emulator.world.set_status(doomed, "active")
     back = later + timedelta(days=28)
-    summary = refresh_shards(engine, client, gate, back, ALL)
+    summary = refresh_shards(engine, client, gate, Cycle(back), ALL)
     row = channels(engine)[doomed]
     assert summary.restored == 1 and row.is_available and row.missing_since is None and row.last_updated == back
 
@@ -126,7 +127,7 @@ def test_transient_faults_never_mark_a_channel_unavailable(engine, emulator, led
     emulator.server.faults.configure({"error_rate": 0.5, "seed": 3})
     gate = ledger_factory()
     client = client_factory(gate, max_attempts=2, breaker_threshold=1000)
-    summary = refresh_shards(engine, client, gate, emulator.world.now, ALL, in_flight=4)
+    summary = refresh_shards(engine, client, gate, Cycle(emulator.world.now), ALL, in_flight=4)
     rows = channels(engine)
     assert summary.failed > 0 and summary.refreshed > 0
     failing = [r for r in rows.values() if r.failed_update_count]
@@ -148,7 +149,7 @@ def test_quota_share_exhausted_mid_run_defers_and_next_pacific_day_resumes(
             conn.execute(update(Channel).where(Channel.channel_id == cid).values({flag: True}))
     gate = ledger_factory(limit=7)
     client = client_factory(gate)
-    summary = refresh_shards(engine, client, gate, emulator.world.now, ALL)
+    summary = refresh_shards(engine, client, gate, Cycle(emulator.world.now), ALL)
     rows = channels(engine)
     fetched = [r for r in rows.values() if r.last_updated is not None or not r.is_available]
     assert summary.quota_units <= 7 and gate.status().reserved <= 7
@@ -157,11 +158,11 @@ def test_quota_share_exhausted_mid_run_defers_and_next_pacific_day_resumes(
     assert len(fetched) == summary.attempted - summary.failed
     assert quota_logged(engine) == summary.quota_units
     # the same simulated day: the unit kept for a second pass is all that is left, then nothing
-    assert refresh_shards(engine, client, gate, emulator.world.now, ALL).quota_units <= 1
-    assert refresh_shards(engine, client, gate, emulator.world.now, ALL).quota_units == 0
+    assert refresh_shards(engine, client, gate, Cycle(emulator.world.now), ALL).quota_units <= 1
+    assert refresh_shards(engine, client, gate, Cycle(emulator.world.now), ALL).quota_units == 0
     assert gate.status().reserved <= 7
     emulator.world.advance(days=1)  # past midnight America/Los_Angeles
-    resumed = refresh_shards(engine, client, gate, emulator.world.now, ALL)
+    resumed = refresh_shards(engine, client, gate, Cycle(emulator.world.now), ALL)
     assert resumed.quota_units > 0 and resumed.attempted > 0
 
 
@@ -174,8 +175,7 @@ def test_two_concurrent_runs_of_one_shard_converge(engine, emulator, ledger_fact
     gate = ledger_factory()
     client = client_factory(gate)
     with ThreadPoolExecutor(runs) as pool:
-        results = list(pool.map(lambda _: refresh_shards(engine, client, gate, emulator.world.now, ALL,
-                                                         in_flight=4), range(runs)))
+        results = list(pool.map(lambda _: refresh_shards(engine, client, gate, Cycle(emulator.world.now), ALL, in_flight=4), range(runs)))
     truth = emulator.truth(400)
     rows = channels(engine)
     for cid in ids:
@@ -199,7 +199,7 @@ def test_every_tracked_field_is_logged_old_to_new(engine, emulator, ledger_facto
     insert_channels(engine, ids)
     gate = ledger_factory()
     client = client_factory(gate)
-    refresh_shards(engine, client, gate, emulator.world.now, ALL)
+    refresh_shards(engine, client, gate, Cycle(emulator.world.now), ALL)
     fresh = channels(engine)
     a, b, c = [cid for cid in ids if fresh[cid].is_available][:3]
     stale = {
@@ -215,7 +215,7 @@ def test_every_tracked_field_is_logged_old_to_new(engine, emulator, ledger_facto
         for cid, values in stale.items():
             conn.execute(update(Channel).where(Channel.channel_id == cid).values(**values))
     later = emulator.world.now + timedelta(days=1)
-    summary = refresh_shards(engine, client, gate, later, ALL)
+    summary = refresh_shards(engine, client, gate, Cycle(later), ALL)
 
     expected = {cid: {f: [_jsonable(v), _jsonable(getattr(fresh[cid], f))] for f, v in values.items() if f in TRACKED}
                 for cid, values in stale.items()}

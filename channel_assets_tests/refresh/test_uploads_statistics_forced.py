@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.core.models import Channel, ChannelStatisticsDaily, Video
 from channel_assets.db.core.sharding import SHARD_COUNT
 from channel_assets.db.refresh.statistics import snapshot_statistics
@@ -32,14 +33,14 @@ def fetched(engine, emulator, ledger_factory, client_factory):
     insert_channels(engine, emulator.ids(200))
     gate = ledger_factory()
     client = client_factory(gate)
-    refresh_shards(engine, client, gate, emulator.world.now, ALL)
+    refresh_shards(engine, client, gate, Cycle(emulator.world.now), ALL)
     return gate, client
 
 
 def test_uploads_via_feed_cost_no_quota_and_rerun_adds_nothing(engine, emulator, fetched):
     gate, client = fetched
     now = emulator.world.now
-    first = refresh_uploads(engine, client, gate, now, ALL)
+    first = refresh_uploads(engine, client, gate, Cycle(now), ALL)
     assert not first.failures and first.checked > 150 and first.feed_hits == first.checked and first.playlist_pages == 0
     assert first.videos_added == len(video_pairs(engine)) > 0
     assert first.quota_units == first.video_calls  # only videos.list details
@@ -51,7 +52,7 @@ def test_uploads_via_feed_cost_no_quota_and_rerun_adds_nothing(engine, emulator,
     new_id = emulator.world.add_upload(active, published=later - timedelta(hours=3))
     with engine.begin() as conn:  # make every channel due for an uploads check
         conn.execute(update(Channel).values(uploads_checked_at=now - timedelta(days=30)))
-    second = refresh_uploads(engine, client, gate, later, ALL)
+    second = refresh_uploads(engine, client, gate, Cycle(later), ALL)
     pairs = video_pairs(engine)
     assert (active, new_id) in pairs and len(pairs) == len(set(pairs))
     assert second.units_per_channel <= 0.05, second
@@ -60,14 +61,14 @@ def test_uploads_via_feed_cost_no_quota_and_rerun_adds_nothing(engine, emulator,
     assert row.last_upload_at == later - timedelta(hours=3) and row.uploads_checked_at == later
     with engine.begin() as conn:
         conn.execute(update(Channel).values(uploads_checked_at=now - timedelta(days=30)))
-    third = refresh_uploads(engine, client, gate, later, ALL)
+    third = refresh_uploads(engine, client, gate, Cycle(later), ALL)
     assert third.videos_added == 0 and len(video_pairs(engine)) == len(pairs)
 
 
 def test_uploads_fall_back_to_the_playlist_when_the_feed_is_down(engine, emulator, fetched):
     gate, client = fetched
     now = emulator.world.now
-    refresh_uploads(engine, client, gate, now, ALL)
+    refresh_uploads(engine, client, gate, Cycle(now), ALL)
     before = set(video_pairs(engine))
     emulator.server.faults.configure({"feed_outage": True, "feed_outage_status": 500})
     cid = next(cid for cid, _ in sorted(before))
@@ -76,7 +77,7 @@ def test_uploads_fall_back_to_the_playlist_when_the_feed_is_down(engine, emulato
     with engine.begin() as conn:
         conn.execute(update(Channel).where(Channel.channel_id == cid)
                      .values(uploads_checked_at=now - timedelta(days=30)))
-    summary = refresh_uploads(engine, client, gate, emulator.world.now, ALL)
+    summary = refresh_uploads(engine, client, gate, Cycle(emulator.world.now), ALL)
     assert summary.checked == 1 and summary.feed_failures == 1 and summary.playlist_pages == 1
     assert (cid, new_id) in set(video_pairs(engine))
     assert summary.quota_units == summary.playlist_pages + summary.video_calls == 2
@@ -96,7 +97,7 @@ def test_statistics_snapshot_is_idempotent_per_day(engine, emulator, fetched):
     emulator.world.advance(days=2)
     with engine.begin() as conn:
         conn.execute(update(Channel).values(next_refresh_at=emulator.world.now))
-    refresh_shards(engine, client, gate, emulator.world.now, ALL)
+    refresh_shards(engine, client, gate, Cycle(emulator.world.now), ALL)
     snapshot_statistics(engine, day + timedelta(days=1))
     nxt = snapshot_statistics(engine, day + timedelta(days=1))
     assert nxt.movers and all(abs(m[4]) >= abs(nxt.movers[-1][4]) for m in nxt.movers)
@@ -108,11 +109,11 @@ def test_force_refresh_validates_ids_and_refreshes_now(engine, emulator, ledger_
     gate = ledger_factory()
     client = client_factory(gate)
     with pytest.raises(InvalidChannelId, match="UCbad"):
-        force_refresh(engine, client, gate, emulator.world.now, [ids[0], "UCbad'; drop table x"])
+        force_refresh(engine, client, gate, Cycle(emulator.world.now), [ids[0], "UCbad'; drop table x"])
     with pytest.raises(UnknownChannels, match="UCzzzzzzzzzzzzzzzzzzzzzz"):
-        force_refresh(engine, client, gate, emulator.world.now, [ids[0], "UCzzzzzzzzzzzzzzzzzzzzzz"])
+        force_refresh(engine, client, gate, Cycle(emulator.world.now), [ids[0], "UCzzzzzzzzzzzzzzzzzzzzzz"])
     assert gate.total == 0
-    summary = force_refresh(engine, client, gate, emulator.world.now, ids[:2])
+    summary = force_refresh(engine, client, gate, Cycle(emulator.world.now), ids[:2])
     assert summary.attempted == 2 and gate.total == 1
     with engine.connect() as conn:
         updated = conn.execute(select(Channel.channel_id).where(Channel.last_updated.is_not(None))).scalars().all()
@@ -122,7 +123,7 @@ def test_force_refresh_validates_ids_and_refreshes_now(engine, emulator, ledger_
 
 def test_unstored_pairs_come_from_an_anti_join_in_chunks(engine, emulator, fetched):
     gate, client = fetched
-    refresh_uploads(engine, client, gate, emulator.world.now, ALL)
+    refresh_uploads(engine, client, gate, Cycle(emulator.world.now), ALL)
     stored = set(video_pairs(engine))
     cid = next(iter(sorted(stored)))[0]
     fresh = {(cid, f"new{i:08d}"[:11]) for i in range(7)} | {("UCnotstoredanywhere0000", "abcdefghijk")}
@@ -133,7 +134,7 @@ def test_unstored_pairs_come_from_an_anti_join_in_chunks(engine, emulator, fetch
 def test_a_feed_of_only_new_entries_overflows_to_the_playlist(engine, emulator, fetched):
     gate, client = fetched
     now = emulator.world.now
-    refresh_uploads(engine, client, gate, now, ALL)
+    refresh_uploads(engine, client, gate, Cycle(now), ALL)
     cid = next(cid for cid, _ in sorted(video_pairs(engine)))
     emulator.world.advance(days=1, hours=3)
     later = emulator.world.now
@@ -141,7 +142,7 @@ def test_a_feed_of_only_new_entries_overflows_to_the_playlist(engine, emulator, 
     with engine.begin() as conn:
         conn.execute(update(Channel).where(Channel.channel_id == cid)
                      .values(uploads_checked_at=now - timedelta(days=30)))
-    summary = refresh_uploads(engine, client, gate, later, ALL)
+    summary = refresh_uploads(engine, client, gate, Cycle(later), ALL)
     assert summary.checked == 1 and summary.feed_hits == 1 and summary.overflows == 1, summary
     assert summary.playlist_pages >= 1 and summary.videos_added == 20
     assert {(cid, vid) for vid in new_ids} <= set(video_pairs(engine))
@@ -152,7 +153,7 @@ def test_forced_uploads_check_ignores_the_tier_interval(engine, emulator, fetche
     is checked again and its new video stored."""
     gate, client = fetched
     now = emulator.world.now
-    refresh_uploads(engine, client, gate, now, ALL)
+    refresh_uploads(engine, client, gate, Cycle(now), ALL)
     active = next(cid for cid in emulator.ids(200) if emulator.world.status(emulator.world.channel_index(cid))
                   == "active")
     with engine.begin() as conn:
@@ -163,7 +164,7 @@ def test_forced_uploads_check_ignores_the_tier_interval(engine, emulator, fetche
     with engine.begin() as conn:
         conn.execute(update(Channel).where(Channel.channel_id == active)
                      .values(uploads_checked_at=later - timedelta(hours=1)))
-    refresh_uploads(engine, client, gate, later, ALL)  # the tier's interval: not checked again yet
+    refresh_uploads(engine, client, gate, Cycle(later), ALL)  # the tier's interval: not checked again yet
     assert (active, new_id) not in video_pairs(engine)
-    forced = refresh_uploads(engine, client, gate, later, ALL, channel_ids=[active])
+    forced = refresh_uploads(engine, client, gate, Cycle(later), ALL, channel_ids=[active])
     assert forced.checked == 1 and (active, new_id) in video_pairs(engine)

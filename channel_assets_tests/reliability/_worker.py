@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.core.engine import make_engine
 
 IN_FLIGHT = 4
@@ -31,8 +32,8 @@ def run_refresh(engine, emulator_url: str, now: datetime) -> None:
                        sleep=lambda s: None) as client:
         print("READY", flush=True)
         shards = list(range(SHARD_COUNT))
-        refresh_shards(engine, client, gate, now, shards, in_flight=IN_FLIGHT)
-        refresh_uploads(engine, client, gate, now, shards, in_flight=IN_FLIGHT, group_size=50)
+        refresh_shards(engine, client, gate, Cycle(now), shards, in_flight=IN_FLIGHT)
+        refresh_uploads(engine, client, gate, Cycle(now), shards, in_flight=IN_FLIGHT, group_size=50)
 
 
 def run_cleanup(engine, now: datetime) -> None:
@@ -42,9 +43,9 @@ def run_cleanup(engine, now: datetime) -> None:
 
     limits = Limits(max_watch_rows=10_000, max_users=1_000, max_videos=100)
     print("READY", flush=True)
-    detect_orphans(engine, now, now.date())
-    snapshot_due(engine, now, COOLDOWN_DAYS, limits, batch_size=CLEANUP_BATCH)
-    run_removal(engine, now, COOLDOWN_DAYS, limits, batch_size=CLEANUP_BATCH)
+    detect_orphans(engine, Cycle(now), now.date())
+    snapshot_due(engine, Cycle(now), COOLDOWN_DAYS, limits, batch_size=CLEANUP_BATCH)
+    run_removal(engine, Cycle(now), COOLDOWN_DAYS, limits, batch_size=CLEANUP_BATCH)
 
 
 def main(argv: list[str]) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.core.models import Channel
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.uploads import refresh_uploads
@@ -69,8 +70,8 @@ def test_fault_ends_defined_consistent_and_rerun_converges(fault, engine, emulat
     client = client_factory(gate, **client_opts)
 
     # -- the faulty cycle: never raises, ends in a defined state ---------------------------------
-    meta = refresh_shards(engine, client, gate, now, ALL, in_flight=4)
-    ups = refresh_uploads(engine, client, gate, now, ALL, in_flight=4)
+    meta = refresh_shards(engine, client, gate, Cycle(now), ALL, in_flight=4)
+    ups = refresh_uploads(engine, client, gate, Cycle(now), ALL, in_flight=4)
     rows = channel_rows(engine)
     assert len(rows) == N
     assert meta.attempted + meta.deferred_total == meta.due == N
@@ -108,8 +109,8 @@ def test_fault_ends_defined_consistent_and_rerun_converges(fault, engine, emulat
         conn.execute(update(Channel).values(uploads_checked_at=None))  # first check: feed, or one page
     gate2 = ledger_factory(limit=5_000)
     client2 = client_factory(gate2)  # a new run, a new client (its breaker starts closed)
-    meta2 = refresh_shards(engine, client2, gate2, later, ALL, in_flight=4)
-    ups2 = refresh_uploads(engine, client2, gate2, later, ALL, in_flight=4)
+    meta2 = refresh_shards(engine, client2, gate2, Cycle(later), ALL, in_flight=4)
+    ups2 = refresh_uploads(engine, client2, gate2, Cycle(later), ALL, in_flight=4)
     assert meta2.failed == 0 and meta2.deferred_total == 0 and not meta2.stopped_by_quota
     assert ups2.failed == 0 and ups2.deferred == 0
     assert_matches_truth(engine, emulator, ids, later)

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.cleanup.orphans import detect_orphans
 from channel_assets.db.cleanup.removal import ConcurrentSubscriptionError, run_removal, snapshot_due
 from channel_assets.db.core.models import Channel, ChannelUpdateLog, UserChannel, UserVideo, Video
@@ -38,9 +39,9 @@ def test_forced_refresh_during_the_scheduled_one_converges(engine, emulator, led
     clients = [client_factory(g) for g in gates]
     live = [cid for cid in ids if emulator.world.status(emulator.world.channel_index(cid)) == "active"]
     with ThreadPoolExecutor(4) as pool:
-        scheduled = pool.submit(refresh_shards, engine, clients[0], gates[0], now, ALL, in_flight=4)
-        forced = pool.submit(force_refresh, engine, clients[1], gates[1], now, live[:120], in_flight=4)
-        uploads = [pool.submit(refresh_uploads, engine, clients[i], gates[i], now, ALL, in_flight=2)
+        scheduled = pool.submit(refresh_shards, engine, clients[0], gates[0], Cycle(now), ALL, in_flight=4)
+        forced = pool.submit(force_refresh, engine, clients[1], gates[1], Cycle(now), live[:120], in_flight=4)
+        uploads = [pool.submit(refresh_uploads, engine, clients[i], gates[i], Cycle(now), ALL, in_flight=2)
                    for i in (2, 3)]
         results = [scheduled.result(), forced.result(), *(u.result() for u in uploads)]
     assert all(getattr(r, "failed", 0) == 0 for r in results)
@@ -80,9 +81,9 @@ def test_two_cleanups_at_once_with_resubscribers_never_delete_twice_or_a_followe
 
     def cleanup():
         try:
-            detect_orphans(pg_engine, NOW, NOW.date())
-            snapshot_due(pg_engine, NOW, 7, LIMITS, batch_size=3)
-            run_removal(pg_engine, NOW, 7, LIMITS, batch_size=3)
+            detect_orphans(pg_engine, Cycle(NOW), NOW.date())
+            snapshot_due(pg_engine, Cycle(NOW), 7, LIMITS, batch_size=3)
+            run_removal(pg_engine, Cycle(NOW), 7, LIMITS, batch_size=3)
         except ConcurrentSubscriptionError:
             pass  # a batch rolled back whole because of a re-subscription: a clean, defined failure
         except BaseException as exc:  # noqa: BLE001
@@ -97,7 +98,7 @@ def test_two_cleanups_at_once_with_resubscribers_never_delete_twice_or_a_followe
     stop.set()
     assert errors == []
     # a second, quiet pass finishes whatever the race rolled back
-    run_removal(pg_engine, NOW, 7, LIMITS, batch_size=3)
+    run_removal(pg_engine, Cycle(NOW), 7, LIMITS, batch_size=3)
     for ch in resubscribed:
         row = w.channel(ch.channel_id)
         assert row is not None, "a followed channel was deleted"

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.cleanup import removal
 from channel_assets.db.cleanup.removal import hard_delete_due
 from channel_assets.db.core.models import Channel, UserVideo, Video
@@ -64,7 +65,7 @@ def test_metadata_batch_rolls_back_when_the_connection_drops(engine, emulator, l
     monkeypatch.setattr(metadata, "MAX_GROUP", 1)
     drop = DropConnectionOn(monkeypatch, metadata, 3)
     with pytest.raises(DBAPIError, match="terminat"):
-        refresh_shards(engine, gate=gate, client=client_factory(gate), now=now, shards=ALL, in_flight=2)
+        refresh_shards(engine, cycle=Cycle(now), gate=gate, client=client_factory(gate), shards=ALL, in_flight=2)
     monkeypatch.undo()
     assert drop.victim_rows
     rows = channel_rows(engine)
@@ -79,7 +80,7 @@ def test_metadata_batch_rolls_back_when_the_connection_drops(engine, emulator, l
     assert quota_logged(engine) <= ledger_reserved(engine)
 
     gate2 = ledger_factory()
-    again = refresh_shards(engine, client_factory(gate2), gate2, now, ALL, in_flight=2)
+    again = refresh_shards(engine, client_factory(gate2), gate2, Cycle(now), ALL, in_flight=2)
     assert again.failed == 0 and again.due == 400 - len(written)
     assert_matches_truth(engine, emulator, ids, now)
 
@@ -91,16 +92,16 @@ def test_uploads_group_rolls_back_when_the_connection_drops(engine, emulator, le
     now = emulator.world.now
     gate = ledger_factory()
     client = client_factory(gate)
-    refresh_shards(engine, client, gate, now, ALL)
+    refresh_shards(engine, client, gate, Cycle(now), ALL)
     DropConnectionOn(monkeypatch, uploads, 2)
     with pytest.raises(DBAPIError):
-        refresh_uploads(engine, client, gate, now, ALL, group_size=50)
+        refresh_uploads(engine, client, gate, Cycle(now), ALL, group_size=50)
     monkeypatch.undo()
     rows = channel_rows(engine)
     checked = {cid for cid, r in rows.items() if r.uploads_checked_at is not None}
     stored = {cid for cid, _ in video_pairs(engine)}
     assert len(checked) == 50 and stored <= checked, "videos written for a group that rolled back"
-    again = refresh_uploads(engine, client, gate, now, ALL, group_size=50)
+    again = refresh_uploads(engine, client, gate, Cycle(now), ALL, group_size=50)
     assert again.failed == 0 and again.checked == len([r for r in rows.values() if r.is_available]) - 50
     assert_no_duplicate_videos(engine)
 
@@ -115,7 +116,7 @@ def test_cleanup_batch_rolls_back_when_the_connection_drops(pg_engine, monkeypat
     videos, watch = w.count(Video), w.count(UserVideo)
     DropConnectionOn(monkeypatch, removal, 2)
     with pytest.raises(DBAPIError):
-        hard_delete_due(pg_engine, NOW, 7, LIMITS, batch_size=3)
+        hard_delete_due(pg_engine, Cycle(NOW), 7, LIMITS, batch_size=3)
     monkeypatch.undo()
     assert w.count(Channel) == 6  # the first batch of 3 committed, the second rolled back whole
     for c in chans:
@@ -123,7 +124,7 @@ def test_cleanup_batch_rolls_back_when_the_connection_drops(pg_engine, monkeypat
             assert w.count(Video, Video.channel_id == c.uuid) == 2
             assert w.count(Video, Video.channel_id_snapshot == c.channel_id,
                            Video.original_channel_metadata.is_not(None)) == 0
-    again = hard_delete_due(pg_engine, NOW, 7, LIMITS, batch_size=3)
+    again = hard_delete_due(pg_engine, Cycle(NOW), 7, LIMITS, batch_size=3)
     assert again.hard_deleted == 6 and w.count(Channel) == 0
     assert (w.count(Video), w.count(UserVideo)) == (videos, watch)
     with pg_engine.connect() as conn:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.cleanup.orphans import detect_orphans
 from channel_assets.db.cleanup.removal import run_removal, snapshot_due
 from channel_assets.db.core import migrate
@@ -155,8 +156,8 @@ def test_sigkill_during_refresh_then_a_normal_run_completes(backend, seed, make_
     gate = CountingGate(QuotaLedger(engine, _worker.SHARE, now=lambda: now))
     with YouTubeClient(emulator.base_url, DEFAULT_API_KEY, quota=gate, feed_base_url=emulator.base_url,
                        sleep=lambda s: None) as client:
-        meta = refresh_shards(engine, client, gate, now, ALL, in_flight=4)
-        ups = refresh_uploads(engine, client, gate, now, ALL, in_flight=4)
+        meta = refresh_shards(engine, client, gate, Cycle(now), ALL, in_flight=4)
+        ups = refresh_uploads(engine, client, gate, Cycle(now), ALL, in_flight=4)
     assert meta.failed == 0 and ups.failed == 0 and ups.deferred == 0 and not meta.stopped_by_quota
     assert_matches_truth(engine, emulator, ids, now)
     _assert_refresh_state_whole(engine, emulator, ids, now)
@@ -223,9 +224,9 @@ def test_sigkill_during_cleanup_leaves_channels_whole_then_a_normal_run_complete
     kill_at(rng, "cleanup", url, "-", now, max_delay_s=1.2 if backend == "postgres" else 2.0)
     _assert_cleanup_state_whole(w, videos, watch, everyone, followed)
 
-    detect_orphans(engine, now, now.date())
-    snapshot_due(engine, now, _worker.COOLDOWN_DAYS, LIMITS, batch_size=_worker.CLEANUP_BATCH)
-    run_removal(engine, now, _worker.COOLDOWN_DAYS, LIMITS, batch_size=_worker.CLEANUP_BATCH)
+    detect_orphans(engine, Cycle(now), now.date())
+    snapshot_due(engine, Cycle(now), _worker.COOLDOWN_DAYS, LIMITS, batch_size=_worker.CLEANUP_BATCH)
+    run_removal(engine, Cycle(now), _worker.COOLDOWN_DAYS, LIMITS, batch_size=_worker.CLEANUP_BATCH)
     _assert_cleanup_state_whole(w, videos, watch, everyone, followed)
     assert all(w.channel(c.channel_id) is None for c in past)
     assert all(w.channel(c.channel_id).soft_deleted_at == now for c in fresh)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.cleanup.removal import override_held_removals
 from channel_assets.db.cleanup.restore import restore_channels
 from channel_assets.db.core import migrate
@@ -104,7 +105,7 @@ def test_mutated_recorded_answers_through_a_refresh_never_crash(recorded_db, ans
     with YouTubeClient("https://yt.test", "k", quota=gate, transport=httpx.MockTransport(handler),
                        sleep=lambda s: None, max_attempts=1) as client:
         channels = [DueChannel(None, cid, "new") for cid in RECORDED_IDS]
-        summary = refresh_channels(engine, client, gate, now, channels, in_flight=1)
+        summary = refresh_channels(engine, client, gate, Cycle(now), channels, in_flight=1)
     rows = channel_rows(engine)
     assert set(rows) == set(RECORDED_IDS)
     assert summary.refreshed + summary.failed + summary.missing_first_pass + summary.gone <= 2 * len(RECORDED_IDS)
@@ -114,7 +115,7 @@ def test_mutated_recorded_answers_through_a_refresh_never_crash(recorded_db, ans
             for count in (r.subscriber_count, r.video_count, r.view_count):
                 assert count is None or 0 <= count < 2**63
         assert r.failed_update_count in (0, 1)
-    summary_metadata(summary, now)  # the Dagster metadata renders whatever came in
+    summary_metadata(summary, Cycle(now))  # the Dagster metadata renders whatever came in
 
 
 @pytest.mark.parametrize("text", ODD_TEXTS, ids=[f"t{i}" for i in range(len(ODD_TEXTS))])
@@ -127,7 +128,7 @@ def test_odd_titles_and_descriptions_are_stored_and_shown_as_text(engine, emulat
     emulator.world.set_title(target, text[:300])
     emulator.world.set_description(target, text)
     gate = ledger_factory()
-    summary = refresh_shards(engine, client_factory(gate), gate, emulator.world.now, ALL)
+    summary = refresh_shards(engine, client_factory(gate), gate, Cycle(emulator.world.now), ALL)
     assert summary.failed == 0 and summary.invalid == 0
     row = channel_rows(engine)[target]
     assert row.title == text[:300].replace("\x00", "")  # verbatim, NUL stripped (PostgreSQL refuses \x00)
@@ -151,8 +152,8 @@ def test_wrong_shaped_ids_in_the_gallery_tables_are_skipped(engine, emulator, le
     gate = ledger_factory()
     client = client_factory(gate)
     now = emulator.world.now
-    meta = refresh_shards(engine, client, gate, now, ALL)
-    refresh_uploads(engine, client, gate, now, ALL)
+    meta = refresh_shards(engine, client, gate, Cycle(now), ALL)
+    refresh_uploads(engine, client, gate, Cycle(now), ALL)
     rows = channel_rows(engine)
     assert meta.refreshed >= 30 and rows[bad_id].title is None  # skipped, never applied, run not crashed
     assert all(rows[cid].last_updated == now or not rows[cid].is_available for cid in ids)
@@ -179,10 +180,10 @@ def test_bad_operator_input_gives_one_line_and_changes_nothing(engine, emulator,
     gate = ledger_factory()
     now = emulator.world.now
     calls = [
-        lambda: force_refresh(engine, client_factory(gate), gate, now, ids),
-        lambda: restore_channels(engine, ids, "ops ticket 1", "ops", now),
-        lambda: override_held_removals(engine, ids, "ops ticket 1", "ops", now),
-        lambda: restore_channels(engine, emulator.ids(1), "", "ops", now),  # a reason is required
+        lambda: force_refresh(engine, client_factory(gate), gate, Cycle(now), ids),
+        lambda: restore_channels(engine, ids, "ops ticket 1", Cycle(now, actor="ops")),
+        lambda: override_held_removals(engine, ids, "ops ticket 1", Cycle(now, actor="ops")),
+        lambda: restore_channels(engine, emulator.ids(1), "", Cycle(now, actor="ops")),  # a reason is required
     ]
     for call in calls:
         with pytest.raises(ValueError) as info:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.core.models import ChannelUpdateLog
 
@@ -30,6 +31,13 @@ class AuditEvent:
     run_id: str | None = None
     actor: str | None = None
 
+    @classmethod
+    def of(cls, cycle: Cycle, update_type: str, status: str, channel_uuid: uuid.UUID | None = None,
+           channel_id: str | None = None, **fields) -> AuditEvent:
+        """An event of `cycle`: stamped with its time, its run and its actor."""
+        return cls(update_type, status, cycle.now, channel_uuid, channel_id, run_id=cycle.run_id, actor=cycle.actor,
+                   **fields)
+
     def row(self) -> dict:
         return {"update_type": self.update_type, "status": self.status, "created_at": self.created_at,
                 "channel_uuid": self.channel_uuid, "channel_id": self.channel_id, "changes_made": self.changes,
@@ -46,13 +54,13 @@ def write_events(conn: Connection, events: Sequence[AuditEvent]) -> int:
     return len(events)
 
 
-def log_run_stop(engine: Engine, update_type: str, now: datetime, error_type: str, message: str, deferred: int,
-                 run_id: str | None, actor: str) -> None:
+def log_run_stop(engine: Engine, cycle: Cycle, update_type: str, error_type: str, message: str,
+                 deferred: int) -> None:
     """The durable trace of a run stopped early for a reason no channel is to blame for (an open circuit
     breaker; the alerts read it): one run-level row, no channel, the channels it deferred counted, not failed."""
     with transaction(engine) as conn:
-        write_events(conn, [AuditEvent(update_type, "skipped", now, changes={"deferred": deferred}, error=message,
-                                       error_type=error_type, run_id=run_id, actor=actor)])
+        write_events(conn, [AuditEvent.of(cycle, update_type, "skipped", changes={"deferred": deferred},
+                                          error=message, error_type=error_type)])
 
 
 def purge_old_logs(engine: Engine, now: datetime, retention_days: int, batch_size: int = 5_000) -> int:

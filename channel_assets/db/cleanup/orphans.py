@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.cleanup.followed import has_active_subscription
 from channel_assets.db.cleanup.restore import restore_followed
 from channel_assets.db.core.engine import transaction
@@ -30,12 +31,13 @@ class Detection:
     oldest: list = field(default_factory=list)
 
 
-def detect_orphans(engine: Engine, now: datetime, day: date, *, dry_run: bool = False, actor: str = "cleanup",
-                   run_id: str | None = None, oldest_limit: int = 20) -> Detection:
+def detect_orphans(engine: Engine, cycle: Cycle, day: date, *, dry_run: bool = False,
+                   oldest_limit: int = 20) -> Detection:
     """Mark newly orphaned channels, release those followed again, and record `day`'s orphan set.
 
     Idempotent per day. In dry run the same numbers are computed and nothing is written.
     """
+    now = cycle.now
     unmarked_orphan = (Channel.orphaned_at.is_(None), ~has_active_subscription())
     followed_again = (sa.or_(Channel.orphaned_at.is_not(None), Channel.soft_deleted_at.is_not(None)), has_active_subscription())
     with transaction(engine) as conn:
@@ -47,7 +49,7 @@ def detect_orphans(engine: Engine, now: datetime, day: date, *, dry_run: bool = 
             # two detections at once would both replace the day's set: one at a time
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('channel_orphan_daily'))"))
             new = conn.execute(sa.update(Channel).where(*unmarked_orphan).values(orphaned_at=now)).rowcount
-            rows = restore_followed(conn, now, actor, run_id)
+            rows = restore_followed(conn, cycle)
             regained, restored = len(rows), sum(r.soft_deleted_at is not None for r in rows)
             conn.execute(sa.delete(ChannelOrphanDaily).where(ChannelOrphanDaily.day == day))
             conn.execute(

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.audit.update_log import AuditEvent, write_events
 from channel_assets.db.cleanup.followed import has_active_subscription
 from channel_assets.db.cleanup.restore import RequestRefused, operator_request, restore_followed
@@ -67,12 +68,12 @@ class Removal:
         self.watch_rows_before += sum(i.watch_rows for i in impacts)
 
 
-def soft_delete_orphans(engine: Engine, now: datetime, limits: Limits, *, dry_run: bool = False,
-                        actor: str = "cleanup", run_id: str | None = None, batch_size: int | None = None,
+def soft_delete_orphans(engine: Engine, cycle: Cycle, limits: Limits, *, dry_run: bool = False,
+                        batch_size: int | None = None,
                         result: Removal | None = None) -> Removal:
     """Orphans past the grace stop being refreshed; over-threshold ones are held instead."""
     result = result or Removal(dry_run)
-    due = Channel.orphaned_at <= now - SOFT_DELETE_GRACE
+    due = Channel.orphaned_at <= cycle.now - SOFT_DELETE_GRACE
     if dry_run:  # the dry-run detection marked nothing: count today's would-be orphans too
         due = sa.or_(due, sa.and_(Channel.orphaned_at.is_(None), ~has_active_subscription()))
     where = (Channel.soft_deleted_at.is_(None), Channel.removal_hold_reason.is_(None), due)
@@ -83,7 +84,7 @@ def soft_delete_orphans(engine: Engine, now: datetime, limits: Limits, *, dry_ru
         if dry_run:
             result.soft_deleted += len(allowed)
             continue
-        hold(conn, held, now, actor, run_id)
+        hold(conn, held, cycle)
         if not allowed:
             continue
         by_uuid = {i.channel_uuid: i for i in allowed}
@@ -91,12 +92,12 @@ def soft_delete_orphans(engine: Engine, now: datetime, limits: Limits, *, dry_ru
             sa.update(Channel)
             .where(in_uuids(Channel.uuid, list(by_uuid)), Channel.soft_deleted_at.is_(None),
                    ~has_active_subscription())
-            .values(soft_deleted_at=now, updated_at=now)
+            .values(soft_deleted_at=cycle.now, updated_at=cycle.now)
             .returning(Channel.uuid)
         ).scalars().all()
         write_events(conn, [
-            AuditEvent("removal", "success", now, u, by_uuid[u].channel_id,
-                       changes={"phase": "soft_delete", "impact": by_uuid[u].as_dict()}, actor=actor, run_id=run_id)
+            AuditEvent.of(cycle, "removal", "success", u, by_uuid[u].channel_id,
+                          changes={"phase": "soft_delete", "impact": by_uuid[u].as_dict()})
             for u in done
         ])
         result.soft_deleted += len(done)
@@ -108,26 +109,25 @@ def due_for_hard_delete(now: datetime, cooldown_days: int) -> tuple:
     return (Channel.soft_deleted_at <= now - timedelta(days=cooldown_days), Channel.removal_hold_reason.is_(None))
 
 
-def hard_delete_due(engine: Engine, now: datetime, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
-                    actor: str = "cleanup", run_id: str | None = None, batch_size: int | None = None,
+def hard_delete_due(engine: Engine, cycle: Cycle, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
+                    batch_size: int | None = None,
                     result: Removal | None = None) -> Removal:
     """Remove soft-deleted channels whose cool-down has passed and that still pass the safety rules."""
-    where = due_for_hard_delete(now, cooldown_days)
-    return _hard_delete(engine, where, now, limits, dry_run=dry_run, actor=actor, run_id=run_id,
+    where = due_for_hard_delete(cycle.now, cooldown_days)
+    return _hard_delete(engine, where, cycle, limits, dry_run=dry_run,
                         batch_size=batch_size, result=result or Removal(dry_run))
 
 
-def run_removal(engine: Engine, now: datetime, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
-                actor: str = "cleanup", run_id: str | None = None, batch_size: int | None = None) -> Removal:
+def run_removal(engine: Engine, cycle: Cycle, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
+                batch_size: int | None = None) -> Removal:
     """One cleanup cycle's removal: soft delete of orphans, then hard delete of those past the cool-down."""
-    result = soft_delete_orphans(engine, now, limits, dry_run=dry_run, actor=actor, run_id=run_id,
+    result = soft_delete_orphans(engine, cycle, limits, dry_run=dry_run,
                                  batch_size=batch_size)
-    return hard_delete_due(engine, now, cooldown_days, limits, dry_run=dry_run, actor=actor, run_id=run_id,
+    return hard_delete_due(engine, cycle, cooldown_days, limits, dry_run=dry_run,
                            batch_size=batch_size, result=result)
 
 
-def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: str, actor: str, now: datetime,
-                           run_id: str | None = None) -> Removal:
+def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: str, cycle: Cycle) -> Removal:
     """The explicit, logged override: held channels are removed now, without the thresholds, still with
     their snapshots and still only if nobody follows them. Refuses (changing nothing) ids that are not held."""
     wanted = operator_request(channel_ids, reason)
@@ -145,12 +145,12 @@ def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: s
     ids = [found[c].uuid for c in wanted]
     with transaction(engine) as conn:
         write_events(conn, [
-            AuditEvent("override", "success", now, found[c].uuid, c,
-                       changes={"reason": reason, "hold": found[c].removal_hold_reason}, actor=actor, run_id=run_id)
+            AuditEvent.of(cycle, "override", "success", found[c].uuid, c,
+                          changes={"reason": reason, "hold": found[c].removal_hold_reason})
             for c in wanted
         ])
     where = (in_uuids(Channel.uuid, ids), Channel.removal_hold_reason.is_not(None))
-    return _hard_delete(engine, where, now, None, dry_run=False, actor=actor, run_id=run_id, batch_size=None,
+    return _hard_delete(engine, where, cycle, None, dry_run=False, batch_size=None,
                         result=Removal(False))
 
 
@@ -174,16 +174,16 @@ def channel_batches(engine: Engine, where, batch_size: int | None = None, *,
             yield conn, rows
 
 
-def _hard_delete(engine: Engine, where, now: datetime, limits: Limits | None, *, dry_run: bool, actor: str,
-                 run_id: str | None, batch_size: int | None, result: Removal) -> Removal:
+def _hard_delete(engine: Engine, where, cycle: Cycle, limits: Limits | None, *, dry_run: bool,
+                 batch_size: int | None, result: Removal) -> Removal:
     for conn, rows in channel_batches(engine, where, batch_size, lock=not dry_run):
         result.batches += 1
-        _hard_delete_batch(conn, rows, now, limits, dry_run=dry_run, actor=actor, run_id=run_id, result=result)
+        _hard_delete_batch(conn, rows, cycle, limits, dry_run=dry_run, result=result)
     return result
 
 
-def _hard_delete_batch(conn: Connection, rows, now: datetime, limits: Limits | None, *, dry_run: bool, actor: str,
-                       run_id: str | None, result: Removal) -> None:
+def _hard_delete_batch(conn: Connection, rows, cycle: Cycle, limits: Limits | None, *, dry_run: bool,
+                       result: Removal) -> None:
     ids = [r.uuid for r in rows]
     if not dry_run:
         conn.execute(
@@ -196,7 +196,7 @@ def _hard_delete_batch(conn: Connection, rows, now: datetime, limits: Limits | N
     if followed:
         result.restored += len(followed)
         if not dry_run:
-            restore_followed(conn, now, actor, run_id, ids=list(followed))
+            restore_followed(conn, cycle, ids=list(followed))
     rows = [r for r in rows if r.uuid not in followed]
     impacts = analyze(conn, rows)
     allowed, held = split(impacts, limits) if limits is not None else (impacts, [])
@@ -204,14 +204,14 @@ def _hard_delete_batch(conn: Connection, rows, now: datetime, limits: Limits | N
     if dry_run:
         result.add_removed(allowed)
         return
-    hold(conn, held, now, actor, run_id)
+    hold(conn, held, cycle)
     if not allowed:
         return
     ok = [i.channel_uuid for i in allowed]
     expected = (sum(i.videos for i in allowed), sum(i.watch_rows for i in allowed))
     # One UPDATE snapshots (where missing) and detaches the videos, then their watch rows get the context
     # through users_uservideo(video_id); both are checked row by row below before anything is deleted.
-    vids = detach_videos(conn, ok, now)
+    vids = detach_videos(conn, ok, cycle.now)
     context_watch_rows(conn, vids)
     preserved, unpreserved = preserved_counts(conn, vids)
     if (preserved.videos, preserved.watch_rows, unpreserved) != (*expected, 0) or len(vids) != expected[0]:
@@ -235,10 +235,9 @@ def _hard_delete_batch(conn: Connection, rows, now: datetime, limits: Limits | N
     result.watch_rows_preserved += preserved.watch_rows
     by_uuid = {r.uuid: r for r in rows}
     write_events(conn, [
-        AuditEvent("removal", "success", now, i.channel_uuid, i.channel_id,
-                   changes={"phase": "hard_delete", "impact": i.as_dict(),
-                            "snapshot": channel_snapshot(by_uuid[i.channel_uuid], now)},
-                   actor=actor, run_id=run_id)
+        AuditEvent.of(cycle, "removal", "success", i.channel_uuid, i.channel_id,
+                      changes={"phase": "hard_delete", "impact": i.as_dict(),
+                               "snapshot": channel_snapshot(by_uuid[i.channel_uuid], cycle.now)})
         for i in allowed
     ])
 
@@ -263,12 +262,12 @@ class SnapshotRun:
     held: list[tuple[Impact, str]] = field(default_factory=list)
 
 
-def snapshot_due(engine: Engine, now: datetime, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
-                 actor: str = "cleanup", run_id: str | None = None, batch_size: int | None = None) -> SnapshotRun:
+def snapshot_due(engine: Engine, cycle: Cycle, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
+                 batch_size: int | None = None) -> SnapshotRun:
     """Snapshot the channels the hard delete will remove (cool-down passed, within the rules, unfollowed);
     over-threshold ones are held here already, so the blocking check sees only removable channels."""
     result = SnapshotRun(dry_run)
-    where = (*due_for_hard_delete(now, cooldown_days), ~has_active_subscription())
+    where = (*due_for_hard_delete(cycle.now, cooldown_days), ~has_active_subscription())
     for conn, rows in channel_batches(engine, where, batch_size):
         allowed, held = split(analyze(conn, rows), limits)
         result.held += held
@@ -277,8 +276,8 @@ def snapshot_due(engine: Engine, now: datetime, cooldown_days: int, limits: Limi
             result.videos += sum(i.videos for i in allowed)
             result.watch_rows += sum(i.watch_rows for i in allowed)
             continue
-        hold(conn, held, now, actor, run_id)
-        counts = snapshot_channels(conn, [i.channel_uuid for i in allowed], now)
+        hold(conn, held, cycle)
+        counts = snapshot_channels(conn, [i.channel_uuid for i in allowed], cycle.now)
         result.videos += counts.videos
         result.watch_rows += counts.watch_rows
     return result

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.audit.update_log import AuditEvent, write_events
 from channel_assets.db.cleanup.followed import has_active_subscription
 from channel_assets.db.cleanup.holds import OPERATOR_HOLD
@@ -22,8 +22,7 @@ class RequestRefused(ValueError):
     """An operator request (restore, override) that cannot be applied as given; one line, nothing changed."""
 
 
-def restore_followed(conn: Connection, now: datetime, actor: str, run_id: str | None = None,
-                     ids: Sequence[uuid.UUID] | None = None) -> list:
+def restore_followed(conn: Connection, cycle: Cycle, ids: Sequence[uuid.UUID] | None = None) -> list:
     """Channels in the cleanup lifecycle that have an active subscription again leave it: orphaned_at,
     soft_deleted_at and any hold are cleared, and a 'restore' is logged for each soft-deleted one."""
     query = sa.select(Channel.uuid, Channel.channel_id, Channel.soft_deleted_at).where(
@@ -36,12 +35,11 @@ def restore_followed(conn: Connection, now: datetime, actor: str, run_id: str | 
         conn.execute(
             sa.update(Channel)
             .where(in_uuids(Channel.uuid, batch))
-            .values(orphaned_at=None, soft_deleted_at=None, removal_hold_reason=None, updated_at=now)
+            .values(orphaned_at=None, soft_deleted_at=None, removal_hold_reason=None, updated_at=cycle.now)
         )
     write_events(conn, [
-        AuditEvent("restore", "success", now, r.uuid, r.channel_id,
-                   changes={"cause": "active subscription", "soft_deleted_at": r.soft_deleted_at.isoformat()},
-                   actor=actor, run_id=run_id)
+        AuditEvent.of(cycle, "restore", "success", r.uuid, r.channel_id,
+                      changes={"cause": "active subscription", "soft_deleted_at": r.soft_deleted_at.isoformat()})
         for r in rows if r.soft_deleted_at is not None
     ])
     return rows
@@ -60,8 +58,7 @@ def operator_request(channel_ids: Sequence[str], reason: str) -> list[str]:
     return wanted
 
 
-def restore_channels(engine: Engine, channel_ids: Sequence[str], reason: str, actor: str, now: datetime,
-                     run_id: str | None = None) -> list[str]:
+def restore_channels(engine: Engine, channel_ids: Sequence[str], reason: str, cycle: Cycle) -> list[str]:
     """Operator undo within the cool-down: the soft-deleted channels come back and are held, so the next
     cycle does not soft-delete them again while nobody follows them. All or nothing."""
     wanted = operator_request(channel_ids, reason)
@@ -83,19 +80,18 @@ def restore_channels(engine: Engine, channel_ids: Sequence[str], reason: str, ac
         conn.execute(
             sa.update(Channel)
             .where(in_strings(Channel.channel_id, wanted))
-            .values(soft_deleted_at=None, removal_hold_reason=f"{OPERATOR_HOLD}{actor}: {reason}", updated_at=now)
+            .values(soft_deleted_at=None, removal_hold_reason=f"{OPERATOR_HOLD}{cycle.actor}: {reason}",
+                    updated_at=cycle.now)
         )
         write_events(conn, [
-            AuditEvent("restore", "success", now, found[c].uuid, c,
-                       changes={"reason": reason, "soft_deleted_at": found[c].soft_deleted_at.isoformat()},
-                       actor=actor, run_id=run_id)
+            AuditEvent.of(cycle, "restore", "success", found[c].uuid, c,
+                          changes={"reason": reason, "soft_deleted_at": found[c].soft_deleted_at.isoformat()})
             for c in wanted
         ])
     return wanted
 
 
-def relink_preserved_videos(engine: Engine, now: datetime, channel_ids: Sequence[str] | None = None,
-                            actor: str = "relink", run_id: str | None = None) -> int:
+def relink_preserved_videos(engine: Engine, cycle: Cycle, channel_ids: Sequence[str] | None = None) -> int:
     """Attach channel-less preserved videos to the channel row that now exists for their YouTube id.
 
     Set-based over the (channel_id, channel_id_snapshot) index: only videos with a NULL channel are read.
@@ -121,11 +117,10 @@ def relink_preserved_videos(engine: Engine, now: datetime, channel_ids: Sequence
                 sa.update(Video)
                 .where(Video.channel_id.is_(None), Video.channel_id_snapshot.is_not(None), *scope,
                        sa.select(Channel.uuid).where(Channel.channel_id == Video.channel_id_snapshot).exists())
-                .values(channel_id=match, updated_at=now)
+                .values(channel_id=match, updated_at=cycle.now)
             ).rowcount
             write_events(conn, [
-                AuditEvent("restore", "success", now, cu, cid, changes={"relinked_videos": n}, actor=actor,
-                           run_id=run_id)
+                AuditEvent.of(cycle, "restore", "success", cu, cid, changes={"relinked_videos": n})
                 for cid, cu, n in per_channel
             ])
     return relinked

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.audit.update_log import AuditEvent, write_events
 from channel_assets.db.cleanup.holds import SAFETY_HOLD
 from channel_assets.db.core.batching import in_uuids
@@ -90,20 +90,19 @@ def split(impacts: Sequence[Impact], limits: Limits) -> tuple[list[Impact], list
     return allowed, held
 
 
-def hold(conn: Connection, held: Sequence[tuple[Impact, str]], now: datetime, actor: str,
-         run_id: str | None) -> int:
+def hold(conn: Connection, held: Sequence[tuple[Impact, str]], cycle: Cycle) -> int:
     """Mark channels held for review (one executemany) and log 'hold' once per newly held channel."""
     if not held:
         return 0
     conn.execute(
         sa.update(Channel)
         .where(Channel.uuid == sa.bindparam("b_uuid"), Channel.removal_hold_reason.is_(None))
-        .values(removal_hold_reason=sa.bindparam("b_reason"), updated_at=now),
+        .values(removal_hold_reason=sa.bindparam("b_reason"), updated_at=cycle.now),
         [{"b_uuid": i.channel_uuid, "b_reason": reason} for i, reason in held],
     )
     write_events(conn, [
-        AuditEvent("hold", "skipped", now, i.channel_uuid, i.channel_id, changes={"impact": i.as_dict()},
-                   error=reason, actor=actor, run_id=run_id)
+        AuditEvent.of(cycle, "hold", "skipped", i.channel_uuid, i.channel_id, changes={"impact": i.as_dict()},
+                      error=reason)
         for i, reason in held
     ])
     return len(held)

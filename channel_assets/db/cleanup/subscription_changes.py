@@ -13,6 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.cleanup.followed import has_active_subscription
 from channel_assets.db.cleanup.restore import relink_preserved_videos, restore_followed
 from channel_assets.db.core.batching import BATCH, chunks, in_strings, in_uuids
@@ -69,8 +70,7 @@ def effects_of(engine: Engine, changes: dict[uuid.UUID, datetime]) -> Subscripti
     return effects
 
 
-def apply_resubscriptions(engine: Engine, channel_ids: list[str], now: datetime, actor: str,
-                          run_id: str | None = None) -> tuple[int, int]:
+def apply_resubscriptions(engine: Engine, channel_ids: list[str], cycle: Cycle) -> tuple[int, int]:
     """Restore the named channels that are followed again, then re-link their preserved videos.
 
     Idempotent: a channel already restored or re-linked is left as it is. Returns (restored, relinked)."""
@@ -78,6 +78,6 @@ def apply_resubscriptions(engine: Engine, channel_ids: list[str], now: datetime,
         uuids = list(conn.execute(
             sa.select(Channel.uuid).where(in_strings(Channel.channel_id, channel_ids))
         ).scalars())
-        restored = restore_followed(conn, now, actor, run_id, ids=uuids)
-    relinked = relink_preserved_videos(engine, now, channel_ids=channel_ids, actor=actor, run_id=run_id)
+        restored = restore_followed(conn, cycle, ids=uuids)
+    relinked = relink_preserved_videos(engine, cycle, channel_ids=channel_ids)
     return len(restored), relinked

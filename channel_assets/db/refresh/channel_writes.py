@@ -18,6 +18,7 @@ from typing import Any
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, bindparam, update
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.audit.update_log import AuditEvent
 from channel_assets.db.core.models import Channel
 
@@ -126,11 +127,11 @@ class FailedAnswer:
 
 
 def apply_answers(conn: Connection, found: Mapping[str, Any], gone: Sequence[str],
-                  failed: Mapping[str, FailedAnswer], *,
-                  now: datetime, rules: RefreshRules, run_id: str | None, actor: str) -> AppliedGroup:
+                  failed: Mapping[str, FailedAnswer], *, cycle: Cycle, rules: RefreshRules) -> AppliedGroup:
     """Write one group: `found` maps ids to parsed channel records (TRACKED fields + etag), `gone` are ids
     confirmed missing, `failed` maps ids to their failure. Must run inside the caller's transaction."""
     result = AppliedGroup()
+    now = cycle.now
     ids = sorted({*found, *gone, *failed})
     if not ids:
         return result
@@ -160,7 +161,7 @@ def apply_answers(conn: Connection, found: Mapping[str, Any], gone: Sequence[str
                                     rec.country, rec.published_at, rec.uploads_playlist_id,
                                     rec.subscriber_count, rec.hidden_subscriber_count, rec.video_count,
                                     rec.view_count, rec.etag, nxt))
-            cur.execute(_PG_APPLY, {"ids": ok, "now": now, "run_id": run_id, "actor": actor})
+            cur.execute(_PG_APPLY, {"ids": ok, "now": now, "run_id": cycle.run_id, "actor": cycle.actor})
             result.refreshed, result.changed, result.restored, top = cur.fetchone()
             result.top_changes = [tuple(t) for t in top]
         if not gone and not failed:
@@ -168,17 +169,17 @@ def apply_answers(conn: Connection, found: Mapping[str, Any], gone: Sequence[str
         cur.row_factory = namedtuple_row
         cur.execute(_PG_OLD, {"ids": [cid for cid in (*gone, *failed) if cid in tiers]})
         old = {row.channel_id: row for row in cur}
-    _apply_gone_failed(conn, old, gone, failed, now=now, rules=rules, run_id=run_id, actor=actor, result=result)
+    _apply_gone_failed(conn, old, gone, failed, cycle=cycle, rules=rules, result=result)
     return result
 
 
 def _apply_gone_failed(conn: Connection, old: dict, gone: Sequence[str], failed: Mapping[str, FailedAnswer], *,
-                       now: datetime, rules: RefreshRules, run_id: str | None, actor: str,
-                       result: AppliedGroup) -> None:
+                       cycle: Cycle, rules: RefreshRules, result: AppliedGroup) -> None:
+    now = cycle.now
+
     def event(row, status: str, changes: dict | None = None, error: FailedAnswer | None = None) -> AuditEvent:
-        return AuditEvent("metadata", status, now, row.uuid, row.channel_id, changes=changes,
-                          error=error and error.message, error_type=error and error.error_type,
-                          run_id=run_id, actor=actor)
+        return AuditEvent.of(cycle, "metadata", status, row.uuid, row.channel_id, changes=changes,
+                             error=error and error.message, error_type=error and error.error_type)
 
     gone_params, fail_params, capped_params = [], [], []
     for cid in gone:

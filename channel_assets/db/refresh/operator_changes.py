@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.audit.update_log import AuditEvent, write_events
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.core.models import Channel
@@ -24,10 +25,11 @@ def _jsonable(value):
 
 
 def change_channels(engine: Engine, channel_ids: Sequence[str], values: Mapping[str, object], *, action: str,
-                    reason: str, actor: str, now: datetime, run_id: str | None = None) -> int:
+                    reason: str, cycle: Cycle) -> int:
     """Set `values` (column -> value, or DUE_NOW for next_refresh_at) on the live channels `channel_ids`;
     raises UnknownChannelIds before changing anything when one is missing. Returns channels changed."""
     c = Channel.__table__.c
+    now = cycle.now
     columns = [c[name] for name in values]
     with transaction(engine) as conn:
         rows = {r.channel_id: r for r in conn.execute(
@@ -46,9 +48,8 @@ def change_channels(engine: Engine, channel_ids: Sequence[str], values: Mapping[
             changes = {name: [_jsonable(getattr(row, name)), _jsonable(
                 min(getattr(row, name) or now, now) if v is DUE_NOW else v)]
                 for name, v in values.items()}
-            events.append(AuditEvent("operator", "success", now, row.uuid, cid,
-                                     changes={"action": action, "reason": reason, **{
-                                         k: v for k, v in changes.items() if v[0] != v[1]}},
-                                     actor=actor, run_id=run_id))
+            events.append(AuditEvent.of(cycle, "operator", "success", row.uuid, cid,
+                                        changes={"action": action, "reason": reason, **{
+                                            k: v for k, v in changes.items() if v[0] != v[1]}}))
         write_events(conn, events)
     return len(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
@@ -21,8 +22,29 @@ INSERT_COLUMNS = ("uuid", "video_id", "channel_id", "channel_id_snapshot", "titl
 CHUNK = 1000
 
 
-def insert_new_videos(conn: sa.Connection, rows: Sequence[dict]) -> int:
-    """Insert the rows whose (channel_id, video_id) is not stored yet; returns how many were inserted.
+@dataclass(frozen=True, slots=True)
+class NewVideo:
+    """A video an uploads check found, with the details `videos.list` gave ('' and None where it gave none:
+    the details call is best effort, the id and date from the feed or playlist are what matter)."""
+
+    channel_uuid: uuid.UUID
+    channel_id: str
+    video_id: str
+    published_at: datetime | None
+    title: str = ""
+    description: str = ""
+    duration: int | None = None
+    view_count: int | None = None
+
+
+def _row(video: NewVideo, now: datetime) -> tuple:
+    """The videos_video row of `video`, in INSERT_COLUMNS order."""
+    return (uuid.uuid4(), video.video_id, video.channel_uuid, video.channel_id, video.title, video.description,
+            video.published_at, video.duration, video.view_count, now, now)
+
+
+def insert_new_videos(conn: sa.Connection, videos: Sequence[NewVideo], now: datetime) -> int:
+    """Insert the videos whose (channel_id, video_id) is not stored yet; returns how many were inserted.
 
     The app's imported videos have the channel link but no channel_id_snapshot, so the guard is a NOT EXISTS
     on (channel_id, video_id) (index video_channel_video_idx), not the snapshot unique constraint, which
@@ -35,12 +57,12 @@ def insert_new_videos(conn: sa.Connection, rows: Sequence[dict]) -> int:
     # NOT EXISTS sees the table as it was before the statement: a pair twice in one INSERT (a playlist
     # whose pages shifted while walked, a feed listing an entry twice) would go in twice on the app's
     # schema, which has no unique key to stop it. Keep the first of each pair.
-    rows = list({(r["channel_id"], r["video_id"]): r for r in reversed(rows)}.values())[::-1]
+    videos = list({(v.channel_uuid, v.video_id): v for v in reversed(videos)}.values())[::-1]
     inserted = 0
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
+    for start in range(0, len(videos), CHUNK):
+        chunk = videos[start : start + CHUNK]
         new = sa.values(*[sa.column(c, t.c[c].type) for c in INSERT_COLUMNS], name="new").data(
-            [tuple(r[c] for c in INSERT_COLUMNS) for r in chunk])
+            [_row(v, now) for v in chunk])
         stored = sa.exists().where(t.c.channel_id == new.c.channel_id, t.c.video_id == new.c.video_id)
         preserved = sa.exists().where(t.c.channel_id.is_(None), t.c.channel_id_snapshot == new.c.channel_id_snapshot,
                                       t.c.video_id == new.c.video_id)

@@ -4,11 +4,13 @@ from datetime import date
 
 import dagster as dg
 
+from channel_assets.cycle import Cycle
 from channel_assets.db.cleanup.orphans import detect_orphans
 from channel_assets.db.cleanup.removal import run_removal, snapshot_due
 from channel_assets.db.cleanup.restore import relink_preserved_videos
 from channel_assets.db.cleanup.safety import Impact
-from channel_assets.defs.cycle_config import CycleConfig
+from channel_assets.defs.cycle import CycleConfig, cycle_metadata
+from channel_assets.defs.owners import OWNERS
 from channel_assets.defs.partitions import daily_partitions
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy
 from channel_assets.reporting.markdown import md_table
@@ -26,11 +28,11 @@ def _dry_run(config: CleanupConfig, policy: PipelinePolicy) -> bool:
     return config.dry_run or policy.dry_run
 
 
-def _base_metadata(dry_run: bool, now) -> dict:
+def _base_metadata(dry_run: bool, cycle: Cycle) -> dict:
     return {
         "dry_run": dg.MetadataValue.bool(dry_run),
         "mode": dg.MetadataValue.md(DRY_RUN_BANNER if dry_run else "live: changes applied"),
-        "cycle_now": dg.MetadataValue.text(now.isoformat()),
+        **cycle_metadata(cycle),
     }
 
 
@@ -41,19 +43,17 @@ def _held_table(held: list[tuple[Impact, str]]) -> dg.MetadataValue:
     ))
 
 
-@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres"}, owners=["team:gallery-data"],
+@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres"}, owners=OWNERS,
            tags={"domain": "cleanup"})
 def orphaned_channels(context: dg.AssetExecutionContext, config: CleanupConfig,
                       app_db: AppDatabase, policy: PipelinePolicy) -> dg.MaterializeResult:
     """The day's orphan set: channels nobody actively follows (one NOT EXISTS query); channels followed
     again leave the cleanup lifecycle, and preserved videos re-link to a re-created channel."""
-    now, dry_run = config.resolve_now(), _dry_run(config, policy)
-    found = detect_orphans(app_db.engine, now, date.fromisoformat(context.partition_key), dry_run=dry_run,
-                           actor="orphaned_channels", run_id=context.run.run_id)
-    relinked = 0 if dry_run else relink_preserved_videos(app_db.engine, now, actor="orphaned_channels",
-                                                         run_id=context.run.run_id)
+    cycle, dry_run = config.cycle(context, "orphaned_channels"), _dry_run(config, policy)
+    found = detect_orphans(app_db.engine, cycle, date.fromisoformat(context.partition_key), dry_run=dry_run)
+    relinked = 0 if dry_run else relink_preserved_videos(app_db.engine, cycle)
     return dg.MaterializeResult(metadata={
-        **_base_metadata(dry_run, now),
+        **_base_metadata(dry_run, cycle),
         "orphans": found.orphans,
         "new_today": found.new,
         "followed_again": found.regained,
@@ -67,16 +67,15 @@ def orphaned_channels(context: dg.AssetExecutionContext, config: CleanupConfig,
     })
 
 
-@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres"}, owners=["team:gallery-data"],
+@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres"}, owners=OWNERS,
            tags={"domain": "cleanup"}, deps=[orphaned_channels])
 def preserved_video_snapshots(context: dg.AssetExecutionContext, config: CleanupConfig,
                               app_db: AppDatabase, policy: PipelinePolicy) -> dg.MaterializeResult:
     """Channel snapshots written into the videos and watch rows of every channel due for hard delete."""
-    now, dry_run = config.resolve_now(), _dry_run(config, policy)
-    done = snapshot_due(app_db.engine, now, policy.cooldown_days, policy.limits, dry_run=dry_run,
-                        actor="preserved_video_snapshots", run_id=context.run.run_id)
+    cycle, dry_run = config.cycle(context, "preserved_video_snapshots"), _dry_run(config, policy)
+    done = snapshot_due(app_db.engine, cycle, policy.cooldown_days, policy.limits, dry_run=dry_run)
     return dg.MaterializeResult(metadata={
-        **_base_metadata(dry_run, now),
+        **_base_metadata(dry_run, cycle),
         "channels_snapshotted": done.channels,
         "videos_snapshotted": done.videos,
         "watch_rows_snapshotted": done.watch_rows,
@@ -85,20 +84,19 @@ def preserved_video_snapshots(context: dg.AssetExecutionContext, config: Cleanup
     })
 
 
-@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres"}, owners=["team:gallery-data"],
+@dg.asset(partitions_def=daily_partitions, group_name="cleanup", kinds={"postgres"}, owners=OWNERS,
            tags={"domain": "cleanup"}, deps=[preserved_video_snapshots])
 def removed_channels(context: dg.AssetExecutionContext, config: CleanupConfig,
                      app_db: AppDatabase, policy: PipelinePolicy) -> dg.MaterializeResult:
     """Soft delete of orphans, hard delete after the cool-down; enforces the safety rules itself because
     a blocking check lets this run when it emits no result."""
-    now, dry_run = config.resolve_now(), _dry_run(config, policy)
-    done = run_removal(app_db.engine, now, policy.cooldown_days, policy.limits, dry_run=dry_run,
-                       actor="removed_channels", run_id=context.run.run_id)
+    cycle, dry_run = config.cycle(context, "removed_channels"), _dry_run(config, policy)
+    done = run_removal(app_db.engine, cycle, policy.cooldown_days, policy.limits, dry_run=dry_run)
     verb = "would be " if dry_run else ""
     context.log.info(f"{verb}soft-deleted {done.soft_deleted}, {verb}hard-deleted {done.hard_deleted}, "
                      f"held {len(done.held)}, restored {done.restored}")
     return dg.MaterializeResult(metadata={
-        **_base_metadata(dry_run, now),
+        **_base_metadata(dry_run, cycle),
         "soft_deleted": done.soft_deleted,
         "hard_deleted": done.hard_deleted,
         "held_for_review": len(done.held),

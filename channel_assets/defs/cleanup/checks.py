@@ -1,8 +1,6 @@
-"""Asset checks enforcing the cleanup safety rules; each reads the cycle's clock from the
-materialization it checks, so a run with a `now` override is checked at that time. The data comes from
-channel_assets.db.cleanup.check_reads, which applies the removal's own predicates and safety rule."""
-
-from datetime import UTC, datetime
+"""Asset checks enforcing the cleanup safety rules; each judges at the cycle time of the materialization it
+checks (defs.cycle.checked_cycle), so a run with a `now` override is checked at that time. The data comes
+from channel_assets.db.cleanup.check_reads, which applies the removal's own predicates and safety rule."""
 
 import dagster as dg
 
@@ -14,17 +12,9 @@ from channel_assets.db.cleanup.check_reads import (
 )
 from channel_assets.db.cleanup.orphans import ORPHAN_DEADLINE
 from channel_assets.defs.cleanup.assets import orphaned_channels, preserved_video_snapshots, removed_channels
+from channel_assets.defs.cycle import checked_cycle
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy
 from channel_assets.reporting.markdown import md_table
-
-
-def _latest(context: dg.AssetCheckExecutionContext, asset) -> dict:
-    event = context.instance.get_latest_materialization_event(asset.key)
-    return {k: v.value for k, v in event.asset_materialization.metadata.items()} if event else {}
-
-
-def _cycle(meta: dict) -> tuple[datetime, bool]:
-    return datetime.fromisoformat(meta["cycle_now"]), bool(meta.get("dry_run"))
 
 
 @dg.asset_check(asset=preserved_video_snapshots, blocking=True)
@@ -32,12 +22,11 @@ def cleanup_safety_rules(context: dg.AssetCheckExecutionContext, app_db: AppData
                          policy: PipelinePolicy) -> dg.AssetCheckResult:
     """Every channel about to be hard-deleted is within the thresholds and (unless dry run) every video and
     watch row of it carries its snapshot. ERROR and blocking: a failure stops removed_channels."""
-    meta = _latest(context, preserved_video_snapshots)
+    now, meta = checked_cycle(context, preserved_video_snapshots)
     if not meta:
         return dg.AssetCheckResult(passed=False, description="no snapshot materialization to check")
-    now, dry_run = _cycle(meta)
     ready = hard_delete_readiness(app_db.engine, now, policy.cooldown_days, policy.limits,
-                                  check_snapshots=not dry_run)
+                                  check_snapshots=not meta.get("dry_run"))
     over = [(i.channel_id, i.videos, i.watch_rows, i.users, reason) for i, reason in ready.over_threshold]
     passed = not over and ready.videos_without_snapshot == 0 and ready.watch_rows_without_context == 0
     return dg.AssetCheckResult(
@@ -58,7 +47,7 @@ def snapshot_completeness(context: dg.AssetCheckExecutionContext, app_db: AppDat
     """Nothing lost: every channel-less video of a removed channel has its snapshot, its watch rows their
     context, and the cycle preserved exactly the videos and watch rows it found before deleting (a dry run
     deletes and preserves nothing, so it has no counts to compare)."""
-    meta = _latest(context, removed_channels)
+    _, meta = checked_cycle(context, removed_channels)
     videos, watch = removed_without_snapshot(app_db.engine)
     counts_match = bool(meta.get("dry_run")) or (meta.get("videos_before") == meta.get("videos_preserved")
                                                   and meta.get("watch_rows_before") == meta.get("watch_rows_preserved"))
@@ -77,8 +66,7 @@ def orphans_removed_within_7_days(context: dg.AssetCheckExecutionContext, app_db
     """WARN when an orphan nobody handled (not soft-deleted, not held) was orphaned more than 7 days ago
     (seed 000). On the detection asset, so it is evaluated whenever orphans are detected (the subscription
     sensor does that) even while daily_cleanup is off; the freshness report shows the same figure daily."""
-    meta = _latest(context, orphaned_channels)
-    now = datetime.fromisoformat(meta["cycle_now"]) if meta.get("cycle_now") else datetime.now(UTC)
+    now, _ = checked_cycle(context, orphaned_channels)
     backlog = orphan_backlog(app_db.engine, now, ORPHAN_DEADLINE)
     age = backlog.oldest_age(now)
     return dg.AssetCheckResult(passed=backlog.overdue == 0, severity=dg.AssetCheckSeverity.WARN, metadata={

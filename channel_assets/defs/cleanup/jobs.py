@@ -7,7 +7,7 @@ from channel_assets.db.cleanup.removal import override_held_removals
 from channel_assets.db.cleanup.restore import RequestRefused, restore_channels
 from channel_assets.db.cleanup.subscription_changes import apply_resubscriptions
 from channel_assets.defs.cleanup.assets import cleanup_assets, orphaned_channels
-from channel_assets.defs.cycle_config import CycleConfig
+from channel_assets.defs.cycle import CycleConfig
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy
 
 cleanup_job = dg.define_asset_job(
@@ -28,8 +28,8 @@ class OperatorRequest(CycleConfig):
 def restore_channels_op(context: dg.OpExecutionContext, config: OperatorRequest, app_db: AppDatabase) -> None:
     """Undo a soft delete within the cool-down; the channel is then held so cleanup leaves it alone."""
     try:
-        restored = restore_channels(app_db.engine, config.channel_ids, config.reason, config.actor,
-                                    config.resolve_now(), run_id=context.run.run_id)
+        restored = restore_channels(app_db.engine, config.channel_ids, config.reason,
+                                    config.cycle(context, config.actor))
     except RequestRefused as exc:
         raise dg.Failure(str(exc)) from None
     context.log.info(f"restored {len(restored)} channel(s): {', '.join(restored)}")
@@ -39,8 +39,8 @@ def restore_channels_op(context: dg.OpExecutionContext, config: OperatorRequest,
 def override_held_removals_op(context: dg.OpExecutionContext, config: OperatorRequest, app_db: AppDatabase) -> None:
     """The explicit override of a safety hold: removes the named held channels now, with snapshots."""
     try:
-        done = override_held_removals(app_db.engine, config.channel_ids, config.reason, config.actor,
-                                      config.resolve_now(), run_id=context.run.run_id)
+        done = override_held_removals(app_db.engine, config.channel_ids, config.reason,
+                                      config.cycle(context, config.actor))
     except RequestRefused as exc:
         raise dg.Failure(str(exc)) from None
     context.log.info(f"override removed {done.hard_deleted} channel(s), {done.videos_preserved} videos and "
@@ -54,8 +54,8 @@ class Resubscribed(CycleConfig):
 @dg.op
 def restore_resubscribed(context: dg.OpExecutionContext, config: Resubscribed, app_db: AppDatabase) -> None:
     """Channels followed again: out of the cleanup lifecycle, preserved videos re-linked (idempotent)."""
-    restored, relinked = apply_resubscriptions(app_db.engine, config.channel_ids, config.resolve_now(),
-                                               actor="subscription_cleanup_sensor", run_id=context.run.run_id)
+    restored, relinked = apply_resubscriptions(app_db.engine, config.channel_ids,
+                                               config.cycle(context, "subscription_cleanup_sensor"))
     context.log.info(f"{len(config.channel_ids)} channel(s) followed again: {restored} restored, "
                      f"{relinked} preserved videos re-linked")
 
@@ -64,7 +64,8 @@ def restore_resubscribed(context: dg.OpExecutionContext, config: Resubscribed, a
 def purge_update_logs(context: dg.OpExecutionContext, config: CycleConfig, app_db: AppDatabase,
                       policy: PipelinePolicy) -> None:
     """Log retention (90 days by default): batched deletes so the log table is never locked for long."""
-    removed = purge_old_logs(app_db.engine, config.resolve_now(), policy.log_retention_days)
+    removed = purge_old_logs(app_db.engine, config.cycle(context, "update_log_retention").now,
+                             policy.log_retention_days)
     context.log.info(f"purged {removed} update-log rows older than {policy.log_retention_days} days")
 
 

@@ -1,14 +1,13 @@
-"""Glue shared by the Dagster wrappers: the run's quota gate and client, and summary → metadata."""
+"""What the refresh's Dagster steps share: the step's quota gate and API client, and a summary as metadata."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import dagster as dg
 
-from channel_assets.defs.cycle_config import CycleConfig
+from channel_assets.cycle import Cycle
+from channel_assets.defs.cycle import cycle_metadata
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy, YouTubeApi
 from channel_assets.refresh.metadata import RefreshSummary
 from channel_assets.refresh.quota_gate import CountingGate
@@ -16,34 +15,30 @@ from channel_assets.reporting.markdown import md_table
 from channel_assets.youtube import ConfigurationError, one_line
 
 
-def clock_for(config: CycleConfig) -> tuple[datetime, Callable[[], datetime]]:
-    """The cycle's `now` and the ledger's clock: fixed when the run pins `now` (demo/tests), else the wall."""
-    now = config.resolve_now()
-    return now, (lambda: now) if config.now else (lambda: datetime.now(UTC))
-
-
 def one_line_failure(exc: Exception) -> dg.Failure:
     return dg.Failure(description=one_line(exc))
 
 
 @contextmanager
-def api_session(app_db: AppDatabase, policy: PipelinePolicy, youtube: YouTubeApi,
-                ledger_clock: Callable[[], datetime]):
-    """A gate on the app's ledger and a client reserving through it, closed at the end of the step."""
-    gate = CountingGate(policy.ledger(app_db.engine, now=ledger_clock))
+def api_session(app_db: AppDatabase, policy: PipelinePolicy, youtube: YouTubeApi, cycle: Cycle):
+    """A gate on the app's ledger (at the cycle's ledger clock) and a client reserving through it, closed
+    at the end of the step; a configuration error (bad key, wrong URL) fails the step in one line."""
+    gate = CountingGate(policy.ledger(app_db.engine, now=cycle.ledger_now))
     try:
         client = youtube.new_client(gate)
     except ConfigurationError as exc:
         raise one_line_failure(exc) from None
     try:
         yield gate, client
+    except ConfigurationError as exc:
+        raise one_line_failure(exc) from None
     finally:
         client.close()
 
 
-def summary_metadata(summary: RefreshSummary, now: datetime) -> dict:
+def summary_metadata(summary: RefreshSummary, cycle: Cycle) -> dict:
     return {
-        "cycle_now": now.isoformat(),
+        **cycle_metadata(cycle),
         "due": summary.due, "refreshed": summary.refreshed, "changed": summary.changed,
         "unchanged": summary.unchanged, "missing_first_pass": summary.missing_first_pass,
         "gone": summary.gone, "restored": summary.restored, "failed": summary.failed, "invalid": summary.invalid,

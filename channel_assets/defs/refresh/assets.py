@@ -6,16 +6,15 @@ import dagster as dg
 
 from channel_assets.db.core.sharding import shard_from_key
 from channel_assets.db.refresh.statistics import snapshot_statistics
-from channel_assets.defs.cycle_config import CycleConfig
+from channel_assets.defs.cycle import CycleConfig, cycle_metadata
 from channel_assets.defs.owners import OWNERS
 from channel_assets.defs.partitions import daily_partitions, shard_partitions
-from channel_assets.defs.refresh.api_session import api_session, clock_for, one_line_failure, summary_metadata
+from channel_assets.defs.refresh.api_session import api_session, summary_metadata
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy, YouTubeApi
 from channel_assets.refresh.metadata import refresh_shards
 from channel_assets.refresh.tiers import apply_tiers
 from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets.reporting.markdown import md_table
-from channel_assets.youtube import ConfigurationError
 
 DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26), warn_window=timedelta(hours=25))
 
@@ -40,21 +39,18 @@ def _shards(context: dg.AssetExecutionContext) -> list[int]:
 )
 def channel_metadata(context: dg.AssetExecutionContext, config: MetadataConfig, app_db: AppDatabase,
                      policy: PipelinePolicy, youtube: YouTubeApi) -> dg.MaterializeResult:
-    now, ledger_clock = clock_for(config)
+    cycle = config.cycle(context, "channel_metadata")
     engine = app_db.engine
-    tiers = None if config.priority_only else apply_tiers(engine, now)
-    with api_session(app_db, policy, youtube, ledger_clock) as (gate, client):
-        try:
-            summary = refresh_shards(engine, client, gate, now, _shards(context), in_flight=youtube.max_calls_in_flight,
-                                     run_id=context.run.run_id, priority_only=config.priority_only)
-        except ConfigurationError as exc:
-            raise one_line_failure(exc) from None
+    tiers = None if config.priority_only else apply_tiers(engine, cycle.now)
+    with api_session(app_db, policy, youtube, cycle) as (gate, client):
+        summary = refresh_shards(engine, client, gate, cycle, _shards(context), in_flight=youtube.max_calls_in_flight,
+                                 priority_only=config.priority_only)
     if summary.stopped_by_quota:
         context.log.warning(f"quota stopped the cycle: {summary.stopped_by_quota}; {summary.deferred_total} deferred")
     if summary.stopped_by_circuit:
         context.log.warning(f"the API's circuit breaker stopped the cycle: {summary.stopped_by_circuit}; "
                             f"{summary.deferred_total} deferred to the next run, none counted as failed")
-    metadata = summary_metadata(summary, now) | {"shards": ",".join(context.partition_keys),
+    metadata = summary_metadata(summary, cycle) | {"shards": ",".join(context.partition_keys),
                                                  "priority_only": config.priority_only}
     if tiers is not None:
         metadata |= {"tier_promoted": tiers.promoted, "tier_demoted": tiers.demoted,
@@ -72,20 +68,19 @@ def channel_metadata(context: dg.AssetExecutionContext, config: MetadataConfig, 
 )
 def channel_uploads(context: dg.AssetExecutionContext, config: CycleConfig, app_db: AppDatabase,
                     policy: PipelinePolicy, youtube: YouTubeApi) -> dg.MaterializeResult:
-    now, ledger_clock = clock_for(config)
-    with api_session(app_db, policy, youtube, ledger_clock) as (gate, client):
-        try:
-            s = refresh_uploads(app_db.engine, client, gate, now, _shards(context), in_flight=youtube.max_calls_in_flight,
-                                run_id=context.run.run_id)
-        except ConfigurationError as exc:
-            raise one_line_failure(exc) from None
+    cycle = config.cycle(context, "channel_uploads")
+    with api_session(app_db, policy, youtube, cycle) as (gate, client):
+        s = refresh_uploads(app_db.engine, client, gate, cycle, _shards(context), in_flight=youtube.max_calls_in_flight)
+    if s.stopped_by_circuit:
+        context.log.warning(f"the API's circuit breaker stopped the uploads pass: {s.stopped_by_circuit}; "
+                            f"{s.deferred} channel(s) deferred to the next run, none counted as failed")
     return dg.MaterializeResult(metadata={
-        "cycle_now": now.isoformat(), "shards": ",".join(context.partition_keys), "candidates": s.candidates,
+        **cycle_metadata(cycle), "shards": ",".join(context.partition_keys), "candidates": s.candidates,
         "checked": s.checked, "feed_hits": s.feed_hits, "feed_failures": s.feed_failures, "overflows": s.overflows,
         "playlist_pages": s.playlist_pages, "video_calls": s.video_calls, "videos_added": s.videos_added,
         "failed": s.failed, "deferred": s.deferred, "quota_units": s.quota_units,
         "units_per_channel": float(s.units_per_channel), "wall_s": float(s.wall_s),
-        "stopped_by_quota": s.stopped_by_quota or "",
+        "stopped_by_quota": s.stopped_by_quota or "", "stopped_by_circuit": s.stopped_by_circuit or "",
         "failures": dg.MetadataValue.md(md_table(("channel", "error"), s.failures[:20])),
     })
 

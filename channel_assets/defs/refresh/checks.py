@@ -1,14 +1,15 @@
 """Asset checks on channel_metadata: freshness, 30-day policy, success rate, quota levels.
 
-They judge the state as of the latest cycle's clock (`cycle_now` in its metadata), which is the wall
-clock in production and the emulator's clock in the demo and tests.
+They judge the state as of the latest cycle's clock (defs.cycle.checked_cycle), which is the wall clock in
+production and the emulator's clock in the demo and tests.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import dagster as dg
 
 from channel_assets.db.audit.update_log import success_rate
+from channel_assets.defs.cycle import checked_cycle
 from channel_assets.defs.refresh.assets import channel_metadata
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy
 from channel_assets.refresh.quota_levels import (
@@ -25,9 +26,7 @@ SUCCESS_TARGET_PCT = 98.0
 
 
 def check_now(context: dg.AssetCheckExecutionContext) -> datetime:
-    event = context.instance.get_latest_materialization_event(channel_metadata.key)
-    value = event.asset_materialization.metadata.get("cycle_now") if event and event.asset_materialization else None
-    return datetime.fromisoformat(value.value) if value is not None else datetime.now(UTC)
+    return checked_cycle(context, channel_metadata)[0]
 
 
 def _report(context, app_db: AppDatabase, policy: PipelinePolicy):

@@ -4,8 +4,8 @@ and the operator tools for problem channels."""
 import dagster as dg
 
 from channel_assets.db.core.sharding import SHARD_COUNT
-from channel_assets.defs.cycle_config import CycleConfig
-from channel_assets.defs.refresh.api_session import api_session, clock_for, one_line_failure, summary_metadata
+from channel_assets.defs.cycle import CycleConfig
+from channel_assets.defs.refresh.api_session import api_session, one_line_failure, summary_metadata
 from channel_assets.defs.refresh.assets import (
     channel_metadata,
     channel_statistics,
@@ -15,7 +15,7 @@ from channel_assets.defs.resources import AppDatabase, PipelinePolicy, YouTubeAp
 from channel_assets.refresh.forced import UnknownChannels, force_refresh
 from channel_assets.refresh.operator_actions import apply_channel_action
 from channel_assets.refresh.uploads import refresh_uploads
-from channel_assets.youtube import ConfigurationError, InvalidChannelId
+from channel_assets.youtube import InvalidChannelId
 
 refresh_all_shards_job = dg.define_asset_job(
     "refresh_all_shards", selection=[channel_metadata, channel_uploads],
@@ -37,16 +37,16 @@ class ForceRefreshConfig(CycleConfig):
 @dg.op(pool="youtube_api", tags={"domain": "refresh"})
 def force_refresh_op(context: dg.OpExecutionContext, config: ForceRefreshConfig, app_db: AppDatabase,
                      policy: PipelinePolicy, youtube: YouTubeApi) -> dg.Output:
-    now, ledger_clock = clock_for(config)
-    with api_session(app_db, policy, youtube, ledger_clock) as (gate, client):
+    cycle = config.cycle(context, "force_refresh_channels")
+    in_flight = youtube.max_calls_in_flight
+    with api_session(app_db, policy, youtube, cycle) as (gate, client):
         try:
-            summary = force_refresh(app_db.engine, client, gate, now, config.channel_ids,
-                                    in_flight=youtube.max_calls_in_flight, run_id=context.run_id)
-            uploads = refresh_uploads(app_db.engine, client, gate, now, range(SHARD_COUNT), in_flight=youtube.max_calls_in_flight,
-                                      run_id=context.run_id, channel_ids=config.channel_ids)
-        except (InvalidChannelId, UnknownChannels, ValueError, ConfigurationError) as exc:
+            summary = force_refresh(app_db.engine, client, gate, cycle, config.channel_ids, in_flight=in_flight)
+            uploads = refresh_uploads(app_db.engine, client, gate, cycle, range(SHARD_COUNT), in_flight=in_flight,
+                                      channel_ids=config.channel_ids)
+        except (InvalidChannelId, UnknownChannels, ValueError) as exc:
             raise one_line_failure(exc) from None
-    return dg.Output(None, metadata=summary_metadata(summary, now) | {
+    return dg.Output(None, metadata=summary_metadata(summary, cycle) | {
         "channels_requested": len(config.channel_ids), "videos_added": uploads.videos_added})
 
 
@@ -70,8 +70,7 @@ class ChannelFlagsConfig(CycleConfig):
 def set_channel_flags_op(context: dg.OpExecutionContext, config: ChannelFlagsConfig, app_db: AppDatabase) -> None:
     try:
         changed = apply_channel_action(app_db.engine, config.action, config.channel_ids, reason=config.reason,
-                                       actor=config.actor, now=config.resolve_now(), frequency=config.frequency,
-                                       run_id=context.run_id)
+                                       cycle=config.cycle(context, config.actor), frequency=config.frequency)
     except ValueError as exc:
         raise one_line_failure(exc) from None
     context.log.info(f"{config.action}: {changed} channel(s) changed, logged in channel_update_logs")

@@ -2,10 +2,9 @@
 
 import dagster as dg
 
-from channel_assets.defs.cycle_config import CycleConfig
+from channel_assets.defs.cycle import CycleConfig, cycle_metadata
 from channel_assets.defs.owners import OWNERS
 from channel_assets.defs.partitions import daily_partitions
-from channel_assets.defs.refresh.api_session import clock_for
 from channel_assets.defs.refresh.assets import channel_metadata, channel_uploads
 from channel_assets.defs.reporting.last_runs import last_scheduled_runs
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy
@@ -23,12 +22,12 @@ from channel_assets.reporting.freshness_report import build_freshness_report, re
 )
 def channel_freshness_report(context: dg.AssetExecutionContext, config: CycleConfig,
                              app_db: AppDatabase, policy: PipelinePolicy) -> dg.MaterializeResult:
-    now, ledger_clock = clock_for(config)
-    ledger = policy.ledger(app_db.engine, now=ledger_clock)
-    report = build_freshness_report(app_db.engine, now, ledger, REPORT_RULES,
+    cycle = config.cycle(context, "channel_freshness_report")
+    ledger = policy.ledger(app_db.engine, now=cycle.ledger_now)
+    report = build_freshness_report(app_db.engine, cycle.now, ledger, REPORT_RULES,
                                     last_scheduled_runs(context.instance, REPORTED_SCHEDULES))
     return dg.MaterializeResult(metadata={
-        "within_frequency_pct": float(report.within_pct), "over_30_days": report.over_policy,
+        **cycle_metadata(cycle), "within_frequency_pct": float(report.within_pct), "over_30_days": report.over_policy,
         "available": report.available, "unavailable": report.unavailable, "failing": report.failing,
         "due": report.due, "quota_used": report.quota.used, "quota_left": report.quota.left,
         "updated_today": report.attention.updated_today, "capped": len(report.attention.capped),
