@@ -28,10 +28,12 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 ## make test: set up and run the representative suite (2 workers) on an embedded PostgreSQL, or on the
 ## server CHANNEL_ASSETS_TEST_PG names.
 test: install
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q -n 2 -m "not slow" channel_assets_tests
 
 ## make test-full: every trial, the long ones included.
 test-full: install
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q -n 2 channel_assets_tests
 
 ## make dev: the Dagster UI on http://127.0.0.1:3000 with the demo settings and the local emulator.
@@ -43,6 +45,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check channel_assets channel_assets_tests bench
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(DATA)

@@ -1,5 +1,10 @@
 """What the alerts read from the Dagster instance: asset check evaluations, freshness states,
-schedule and sensor ticks, and runs. Each reader turns instance records into plain condition inputs."""
+schedule and sensor ticks, and runs. Each reader turns instance records into plain condition inputs.
+
+The one module allowed to import Dagster's private modules (an import-linter contract in pyproject.toml
+keeps it so): tick statuses, check-evaluation statuses and the selector id of a schedule's or sensor's ticks
+have no public API in dagster 1.13. A Dagster upgrade that moves them breaks here, and only here.
+"""
 
 from __future__ import annotations
 
