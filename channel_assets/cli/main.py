@@ -269,7 +269,7 @@ def _describe(row) -> str:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from channel_assets.db.audit.history import channel_history
+    from channel_assets.db.audit.history import channel_exists, channel_history
     from channel_assets.youtube import InvalidChannelId, validate_channel_ids
 
     try:
@@ -278,10 +278,16 @@ def cmd_history(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     if args.limit < 1:
         raise UserError("--limit must be at least 1")
-    rows = channel_history(_engine(), channel_id, args.limit)
+    engine = _engine()
+    rows = channel_history(engine, channel_id, args.limit)
     if not rows:
-        print(f"no update-log rows for {channel_id} (within the log retention)")
-        return 1
+        if not channel_exists(engine, channel_id):
+            print(f"channel-assets: unknown channel {channel_id}: not in videos_channel and no update-log rows",
+                  file=sys.stderr)
+            return 1
+        print(f"no update-log rows for {channel_id} yet (within the log retention): it was never refreshed, "
+              "changed or removed by the pipeline")
+        return 0
     for row in rows:
         print(_describe(row))
     return 0

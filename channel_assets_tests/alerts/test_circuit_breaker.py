@@ -54,6 +54,34 @@ def test_open_breaker_defers_the_rest_and_is_alerted_with_the_run(pg_engine, emu
     assert later.attempted == 300 and not later.stopped_by_circuit
 
 
+def test_batches_the_breaker_cut_short_say_why_and_charge_no_channel(pg_engine, emulator, client_factory):  # noqa: F811
+    """A dead API (HTTP 500 on every call) with retries: each batch's attempts fail until the breaker opens
+    in the middle of its retries. Its row says what happened (type, message, units, counts that add up) and
+    none of its channels is charged a failure."""
+    insert_channels(pg_engine, emulator.ids(400))
+    emulator.server.faults.configure({"error_rate": 1.0, "seed": 1})
+    now = emulator.world.now
+    gate = CountingGate(QuotaLedger(pg_engine, 8000, now=lambda: now))
+    client = client_factory(gate, max_attempts=3, breaker_threshold=2, clock=lambda: 0.0)
+    summary = refresh_shards(pg_engine, client, gate, Cycle(now, run_id="run-500s"), ALL, in_flight=1)
+
+    assert summary.failed == 0 and summary.deferred_total == 400 and summary.quota_units == 2
+    assert _count(pg_engine, Channel.failed_update_count > 0) == 0
+    with pg_engine.connect() as conn:
+        rows = conn.execute(select(ChannelUpdateLog).where(ChannelUpdateLog.update_type == "metadata")
+                            .order_by(ChannelUpdateLog.id)).all()
+    [batch] = [r for r in rows if r.changes_made and "batch" in r.changes_made]
+    counts = batch.changes_made["batch"]
+    assert (batch.status, batch.error_type, batch.api_quota_used) == ("failed", "transient", 2)
+    assert "circuit breaker opened" in batch.error_message and "\n" not in batch.error_message
+    assert (counts["asked"], counts["failed"], counts["deferred"], counts["charged"]) == (50, 0, 50, 0)
+    assert counts["found"] + counts["missing"] + counts["gone"] + counts["failed"] + counts["deferred"] == counts["asked"]
+    assert "deferred to the next run" in counts["why_not_charged"]
+    [run_row] = [r for r in rows if r.error_type == "circuit_open"]
+    assert (run_row.status, run_row.changes_made) == ("skipped", {"deferred": 400})
+    assert all(r.channel_id is None for r in rows)  # no per-channel failure row: nobody was charged
+
+
 def test_uploads_stop_on_an_open_breaker_and_fail_no_channel(pg_engine, emulator, client_factory):  # noqa: F811
     """Feeds down and the API answering 503: the playlist fallbacks open the breaker; the channels after
     it are deferred, not failed, and one run-level row says why."""

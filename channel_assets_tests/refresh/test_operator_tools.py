@@ -59,7 +59,14 @@ def test_bad_input_changes_nothing_with_one_line_and_exit_2(cli_db, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("channel-assets: error:"), err
     assert not row(cli_db, 1).is_critical
-    assert main(["history", cid(1)]) == 1  # nothing logged: nothing changed
+    assert main(["history", cid(1)]) == 0  # nothing logged: nothing changed
+    assert capsys.readouterr().out.startswith(f"no update-log rows for {cid(1)} yet")
+
+
+def test_history_of_a_channel_never_stored_exits_1_with_one_line(cli_db, capsys):
+    assert main(["history", cid(2)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and "unknown channel" in captured.err
 
 
 def test_job_marks_unavailable_and_fails_bad_config_with_one_line(engine):

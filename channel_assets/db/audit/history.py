@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from channel_assets.db.core.models import ChannelUpdateLog
+from channel_assets.db.core.models import Channel, ChannelUpdateLog
 
 
 def channel_history(engine: Engine, channel_id: str, limit: int) -> list:
@@ -16,3 +16,9 @@ def channel_history(engine: Engine, channel_id: str, limit: int) -> list:
                    log.error_message, log.actor, log.run_id)
             .where(log.channel_id == channel_id)
             .order_by(log.created_at.desc(), log.id.desc()).limit(limit)).all()
+
+
+def channel_exists(engine: Engine, channel_id: str) -> bool:
+    """Whether videos_channel holds the channel now (a hard-deleted one is gone, its log rows stay)."""
+    with engine.connect() as conn:
+        return conn.execute(select(Channel.uuid).where(Channel.channel_id == channel_id)).first() is not None
