@@ -5,7 +5,8 @@ Measurement: ``Measure`` samples the RSS of this process and of its children (th
 its live children from /proc (and RUSAGE_CHILDREN for waited ones). PostgreSQL backends are not our
 children: their CPU is not in the figures (the database's share is seen in the profiles).
 
-Every scenario prints one JSON object as its last stdout line (``emit``).
+Every scenario prints one JSON object as its last stdout line (``emit``), with a CPU calibration
+measured in the same run (``calibration``), so figures from two machines can be compared.
 """
 
 from __future__ import annotations
@@ -55,11 +56,53 @@ def log(*parts: object) -> None:
 
 
 def emit(result: dict) -> None:
-    """The scenario's one JSON line; the 1-minute load average says how busy the shared machine was."""
+    """The scenario's one JSON line; the 1-minute load average says how busy the shared machine was,
+    the calibration how fast this machine's CPU ran this run (skipped for a scenario that failed)."""
+    if "error" not in result:
+        result.setdefault("calibration", calibration())
     result.setdefault("loadavg_1m_at_end", round(os.getloadavg()[0], 2))
     result.setdefault("cores", os.cpu_count())
     result.setdefault("git_sha", git_sha())  # the code measured (others commit while benchmarks run)
     print(json.dumps(result, default=str), flush=True)
+
+
+# -- CPU calibration ---------------------------------------------------------------------------------
+
+PY_CALIBRATION_ADDS = 10_000_000
+# generate_series in the select list (ProjectSet): pure CPU; in FROM it would fill a tuplestore and spill to disk.
+PG_CALIBRATION_QUERY = "SELECT sum(x) FROM (SELECT generate_series(1, 5000000) AS x) AS s"
+
+
+def _python_adds() -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in range(PY_CALIBRATION_ADDS):
+        total += i
+    return time.perf_counter() - started
+
+
+def _pg_query_ms(conn: psycopg.Connection) -> float:
+    started = time.perf_counter()
+    conn.execute(PG_CALIBRATION_QUERY).fetchone()
+    return (time.perf_counter() - started) * 1000
+
+
+def calibration() -> dict:
+    """Two fixed workloads, best of 3: 10M integer additions in a Python loop (s), and one CPU-bound
+    query in the PostgreSQL server the benchmarks use (ms; no JIT, no parallel workers, so it measures
+    one core). Machines differ 2-2.5x; a figure means little without the machine's own speed beside it."""
+    python_s = min(_python_adds() for _ in range(3))
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True, application_name="bench_calibration") as conn:
+            conn.execute("SET jit = off")
+            conn.execute("SET max_parallel_workers_per_gather = 0")
+            pg_ms = min(_pg_query_ms(conn) for _ in range(3))
+    except psycopg.Error as exc:
+        log(f"PostgreSQL calibration failed: {exc!r}")
+        pg_ms = None
+    return {"python_10M_adds_s": round(python_s, 3),
+            "pg_sum_5M_ms": None if pg_ms is None else round(pg_ms, 1),
+            "loadavg_1m": round(os.getloadavg()[0], 2)}
 
 
 # -- measurement -----------------------------------------------------------------------------------
@@ -181,8 +224,9 @@ def template_name(scenario: str, scale: str, seed: int) -> str:
     return name[:63].lower()
 
 
-def ensure_template(name: str, build: Callable[[str], dict], rebuild: bool = False) -> dict:
-    """Build ``name`` once (``build(sqlalchemy_url)`` fills it) and mark it a template.
+def ensure_template(name: str, build: Callable[[str], dict], rebuild: bool = False, base: str | None = None) -> dict:
+    """Build ``name`` once (``build(sqlalchemy_url)`` fills it) and mark it a template; with ``base``,
+    it starts as a copy of that template (a population derived from another one).
 
     Returns {"cache_hit", "populate_s", **build info}; a hit costs nothing and reports the original
     build time from the database comment.
@@ -194,7 +238,10 @@ def ensure_template(name: str, build: Callable[[str], dict], rebuild: bool = Fal
         return info
     drop_database(name)
     with _admin() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if base:
+            create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(base))
+        conn.execute(create)
     log(f"populating {name} ...")
     t0 = time.perf_counter()
     try:
@@ -368,8 +415,9 @@ def find_asset(name: str):
 
 
 def materialize(names: list[str], *, tags: dict | None = None, partition_key: str | None = None,
-                instance=None) -> object:
-    """Materialize the named assets in ONE in-process Dagster run with the code location's resources."""
+                instance=None, config: dict[str, dict] | None = None) -> object:
+    """Materialize the named assets in ONE in-process Dagster run with the code location's resources;
+    ``config`` maps an asset name to its run config (e.g. {"channel_metadata": {"now": ...}})."""
     import dagster as dg
 
     assets = []
@@ -378,9 +426,11 @@ def materialize(names: list[str], *, tags: dict | None = None, partition_key: st
         asset, resources = find_asset(name)
         if asset not in assets:
             assets.append(asset)
+    run_config = {"ops": {name: {"config": c} for name, c in (config or {}).items()}}
     result = dg.materialize(assets, instance=instance or dg.DagsterInstance.ephemeral(),
                             resources=resources, tags=tags or {}, partition_key=partition_key,
-                            selection=[dg.AssetKey(n) for n in names], raise_on_error=True)
+                            selection=[dg.AssetKey(n) for n in names], raise_on_error=True,
+                            run_config=run_config if config else None)
     return result
 
 
