@@ -363,10 +363,14 @@ class Client:
         return f"=({key})" in detail and f'table "{table}"' in detail
 
 
-def _client_main(dsn: str, config: LoadConfig, targets: Targets, index: int, start_at: float, stop_at,
+def _client_main(dsn: str, config: LoadConfig, targets: Targets, index: int, ready, go, start, stop_at,
                  stop, results: mp.Queue) -> None:
-    """A client process: Poisson arrivals at rate/clients, each request timed from its scheduled arrival."""
+    """A client process: Poisson arrivals at rate/clients, each request timed from its scheduled arrival.
+    The clock starts when every client is connected (a slow process start is not the app's latency)."""
     client = Client(dsn, config, targets, index)
+    ready.release()
+    go.wait()
+    start_at = start.value
     rate = config.rate / config.clients
     records: list[tuple[str, float, float, str]] = []  # (kind, scheduled offset s, latency ms, outcome)
     arrival = start_at + client.rng.expovariate(rate)
@@ -457,7 +461,7 @@ def _sampler_main(dsn: str, interval_s: float, stop, results: mp.Queue, ready) -
     pipeline: dict[int, str] = {}  # every pipeline backend seen: pid -> application_name
     samples = samples_waiting = 0
     max_gap = 0.0
-    ready.set()
+    ready.release()
     last = time.monotonic()
     while not stop.is_set():
         samples_waiting += sample_once(conn, episodes) > 0
@@ -546,20 +550,23 @@ class AppLoad:
         self._stop_at = ctx.Value("d", float("inf"))
         self._results = ctx.Queue()
         self._sampler_results = ctx.Queue()
-        ready = ctx.Event()
+        ready, go, start = ctx.Semaphore(0), ctx.Event(), ctx.Value("d", 0.0)
         self._sampler = ctx.Process(target=_sampler_main, daemon=True,
                                     args=(self.dsn, self.config.sample_interval_s, self._stop, self._sampler_results,
                                           ready))
-        self._sampler.start()
-        ready.wait(60)
-        self.start_at = time.monotonic() + 1.0  # the clients' processes start meanwhile
         self._clients = [ctx.Process(target=_client_main, daemon=True,
-                                     args=(self.dsn, self.config, self.targets, i, self.start_at, self._stop_at,
+                                     args=(self.dsn, self.config, self.targets, i, ready, go, start, self._stop_at,
                                            self._stop, self._results))
                          for i in range(self.config.clients)]
-        for p in self._clients:
+        for p in [self._sampler, *self._clients]:
             p.start()
-        time.sleep(max(self.start_at - time.monotonic(), 0))
+        self.pids = {p.pid for p in [self._sampler, *self._clients]}
+        for _ in range(self.config.clients + 1):
+            if not ready.acquire(timeout=120):
+                self._stop.set()
+                raise RuntimeError("the app load's processes did not connect within 120 s")
+        self.start_at = start.value = time.monotonic()
+        go.set()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -690,11 +697,16 @@ def idle_baseline(dsn: str, args: argparse.Namespace, doomed: Sequence[tuple[str
     return load.report()
 
 
-def under_load(dsn: str, args: argparse.Namespace, job: Callable[[], dict],
+def under_load(dsn: str, args: argparse.Namespace, job: Callable[[set[int]], dict],
                doomed: Sequence[tuple[str, str]] | None = None) -> tuple[dict, dict]:
-    """(the job's own result, the app's report) with the load running for exactly the job's duration."""
+    """(the job's own result, the app's report) with the load running for exactly the job's duration;
+    ``job`` gets the load's process ids, which its measurement must leave out. A job that fails under
+    load is a result (run_success false, the error), not a crash: the app's figures still count."""
     with load_from_options(dsn, args, doomed) as load:
-        out = job()
+        try:
+            out = job(load.pids)
+        except Exception as exc:  # noqa: BLE001 - reported, and judged by the targets
+            out = {"run_success": False, "run_error": repr(exc)[:500]}
     return out, load.report()
 
 
@@ -708,6 +720,20 @@ def slowdown(quiet: dict, loaded: dict, keys: Sequence[str] = ("wall_s",)) -> di
     worst = max((v["slower_pct"] for v in out.values()), default=None)
     return {"figures": out, "worst_slower_pct": worst,
             "pass": None if worst is None else worst <= PIPELINE_SLOWDOWN_LIMIT * 100}
+
+
+def app_load_result(args: argparse.Namespace, idle: dict, under_job: dict, quiet: dict, loaded: dict,
+                    keys: Sequence[str] = ("wall_s",)) -> dict:
+    """The ``app_load`` section of a scenario's JSON: the idle baseline, the app during the job, the job's
+    figures under load against the quiet run's, and Round 3's targets evaluated."""
+    slow = slowdown(quiet, loaded, keys)
+    success = loaded.get("run_success", True) is True
+    targets = {**app_targets(under_job),
+               "pipeline_slower<=25%": {"value": slow["worst_slower_pct"], "pass": slow["pass"]},
+               "pipeline_run_success": {"value": success, "pass": success}}
+    clients, rate = args.app_load
+    return {"clients": clients, "rate_per_s": rate, "idle_seconds": args.idle_seconds, "idle": idle,
+            "under_job": under_job, "pipeline_under_load": loaded, "slowdown": slow, "targets": targets}
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,7 +139,8 @@ def _cpu(pid: int) -> float:
 
 @dataclass
 class Measure:
-    """Wall, CPU (self; self + children) and peak RSS (self; process tree) of a block."""
+    """Wall, CPU (self; self + children) and peak RSS (self; process tree) of a block; ``run(exclude=pids)``
+    leaves out child processes that are not the pipeline's (the app load's clients)."""
 
     wall_s: float = 0.0
     cpu_s: float = 0.0
@@ -147,20 +148,25 @@ class Measure:
     peak_rss_mb: float = 0.0
     peak_rss_tree_mb: float = 0.0
     _stop: threading.Event = field(default_factory=threading.Event)
+    _exclude: frozenset[int] = frozenset()
+
+    def _kids(self) -> list[int]:
+        return [c for c in _children(os.getpid()) if c not in self._exclude]
 
     def _sample(self) -> None:
         me = os.getpid()
         while not self._stop.is_set():
             own = _rss(me)
-            tree = own + sum(_rss(c) for c in _children(me))
+            tree = own + sum(_rss(c) for c in self._kids())
             self.peak_rss_mb = max(self.peak_rss_mb, own / 2**20)
             self.peak_rss_tree_mb = max(self.peak_rss_tree_mb, tree / 2**20)
             self._stop.wait(0.05)
 
     @contextmanager
-    def run(self) -> Iterator[Measure]:
+    def run(self, exclude: Iterable[int] = ()) -> Iterator[Measure]:
         me = os.getpid()
-        kids = _children(me)
+        self._exclude = frozenset(exclude)
+        kids = self._kids()
         cpu0 = _cpu(me)
         kids0 = {c: _cpu(c) for c in kids}
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -176,7 +182,7 @@ class Measure:
             self.cpu_s = _cpu(me) - cpu0
             ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             waited = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
-            live = sum(_cpu(c) - kids0.get(c, 0.0) for c in _children(me))
+            live = sum(_cpu(c) - kids0.get(c, 0.0) for c in self._kids())
             self.cpu_tree_s = self.cpu_s + live + waited
 
     def as_dict(self, prefix: str = "") -> dict:
