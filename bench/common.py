@@ -346,6 +346,12 @@ class Emulator:
     def clock(self) -> str:
         return self.http.get("/_emulator/clock").json()["clock"]
 
+    def set_clock(self, now: str) -> str:
+        """Move the simulated world to ``now`` (ISO 8601): uploads appear, statistics drift, channels go."""
+        r = self.http.post("/_emulator/clock", json={"now": now})
+        r.raise_for_status()
+        return r.json()["clock"]
+
     def close(self) -> None:
         self.http.close()
         self.proc.terminate()
