@@ -155,12 +155,6 @@ class LoadConfig:
     sample_interval_s: float = 0.1
 
 
-class RequestFailed(Exception):
-    def __init__(self, error_class: str, message: str) -> None:
-        super().__init__(message)
-        self.error_class = error_class
-
-
 class NotFound(Exception):
     """The request's row is gone (the app answers 404); not an error."""
 

@@ -39,12 +39,12 @@ from bench.app_load import add_app_load_options, app_load_result, idle_baseline,
 from bench.common import (  # noqa: E402
     Measure,
     cloned_database,
-    code_location,
     emit,
     log,
     materialization_metadata,
     materialize,
     require,
+    warm_up,
 )
 from bench.populate import channel_uuid, cleanup_layout, cleanup_template, synthetic_channel_id  # noqa: E402
 
@@ -91,8 +91,8 @@ def measured_cycle(template: str, args: argparse.Namespace, label: str, day: str
         os.environ["CHANNEL_ASSETS_DATABASE_URL"] = url
         engine_for.cache_clear()
         engine = engine_for(url)
-        if args.app_load:  # imported before the quiet run too, so neither figure pays the import
-            code_location()
+        if args.app_load:  # the quiet run too, so neither figure pays the process's first-run costs
+            warm_up()
         if app:
             out["app_idle"] = idle_baseline(url, args, doomed)
         before = counts(engine)

@@ -40,12 +40,12 @@ from bench.common import (  # noqa: E402
     Measure,
     all_shards_tags,
     cloned_database,
-    code_location,
     emit,
     log,
     materialization_metadata,
     materialize,
     require,
+    warm_up,
 )
 from bench.populate import app_ready_template, refresh_template  # noqa: E402
 
@@ -151,8 +151,8 @@ def measured_refresh(template: str, args: argparse.Namespace, label: str, app: b
         configure_env(db_url, emulator, args.in_flight)
         from channel_assets.db.engine import engine_for
 
-        if args.app_load:  # imported before the quiet run too, so neither figure pays the import (env set first:
-            code_location()  # the resources read which variables are set when the definitions are imported)
+        if args.app_load:  # the quiet run too, so neither figure pays the process's first-run costs
+            warm_up()
         if app:
             out["app_idle"] = idle_baseline(db_url, args)
         stats0 = emulator.stats()

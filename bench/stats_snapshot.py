@@ -29,12 +29,12 @@ from bench.app_load import add_app_load_options, app_load_result, idle_baseline,
 from bench.common import (  # noqa: E402
     Measure,
     cloned_database,
-    code_location,
     emit,
     log,
     materialization_metadata,
     materialize,
     require,
+    warm_up,
 )
 from bench.populate import app_ready_template, uploads_template  # noqa: E402
 
@@ -50,7 +50,7 @@ def measured_snapshots(template: str, args: argparse.Namespace, label: str, day:
         out["clone_s"] = round(clone_s, 2)
         os.environ["CHANNEL_ASSETS_DATABASE_URL"] = url
         engine_for.cache_clear()
-        code_location()  # imported before either figure, so neither pays it (env set first: resources read it)
+        warm_up()  # before either figure, so neither pays the process's first-run costs
         if app:
             out["app_idle"] = idle_baseline(url, args)
         log(f"statistics snapshot of {args.channels} channels x {args.repeat}{' beside the app load' if app else ''} ...")

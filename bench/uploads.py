@@ -32,12 +32,12 @@ from bench.common import (  # noqa: E402
     Measure,
     all_shards_tags,
     cloned_database,
-    code_location,
     emit,
     log,
     materialization_metadata,
     materialize,
     require,
+    warm_up,
 )
 from bench.populate import app_ready_template, uploads_template  # noqa: E402
 from bench.refresh import configure_env  # noqa: E402
@@ -56,8 +56,8 @@ def measured_cycle(template: str, args: argparse.Namespace, label: str, app: boo
         from channel_assets.settings import load_settings
 
         out["feeds_in_flight"] = load_settings().max_feeds_in_flight
-        if args.app_load:  # imported before the quiet run too, so neither figure pays the import
-            code_location()
+        if args.app_load:  # the quiet run too, so neither figure pays the process's first-run costs
+            warm_up()
         if app:
             out["app_idle"] = idle_baseline(url, args)
         from channel_assets.db.engine import engine_for
