@@ -34,7 +34,8 @@ The sampler (``application_name='app_load_sampler'``) polls pg_stat_activity + p
 pg_blocking_pids every 100 ms and reports the longest time any gallery_app backend waited on a lock held
 by the pipeline (every other client backend of the database: PostgreSQL's background processes and the
 sampler excluded; a wait behind an app backend that itself waits on the pipeline counts too), with the
-blocking query's first 100 characters.
+first 100 characters of the blocker's current statement (the lock may come from an earlier statement of
+its transaction).
 
 Library::
 

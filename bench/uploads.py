@@ -138,6 +138,8 @@ def main() -> None:
         loaded = measured_cycle(template, args, "uploads_load", app=True)
         idle, under_job = loaded.pop("app_idle"), loaded.pop("app_under_job")
         result["app_load"] = app_load_result(args, idle, under_job, result, loaded, ("wall_s", "cpu_s"))
+        dupes = loaded.get("duplicate_videos")
+        result["app_load"]["targets"]["duplicate_videos_under_load==0"] = {"value": dupes, "pass": dupes == 0}
     require(result["checked"] > 0, "the uploads cycle checked no channel")
     emit(result)
 
