@@ -5,7 +5,8 @@ Measurement: ``Measure`` samples the RSS of this process and of its children (th
 its live children from /proc (and RUSAGE_CHILDREN for waited ones). PostgreSQL backends are not our
 children: their CPU is not in the figures (the database's share is seen in the profiles).
 
-Every scenario prints one JSON object as its last stdout line (``emit``).
+Every scenario prints one JSON object as its last stdout line (``emit``), with a CPU calibration
+measured in the same run (``calibration``), so figures from two machines can be compared.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,11 +56,53 @@ def log(*parts: object) -> None:
 
 
 def emit(result: dict) -> None:
-    """The scenario's one JSON line; the 1-minute load average says how busy the shared machine was."""
+    """The scenario's one JSON line; the 1-minute load average says how busy the shared machine was,
+    the calibration how fast this machine's CPU ran this run (skipped for a scenario that failed)."""
+    if "error" not in result:
+        result.setdefault("calibration", calibration())
     result.setdefault("loadavg_1m_at_end", round(os.getloadavg()[0], 2))
     result.setdefault("cores", os.cpu_count())
     result.setdefault("git_sha", git_sha())  # the code measured (others commit while benchmarks run)
     print(json.dumps(result, default=str), flush=True)
+
+
+# -- CPU calibration ---------------------------------------------------------------------------------
+
+PY_CALIBRATION_ADDS = 10_000_000
+# generate_series in the select list (ProjectSet): pure CPU; in FROM it would fill a tuplestore and spill to disk.
+PG_CALIBRATION_QUERY = "SELECT sum(x) FROM (SELECT generate_series(1, 5000000) AS x) AS s"
+
+
+def _python_adds() -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in range(PY_CALIBRATION_ADDS):
+        total += i
+    return time.perf_counter() - started
+
+
+def _pg_query_ms(conn: psycopg.Connection) -> float:
+    started = time.perf_counter()
+    conn.execute(PG_CALIBRATION_QUERY).fetchone()
+    return (time.perf_counter() - started) * 1000
+
+
+def calibration() -> dict:
+    """Two fixed workloads, best of 3: 10M integer additions in a Python loop (s), and one CPU-bound
+    query in the PostgreSQL server the benchmarks use (ms; no JIT, no parallel workers, so it measures
+    one core). Machines differ 2-2.5x; a figure means little without the machine's own speed beside it."""
+    python_s = min(_python_adds() for _ in range(3))
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True, application_name="bench_calibration") as conn:
+            conn.execute("SET jit = off")
+            conn.execute("SET max_parallel_workers_per_gather = 0")
+            pg_ms = min(_pg_query_ms(conn) for _ in range(3))
+    except psycopg.Error as exc:
+        log(f"PostgreSQL calibration failed: {exc!r}")
+        pg_ms = None
+    return {"python_10M_adds_s": round(python_s, 3),
+            "pg_sum_5M_ms": None if pg_ms is None else round(pg_ms, 1),
+            "loadavg_1m": round(os.getloadavg()[0], 2)}
 
 
 # -- measurement -----------------------------------------------------------------------------------
@@ -96,7 +139,8 @@ def _cpu(pid: int) -> float:
 
 @dataclass
 class Measure:
-    """Wall, CPU (self; self + children) and peak RSS (self; process tree) of a block."""
+    """Wall, CPU (self; self + children) and peak RSS (self; process tree) of a block; ``run(exclude=pids)``
+    leaves out child processes that are not the pipeline's (the app load's clients)."""
 
     wall_s: float = 0.0
     cpu_s: float = 0.0
@@ -104,20 +148,25 @@ class Measure:
     peak_rss_mb: float = 0.0
     peak_rss_tree_mb: float = 0.0
     _stop: threading.Event = field(default_factory=threading.Event)
+    _exclude: frozenset[int] = frozenset()
+
+    def _kids(self) -> list[int]:
+        return [c for c in _children(os.getpid()) if c not in self._exclude]
 
     def _sample(self) -> None:
         me = os.getpid()
         while not self._stop.is_set():
             own = _rss(me)
-            tree = own + sum(_rss(c) for c in _children(me))
+            tree = own + sum(_rss(c) for c in self._kids())
             self.peak_rss_mb = max(self.peak_rss_mb, own / 2**20)
             self.peak_rss_tree_mb = max(self.peak_rss_tree_mb, tree / 2**20)
             self._stop.wait(0.05)
 
     @contextmanager
-    def run(self) -> Iterator[Measure]:
+    def run(self, exclude: Iterable[int] = ()) -> Iterator[Measure]:
         me = os.getpid()
-        kids = _children(me)
+        self._exclude = frozenset(exclude)
+        kids = self._kids()
         cpu0 = _cpu(me)
         kids0 = {c: _cpu(c) for c in kids}
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -133,7 +182,7 @@ class Measure:
             self.cpu_s = _cpu(me) - cpu0
             ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             waited = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
-            live = sum(_cpu(c) - kids0.get(c, 0.0) for c in _children(me))
+            live = sum(_cpu(c) - kids0.get(c, 0.0) for c in self._kids())
             self.cpu_tree_s = self.cpu_s + live + waited
 
     def as_dict(self, prefix: str = "") -> dict:
@@ -181,8 +230,9 @@ def template_name(scenario: str, scale: str, seed: int) -> str:
     return name[:63].lower()
 
 
-def ensure_template(name: str, build: Callable[[str], dict], rebuild: bool = False) -> dict:
-    """Build ``name`` once (``build(sqlalchemy_url)`` fills it) and mark it a template.
+def ensure_template(name: str, build: Callable[[str], dict], rebuild: bool = False, base: str | None = None) -> dict:
+    """Build ``name`` once (``build(sqlalchemy_url)`` fills it) and mark it a template; with ``base``,
+    it starts as a copy of that template (a population derived from another one).
 
     Returns {"cache_hit", "populate_s", **build info}; a hit costs nothing and reports the original
     build time from the database comment.
@@ -194,7 +244,10 @@ def ensure_template(name: str, build: Callable[[str], dict], rebuild: bool = Fal
         return info
     drop_database(name)
     with _admin() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if base:
+            create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(base))
+        conn.execute(create)
     log(f"populating {name} ...")
     t0 = time.perf_counter()
     try:
@@ -293,6 +346,12 @@ class Emulator:
     def clock(self) -> str:
         return self.http.get("/_emulator/clock").json()["clock"]
 
+    def set_clock(self, now: str) -> str:
+        """Move the simulated world to ``now`` (ISO 8601): uploads appear, statistics drift, channels go."""
+        r = self.http.post("/_emulator/clock", json={"now": now})
+        r.raise_for_status()
+        return r.json()["clock"]
+
     def close(self) -> None:
         self.http.close()
         self.proc.terminate()
@@ -326,20 +385,47 @@ def require(condition: bool, message: str) -> None:
 
 # -- Dagster ----------------------------------------------------------------------------------------------
 
+def code_location():
+    """The code location's Definitions (channel_assets.definitions.defs), imported once per process."""
+    from channel_assets.definitions import defs
+
+    return defs
+
+
+def warm_up() -> None:
+    """Pay the process's one-time costs before a measured run: importing the code location (with the
+    environment already set: the resources read which variables are set at import) and Dagster's first
+    in-process run on a local instance (~2 s here). Two runs compared in one process then pay the same."""
+    import tempfile
+
+    import dagster as dg
+
+    code_location()
+
+    @dg.asset
+    def bench_warm_up() -> int:
+        return 1
+
+    with tempfile.TemporaryDirectory() as home:
+        instance = dg.DagsterInstance.local_temp(home)
+        dg.materialize([bench_warm_up], instance=instance)
+        instance.dispose()
+
+
 def find_asset(name: str):
     """(AssetsDefinition producing ``name`` with the code location's resources bound, resources to pass)."""
     import dagster as dg
 
-    from channel_assets.definitions import defs
-
+    defs = code_location()
     key = dg.AssetKey(name)
     require(defs.resolve_asset_graph().has(key), f"asset {name!r} is not defined by channel_assets.definitions")
     return defs.resolve_assets_def(key), {}
 
 
 def materialize(names: list[str], *, tags: dict | None = None, partition_key: str | None = None,
-                instance=None) -> object:
-    """Materialize the named assets in ONE in-process Dagster run with the code location's resources."""
+                instance=None, config: dict[str, dict] | None = None) -> object:
+    """Materialize the named assets in ONE in-process Dagster run with the code location's resources;
+    ``config`` maps an asset name to its run config (e.g. {"channel_metadata": {"now": ...}})."""
     import dagster as dg
 
     assets = []
@@ -348,9 +434,11 @@ def materialize(names: list[str], *, tags: dict | None = None, partition_key: st
         asset, resources = find_asset(name)
         if asset not in assets:
             assets.append(asset)
+    run_config = {"ops": {name: {"config": c} for name, c in (config or {}).items()}}
     result = dg.materialize(assets, instance=instance or dg.DagsterInstance.ephemeral(),
                             resources=resources, tags=tags or {}, partition_key=partition_key,
-                            selection=[dg.AssetKey(n) for n in names], raise_on_error=True)
+                            selection=[dg.AssetKey(n) for n in names], raise_on_error=True,
+                            run_config=run_config if config else None)
     return result
 
 

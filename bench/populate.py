@@ -11,6 +11,9 @@ Populations (deterministic for their parameters):
   watch history; a few orphans exceed the seed's safety limits (>=100 videos; >=10,000 watch rows
   by >=1,000 users) and must be held.
 - ``sensor``: S subscriptions over 500k channels and S/20 users, ``updated_at`` spread over 30 days.
+- ``app`` (derived from another template by ``app_ready_template``): the gallery app's rows a population
+  lacks, so the app load has users to serve: users, subscriptions (every channel followed once except
+  every 50th, the top 1% by 20 more users), 2 app-imported videos per channel, 5 watch rows per user.
 
 Run alone to pre-build a template: ``python bench/populate.py cleanup --channels 1000000 ...``.
 """
@@ -386,6 +389,80 @@ def fill_sensor(subscriptions: int) -> Callable:
         return {"users": n_users, "channels": n_channels, "subscriptions": n_subs}
 
     return fill
+
+
+APP_ORPHAN_EVERY = 50       # every 50th channel has no subscription (an orphan for the cleanup)
+APP_POPULAR_SHARE = 100     # the first 1/100 of the channels (by uuid) ...
+APP_POPULAR_FOLLOWERS = 20  # ... have 20 more followers
+APP_VIDEOS_PER_CHANNEL = 2
+APP_WATCH_PER_USER = 5
+
+
+def _count(conn: psycopg.Connection, table: str) -> int:
+    return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def fill_app_rows(conn: psycopg.Connection) -> dict:
+    """The app's rows the population lacks, set-based and deterministic (see the module doc)."""
+    added: dict = {}
+    channels = _count(conn, "videos_channel")
+    users = max(min(channels // 5, 200_000), 1000)
+    numbered = "(SELECT uuid, row_number() OVER (ORDER BY uuid) AS n FROM videos_channel)"
+    if _count(conn, "users_user") == 0:
+        conn.execute("INSERT INTO users_user (id, username, is_active, last_login, created_at) "
+                     "SELECT g, 'appuser' || g, true, %s, %s FROM generate_series(1, %s) AS g",
+                     (BASE_TS, BASE_TS, users))
+        added["users"] = users
+    if _count(conn, "users_userchannel") == 0:
+        conn.execute(
+            "INSERT INTO users_userchannel (user_id, channel_id, subscribed_at, is_active, created_at, updated_at) "
+            f"SELECT (c.n * 7 + 3) %% %s + 1, c.uuid, %s, true, %s, %s FROM {numbered} AS c WHERE c.n %% %s <> 0",
+            (users, BASE_TS, BASE_TS, BASE_TS, APP_ORPHAN_EVERY))
+        conn.execute(
+            "INSERT INTO users_userchannel (user_id, channel_id, subscribed_at, is_active, created_at, updated_at) "
+            f"SELECT (c.n * 13 + k * 104729) %% %s + 1, c.uuid, %s, true, %s, %s FROM {numbered} AS c "
+            "CROSS JOIN generate_series(1, %s) AS k WHERE c.n <= %s AND c.n %% %s <> 0 ON CONFLICT DO NOTHING",
+            (users, BASE_TS, BASE_TS, BASE_TS, APP_POPULAR_FOLLOWERS, max(channels // APP_POPULAR_SHARE, 1),
+             APP_ORPHAN_EVERY))
+        added["subscriptions"] = _count(conn, "users_userchannel")
+    if _count(conn, "videos_video") == 0:
+        conn.execute(
+            "INSERT INTO videos_video (uuid, video_id, channel_id, title, description, published_at, created_at, "
+            "updated_at) SELECT md5(c.uuid::text || k)::uuid, 'app' || lpad(((c.n - 1) * %s + k)::text, 8, '0'), "
+            f"c.uuid, 'Imported ' || k, '', %s::timestamptz - k * interval '1 day', %s, %s FROM {numbered} AS c "
+            "CROSS JOIN generate_series(1, %s) AS k",
+            (APP_VIDEOS_PER_CHANNEL, BASE_TS, BASE_TS, BASE_TS, APP_VIDEOS_PER_CHANNEL))
+        added["videos"] = _count(conn, "videos_video")
+    if _count(conn, "users_uservideo") == 0:
+        videos = _count(conn, "videos_video")
+        conn.execute(
+            "INSERT INTO users_uservideo (user_id, video_id, is_watched, watched_at, created_at, updated_at) "
+            "SELECT g %% %s + 1, v.uuid, true, %s, %s, %s FROM generate_series(0, %s) AS g "
+            "JOIN (SELECT uuid, row_number() OVER (ORDER BY uuid) AS n FROM videos_video) AS v "
+            "ON v.n = (g::bigint * 7919) %% %s + 1 ON CONFLICT DO NOTHING",
+            (users, BASE_TS, BASE_TS, BASE_TS, users * APP_WATCH_PER_USER - 1, videos))
+        added["watch_rows"] = _count(conn, "users_uservideo")
+    for table in ("users_user", "users_userchannel", "users_uservideo"):
+        _setval(conn, table)
+    return added
+
+
+def app_ready_template(base: str, scenario: str, scale: str, seed: int, rebuild: bool = False) -> tuple[str, dict]:
+    """``base`` when it has app users already, else a template derived from it with ``fill_app_rows``."""
+    with psycopg.connect(pg_dsn(base)) as conn:
+        has_users = conn.execute("SELECT EXISTS (SELECT 1 FROM users_user)").fetchone()[0]
+    if has_users:
+        return base, {"app_rows": "in the population"}
+    name = template_name(f"{scenario}app", scale, seed)
+
+    def build(url: str) -> dict:
+        with psycopg.connect(pg_dsn(url.rsplit("/", 1)[1])) as conn:
+            added = fill_app_rows(conn)
+        with psycopg.connect(pg_dsn(url.rsplit("/", 1)[1]), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        return {"derived_from": base, "app_rows_added": added}
+
+    return name, ensure_template(name, build, rebuild, base=base)
 
 
 def refresh_template(channels: int, seed: int, drop_indexes: bool = True, rebuild: bool = False) -> tuple[str, dict]:

@@ -14,6 +14,12 @@ on a second clone under the same latency on ``--baseline-channels`` channels.
 
 ``--direct`` measures the domain function ``refresh_shards`` without Dagster (labelled as such);
 without it a missing ``channel_metadata`` asset is a loud failure, never a fake figure.
+
+``--app-load CLIENTS[:RATE]`` (bench/app_load.py): the population gets the app's users, subscriptions,
+videos and watch rows (``app_ready_template``), the quiet run above is measured on it, then a second clone
+runs the app load alone for ``--idle-seconds`` (the idle baseline) and the same refresh beside it (a
+fresh emulator each run); the JSON gains ``app_load`` (app latencies, errors, lock waits, the refresh's
+figures under load against the quiet ones, the targets).
 """
 
 from __future__ import annotations
@@ -23,13 +29,11 @@ import os
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
-
-from channel_assets.cycle import Cycle
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.app_load import add_app_load_options, app_load_result, idle_baseline, under_load  # noqa: E402
 from bench.common import (  # noqa: E402
     Emulator,
     Measure,
@@ -40,8 +44,9 @@ from bench.common import (  # noqa: E402
     materialization_metadata,
     materialize,
     require,
+    warm_up,
 )
-from bench.populate import refresh_template  # noqa: E402
+from bench.populate import app_ready_template, refresh_template  # noqa: E402
 
 API_KEY = "local-emulator-key"
 
@@ -108,6 +113,7 @@ def compare_with_world(engine, emulator: Emulator, total: int) -> dict:
 def run_pipeline(direct: bool, db_url: str, emulator: Emulator, in_flight: int) -> dict:
     """The measured refresh: one Dagster run over all shards (or the bare domain function)."""
     if direct:
+        from channel_assets.cycle import Cycle
         from channel_assets.db.core.engine import engine_for
         from channel_assets.defs.resources import PipelinePolicy
         from channel_assets.refresh.metadata import refresh_shards
@@ -118,7 +124,8 @@ def run_pipeline(direct: bool, db_url: str, emulator: Emulator, in_flight: int) 
         engine = engine_for(db_url)
         gate = CountingGate(PipelinePolicy.from_settings(load_settings()).ledger(engine))
         with YouTubeClient(emulator.base_url, API_KEY, quota=gate, max_connections=in_flight * 2) as client:
-            summary = refresh_shards(engine, client, gate, Cycle(datetime.now(UTC)), list(range(16)), in_flight=in_flight)
+            summary = refresh_shards(engine, client, gate, Cycle.starting_now(actor="bench"), list(range(16)),
+                                     in_flight=in_flight)
         return {"through_dagster": False, "summary_wall_s": summary.wall_s, "summary_quota_units": summary.quota_units}
     import dagster as dg
 
@@ -132,6 +139,69 @@ def run_pipeline(direct: bool, db_url: str, emulator: Emulator, in_flight: int) 
                                                         "quota_units", "wall_s") if metas and k in metas[0]}}
 
 
+def measured_refresh(template: str, args: argparse.Namespace, label: str, app: bool = False) -> dict:
+    """One refresh on a fresh clone against a fresh emulator, checked against the world afterwards; with
+    ``app``, the app load alone first (idle baseline), then the refresh beside it."""
+    out: dict = {}
+    with Emulator(args.channels, args.seed, args.latency_ms) as emulator, \
+            cloned_database(template, label) as (db_url, clone_s):
+        out["clone_s"] = round(clone_s, 2)
+        configure_env(db_url, emulator, args.in_flight)
+        from channel_assets.db.core.engine import engine_for
+
+        if args.app_load:  # the quiet run too, so neither figure pays the process's first-run costs
+            warm_up()
+        if app:
+            out["app_idle"] = idle_baseline(db_url, args)
+        stats0 = emulator.stats()
+        log(f"refresh of {args.channels} channels at {args.latency_ms} ms{' beside the app load' if app else ''} ...")
+        measure = Measure()
+
+        def job(exclude: set[int]) -> dict:
+            with measure.run(exclude):
+                return run_pipeline(args.direct, db_url, emulator, args.in_flight)
+
+        if app:
+            info, out["app_under_job"] = under_load(db_url, args, job)
+        else:
+            info = job(set())
+        stats1 = emulator.stats()
+        calls = stats1.get("api.channels", 0) - stats0.get("api.channels", 0)
+        check = compare_with_world(engine_for(db_url), emulator, args.channels)
+        refreshed = check["refreshed_active"] + check["gone_ok"]
+        out.update(info)
+        out.update({
+            "refreshed": refreshed, "channels_list_calls": calls, "quota_units": calls,
+            "channels_per_unit": round(refreshed / calls, 2) if calls else 0.0,
+            **measure.as_dict(),
+            "channels_per_s": round(args.channels / measure.wall_s, 1),
+            # the run's cost beyond the refresh itself: run/instance setup, apply_tiers, events
+            "outside_refresh_s": round(measure.wall_s - (info.get("asset_metadata") or {}).get(
+                "wall_s", info.get("summary_wall_s", measure.wall_s)), 2),
+            "db_matches_world": check["mismatched"] == 0 and check["checked"] == args.channels,
+            "world_check": check,
+        })
+        engine_for(db_url).dispose()
+    return out
+
+
+def seed_baseline(template: str, args: argparse.Namespace, baseline_n: int) -> dict:
+    with Emulator(args.channels, args.seed, args.latency_ms) as emulator, \
+            cloned_database(template, "baseline") as (db_url, _):
+        from bench.baseline import seed_refresh
+        from channel_assets.db.core.engine import make_engine
+        from channel_assets.emulator.world import channel_ids
+        from channel_assets.youtube import YouTubeClient
+
+        engine = make_engine(db_url)
+        ids = channel_ids(args.channels, args.seed)[:baseline_n]
+        log(f"seed-style baseline on {baseline_n} channels ...")
+        with YouTubeClient(emulator.base_url, API_KEY) as client:
+            base = seed_refresh(engine, client, ids)
+        engine.dispose()
+    return base
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--channels", type=int, default=100_000)
@@ -142,60 +212,32 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--direct", action="store_true", help="measure refresh_shards without Dagster (labelled)")
     p.add_argument("--no-baseline", action="store_true")
+    add_app_load_options(p)
     args = p.parse_args()
     baseline_n = args.baseline_channels or (2000 if args.latency_ms < 50 else 200)
     baseline_n = min(baseline_n, args.channels)
 
     template, pop = refresh_template(args.channels, args.seed)
+    if args.app_load:
+        template, app_pop = app_ready_template(template, "refresh", str(args.channels), args.seed)
+        pop = {**pop, "app_rows": app_pop}
     result: dict = {"scenario": "refresh", "channels": args.channels, "latency_ms": args.latency_ms,
                     "backend": "postgres", "in_flight": args.in_flight, "emulator": "subprocess",
                     "populate_s": pop["populate_s"], "populate_cache_hit": pop["cache_hit"]}
-    with Emulator(args.channels, args.seed, args.latency_ms) as emulator:
-        with cloned_database(template, "refresh") as (pg_url, clone_s):
-            result["clone_s"] = round(clone_s, 2)
-            db_url = pg_url
-            configure_env(db_url, emulator, args.in_flight)
-            from channel_assets.db.core.engine import engine_for
-
-            stats0 = emulator.stats()
-            log(f"refresh of {args.channels} channels at {args.latency_ms} ms ...")
-            measure = Measure()
-            with measure.run():
-                info = run_pipeline(args.direct, db_url, emulator, args.in_flight)
-            stats1 = emulator.stats()
-            calls = stats1.get("api.channels", 0) - stats0.get("api.channels", 0)
-            check = compare_with_world(engine_for(db_url), emulator, args.channels)
-            refreshed = check["refreshed_active"] + check["gone_ok"]
-            result.update(info)
-            result.update({
-                "refreshed": refreshed, "channels_list_calls": calls, "quota_units": calls,
-                "channels_per_unit": round(refreshed / calls, 2) if calls else 0.0,
-                **measure.as_dict(),
-                "channels_per_s": round(args.channels / measure.wall_s, 1),
-                # the run's cost beyond the refresh itself: run/instance setup, apply_tiers, events
-                "outside_refresh_s": round(measure.wall_s - (info.get("asset_metadata") or {}).get(
-                    "wall_s", info.get("summary_wall_s", measure.wall_s)), 2),
-                "db_matches_world": check["mismatched"] == 0 and check["checked"] == args.channels,
-                "world_check": check,
-            })
-            engine_for(db_url).dispose()
-        if not args.no_baseline:
-            with cloned_database(template, "baseline") as (pg_url, _):
-                db_url = pg_url
-                from bench.baseline import seed_refresh
-                from channel_assets.db.core.engine import make_engine
-                from channel_assets.emulator.world import channel_ids
-                from channel_assets.youtube import YouTubeClient
-
-                engine = make_engine(db_url)
-                ids = channel_ids(args.channels, args.seed)[:baseline_n]
-                log(f"seed-style baseline on {baseline_n} channels ...")
-                with YouTubeClient(emulator.base_url, API_KEY) as client:
-                    base = seed_refresh(engine, client, ids)
-                engine.dispose()
-            result["baseline"] = base
-            result["baseline_channels_per_s"] = base["channels_per_s"]
-            result["speedup_vs_baseline"] = round(result["channels_per_s"] / base["channels_per_s"], 1)
+    if args.app_load:
+        result["app_rows"] = pop["app_rows"]
+    result.update(measured_refresh(template, args, "refresh"))
+    if args.app_load:
+        loaded = measured_refresh(template, args, "refresh_load", app=True)
+        idle, under_job = loaded.pop("app_idle"), loaded.pop("app_under_job")
+        result["app_load"] = app_load_result(args, idle, under_job, result, loaded, ("wall_s", "cpu_s"))
+        matches = loaded.get("db_matches_world")  # an admin's full-row save racing the refresh would show here
+        result["app_load"]["targets"]["db_matches_world_under_load"] = {"value": matches, "pass": matches is True}
+    if not args.no_baseline:
+        base = seed_baseline(template, args, baseline_n)
+        result["baseline"] = base
+        result["baseline_channels_per_s"] = base["channels_per_s"]
+        result["speedup_vs_baseline"] = round(result["channels_per_s"] / base["channels_per_s"], 1)
     require(result.get("run_success", True), "the Dagster run failed")
     emit(result)
 

@@ -1,8 +1,17 @@
 """`make bench`: every scenario at its default scale, each in its own process, one results file.
 
-Writes bench/results/latest.json and bench/results/<date>_<gitsha>.json: machine, commit, each
-scenario's JSON (its last stdout line) or its error, and the MISSION.md quality bars evaluated.
-A failing scenario is recorded with its error and the others still run; the exit code is 1 then.
+Writes bench/results/latest.json and bench/results/<date>_<gitsha>.json: machine, commit, the machine's
+CPU calibration at the start and the end of the run (bench/common.py ``calibration``; every scenario
+records its own too), each scenario's JSON (its last stdout line) or its error, and the MISSION.md quality
+bars evaluated. A failing scenario is recorded with its error and the others still run; the exit code is
+1 then.
+
+The ``*_under_app_load`` scenarios run each pipeline job quiet and beside the gallery app's traffic
+(bench/app_load.py, 4 clients at 80 requests/s) on the same population in the same run, with an idle
+baseline; their targets are Round 3's (app p99 <= 100 ms, max <= 1 s, no app-visible error, no app
+backend waiting > 1 s on a pipeline lock, the job <= 25% slower than quiet). ``table_health`` runs 30
+daily cycles on 100k channels on a throw-away stock PostgreSQL (autovacuum on; the shared server has it
+off) and takes about an hour.
 
     .venv/bin/python bench/run_all.py [--only refresh_0ms,sensor] [--quick]
 
@@ -24,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, git_sha  # noqa: E402
+from bench.common import ROOT, calibration, git_sha  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 PY = sys.executable
@@ -49,7 +58,21 @@ SCENARIOS: dict[str, tuple[list[str], str | None]] = {
     "refresh_30k": (["bench/refresh.py", "--channels", "30000", "--latency-ms", "0", "--no-baseline"], None),
     "cleanup_100k": (["bench/cleanup.py", "--channels", "100000", "--orphans", "2000", "--watch-rows", "1000000",
                       "--no-baseline"], None),
+    # Round 3: each job quiet and beside the app load (4 clients, 80 requests/s), same population, same run.
+    "refresh_under_app_load": (["bench/refresh.py", "--channels", "100000", "--latency-ms", "0", "--no-baseline",
+                                "--app-load", "4"], None),
+    "uploads_under_app_load": (["bench/uploads.py", "--channels", "100000", "--latency-ms", "0", "--app-load", "4"],
+                               None),
+    "stats_snapshot_under_app_load": (["bench/stats_snapshot.py", "--channels", "100000", "--app-load", "4"], None),
+    "cleanup_under_app_load": (["bench/cleanup.py", "--channels", "1000000", "--orphans", "20000", "--watch-rows",
+                                "10000000", "--no-baseline", "--app-load", "4"], None),
+    "restore_under_app_load": (["bench/restore.py", "--channels", "1000000", "--orphans", "20000", "--watch-rows",
+                                "10000000", "--resubscribed", "1000", "--app-load", "4"], None),
+    "table_health": (["bench/table_health.py", "--channels", "100000", "--days", "30", "--private-server"], None),
 }
+UNDER_APP_LOAD = ("refresh_under_app_load", "uploads_under_app_load", "stats_snapshot_under_app_load",
+                  "cleanup_under_app_load", "restore_under_app_load")
+TIMEOUTS = {"table_health": 7200}  # seconds, where a scenario needs more than --timeout
 # (scenario, kind) per point of the cost curve, smallest first
 COST_CURVE = (("refresh_10k", "refresh"), ("refresh_30k", "refresh"), ("refresh_0ms", "refresh"),
               ("cleanup_100k", "cleanup"), ("cleanup", "cleanup"))
@@ -65,6 +88,14 @@ QUICK = {
     "refresh_10k": ["--channels", "2000"],
     "refresh_30k": ["--channels", "3000"],
     "cleanup_100k": ["--channels", "20000", "--orphans", "400", "--watch-rows", "200000"],
+    "refresh_under_app_load": ["--channels", "5000", "--idle-seconds", "5"],
+    "uploads_under_app_load": ["--channels", "5000", "--idle-seconds", "5"],
+    "stats_snapshot_under_app_load": ["--channels", "5000", "--repeat", "3", "--idle-seconds", "5"],
+    "cleanup_under_app_load": ["--channels", "50000", "--orphans", "1000", "--watch-rows", "500000",
+                               "--idle-seconds", "5"],
+    "restore_under_app_load": ["--channels", "20000", "--orphans", "400", "--watch-rows", "200000",
+                               "--resubscribed", "100", "--idle-seconds", "5"],
+    "table_health": ["--channels", "2000", "--days", "3", "--settle-max-s", "0"],
 }
 
 
@@ -111,7 +142,25 @@ def targets(r: dict) -> dict:
         "cleanup_rows_lost==0": check(get("cleanup", "rows_lost"), lambda v: v == 0),
         "sensor_tick<=1s": check(get("sensor", "tick_s"), lambda v: v <= 1),
         "sensor_missed_rows==0": check(get("sensor", "missed_rows"), lambda v: v == 0),
+        **app_load_targets(r),
+        **table_health_targets(r),
     }
+
+
+def app_load_targets(r: dict) -> dict:
+    """Each *_under_app_load scenario's own Round 3 evaluation (bench/app_load.py app_load_result), prefixed."""
+    out = {}
+    for name in UNDER_APP_LOAD:
+        section = (r.get(name) or {}).get("app_load") or {}
+        for key, value in (section.get("targets") or {}).items():
+            out[f"{name}:{key}"] = value
+    return out
+
+
+def table_health_targets(r: dict) -> dict:
+    verdicts = (r.get("table_health") or {}).get("verdict") or {}
+    return {f"table_health:{name}_bounded": {"value": v["verdict"], "pass": v["verdict"] == "bounded"}
+            for name, v in verdicts.items() if isinstance(v, dict)}
 
 
 def cost_curve(r: dict) -> dict:
@@ -144,6 +193,7 @@ def main() -> None:
                    help="keep the other scenarios' results from latest.json (re-run only --only ones)")
     args = p.parse_args()
     only = [n for n in args.only.split(",") if n]
+    calibration_at_start = calibration()
     results: dict[str, dict] = {}
     if args.merge and (RESULTS / "latest.json").exists():
         results = json.loads((RESULTS / "latest.json").read_text())["results"]
@@ -154,7 +204,7 @@ def main() -> None:
             argv = [*argv, *QUICK[name]]  # argparse: the later value of an option wins
             note = "quick smoke scale"
         print(f"[bench] {name}: {' '.join(argv)}", file=sys.stderr, flush=True)
-        out = run(name, argv, args.timeout)
+        out = run(name, argv, max(args.timeout, TIMEOUTS.get(name, 0)))
         if note:
             out["scale_note"] = note
         results[name] = out
@@ -166,6 +216,7 @@ def main() -> None:
         "date": datetime.now(UTC).isoformat(timespec="seconds"), "git_sha": sha,
         "machine": {"cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "calibration": {"at_start": calibration_at_start, "at_end": calibration()},
         "quick": args.quick, "results": results, "targets": targets(results), "cost_curve": cost_curve(results),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
