@@ -147,6 +147,15 @@ class Settings:
         shown_default="the embedded PostgreSQL in `.data/pg/`",
         doc="SQLAlchemy URL of the app database, PostgreSQL only (`postgresql+psycopg://…`; plain "
             "`postgresql://` is accepted). A `sqlite://` URL is refused with one line.")
+    db_lock_timeout_ms: int = setting(
+        "CHANNEL_ASSETS_DB_LOCK_TIMEOUT_MS", integer(minimum=1), "500",
+        doc="How long a pipeline statement waits for a row the app holds before it gives up (the batch is "
+            "retried later in the run); app requests queued behind it wait no longer. See [Running beside the "
+            "live app](#running-beside-the-live-app).")
+    db_statement_timeout_s: int = setting(
+        "CHANNEL_ASSETS_DB_STATEMENT_TIMEOUT_S", integer(minimum=1), "300",
+        doc="Longest a pipeline statement may run (a runaway query is stopped, its batch retried later); "
+            "migrations are exempt.")
     youtube_api_key: str = setting(
         "YOUTUBE_API_KEY", text, secret=True,
         doc="YouTube Data API v3 key. Never logged, never in metadata or errors.")

@@ -46,9 +46,11 @@ def app_database() -> Iterator[str]:
 
 
 def _engine():
+    """The app database as the pipeline uses it (its lock and statement timeouts; migrations lift them)."""
     from channel_assets.db.core.engine import make_engine
 
-    return make_engine(load_settings().database_url)
+    s = load_settings()
+    return make_engine(s.database_url, lock_timeout_ms=s.db_lock_timeout_ms, statement_timeout_s=s.db_statement_timeout_s)
 
 
 def needs_database(command: Command) -> Command:

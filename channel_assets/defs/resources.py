@@ -56,6 +56,8 @@ class AppDatabase(dg.ConfigurableResource):
     """The gallery app's database (PostgreSQL; the embedded one when no URL is given)."""
 
     database_url: str = setting_field("database_url")
+    lock_timeout_ms: int = setting_field("db_lock_timeout_ms")
+    statement_timeout_s: int = setting_field("db_statement_timeout_s")
 
     @cached_property
     def url(self) -> str:
@@ -63,7 +65,8 @@ class AppDatabase(dg.ConfigurableResource):
 
     @property
     def engine(self) -> Engine:
-        return engine_for(self.url)
+        """The pipeline's sessions: named channel_assets, with the lock and statement timeouts."""
+        return engine_for(self.url, lock_timeout_ms=self.lock_timeout_ms, statement_timeout_s=self.statement_timeout_s)
 
 
 class YouTubeApi(dg.ConfigurableResource):

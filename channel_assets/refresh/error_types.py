@@ -20,6 +20,7 @@ ACCESS_DENIED = "access_denied"
 CIRCUIT_OPEN = "circuit_open"
 QUOTA_EXCEEDED = "quota_exceeded"
 TRANSIENT = "transient"
+DATABASE_BUSY = "database_busy"  # the app database kept refusing a write (lock/statement timeout, deadlock)
 INVALID_DATA = "invalid_data"
 _BY_CLASS: tuple[tuple[type[YouTubeError], str], ...] = (
     (ChannelForbidden, ACCESS_DENIED),

@@ -20,7 +20,7 @@ from threading import Lock
 from sqlalchemy import Engine
 
 from channel_assets.cycle import Cycle
-from channel_assets.db.audit.update_log import AuditEvent, write_events
+from channel_assets.db.audit.update_log import AuditEvent, log_run_stop, write_events
 from channel_assets.db.core.batching import chunks
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.refresh.channel_writes import (
@@ -31,7 +31,7 @@ from channel_assets.db.refresh.channel_writes import (
     apply_answers,
 )
 from channel_assets.db.refresh.selection import DueChannel, count_by_tier, select_due
-from channel_assets.refresh.error_types import INVALID_DATA, error_type_of
+from channel_assets.refresh.error_types import DATABASE_BUSY, INVALID_DATA, error_type_of
 from channel_assets.refresh.pump import Grouping, Pump, Stopped
 from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.refresh.tiers import (
@@ -127,8 +127,8 @@ class _Refresher:
         self._changes: list[tuple] = []
         self._lock = Lock()
         grouping = Grouping(min(MIN_GROUP, max(in_flight // 2, 1)), MAX_GROUP, MAX_GROUP_WAIT_S, WRITERS)
-        self.pump: Pump[_Batch, _Outcome] = Pump(self.fetch, self.write, in_flight=in_flight, grouping=grouping,
-                                                 name="channels")
+        self.pump: Pump[_Batch, _Outcome] = Pump(self.fetch, self.write, self.give_up, in_flight=in_flight,
+                                                 grouping=grouping, name="channels")
 
     # -- API side (the pump's fetch threads) ----------------------------------------------------
     def fetch(self, batch: _Batch) -> _Outcome:
@@ -150,63 +150,73 @@ class _Refresher:
 
         Each batch keeps its own summary log row (its exact quota units, what became of its ids, and for a
         failed call its error type and message), so grouping changes nothing in the audit log but the
-        number of transactions."""
+        number of transactions. The run's summary is counted only once the group is committed: a group the
+        pump retries (a lock timeout, a deadlock) is never counted twice."""
         found: dict[str, ChannelRecord] = {}
         gone: list[str] = []
         failed: dict[str, FailedAnswer] = {}
         to_confirm: list[str] = []
         batches: list[tuple[_Outcome, dict, str | None, str | None]] = []
-        with self._lock:  # two writers share the summary
-            for out in outs:
-                counts = {"asked": len(out.ids), "found": 0, "gone": 0, "missing": 0, "failed": 0, "deferred": 0,
-                          "second_pass": out.second_pass}
-                error = error_type = None
-                if out.batch is not None:
-                    found |= out.batch.found
-                    counts["found"] = len(out.batch.found)
-                    failed |= {cid: FailedAnswer(f"invalid data: {reason}", INVALID_DATA)
-                               for cid, reason in out.batch.invalid.items()}
-                    counts["failed"] = len(out.batch.invalid)
-                    self.summary.invalid += len(out.batch.invalid)
-                    if out.second_pass:
-                        gone += out.batch.missing
-                        counts["gone"] = len(out.batch.missing)
-                    else:
-                        to_confirm += out.batch.missing
-                        counts["missing"] = len(out.batch.missing)
-                        self.summary.missing_first_pass += len(out.batch.missing)
-                elif out.error is not None:
-                    failed |= dict.fromkeys(out.ids, FailedAnswer(one_line(out.error), error_type_of(out.error)))
-                    counts["failed"] = len(out.ids)
-                    error, error_type = one_line(out.error), error_type_of(out.error)
-                else:  # stopped: the API or the quota is to blame, not these channels
-                    self.unfinished += out.ids
-                    error_type, error = self.pump.stop_reason()
-                    counts |= {"deferred": len(out.ids), "charged": 0,
-                               "why_not_charged": f"{error_type}: deferred to the next run, no failure counted"}
-                if not out.stopped:
-                    if not out.second_pass:
-                        self.summary.attempted += len(out.ids)
-                    self.summary.batches += 1
+        for out in outs:
+            counts = {"asked": len(out.ids), "found": 0, "gone": 0, "missing": 0, "failed": 0, "deferred": 0,
+                      "second_pass": out.second_pass}
+            error = error_type = None
+            if out.batch is not None:
+                found |= out.batch.found
+                counts["found"] = len(out.batch.found)
+                failed |= {cid: FailedAnswer(f"invalid data: {reason}", INVALID_DATA)
+                           for cid, reason in out.batch.invalid.items()}
+                counts["failed"] = len(out.batch.invalid)
+                if out.second_pass:
+                    gone += out.batch.missing
+                    counts["gone"] = len(out.batch.missing)
+                else:
+                    to_confirm += out.batch.missing
+                    counts["missing"] = len(out.batch.missing)
+            elif out.error is not None:
+                failed |= dict.fromkeys(out.ids, FailedAnswer(one_line(out.error), error_type_of(out.error)))
+                counts["failed"] = len(out.ids)
+                error, error_type = one_line(out.error), error_type_of(out.error)
+            else:  # stopped: the API or the quota is to blame, not these channels
+                error_type, error = self.pump.stop_reason()
+                counts |= {"deferred": len(out.ids), "charged": 0,
+                           "why_not_charged": f"{error_type}: deferred to the next run, no failure counted"}
+            if counts["failed"] and error is None:
+                error_type, error = INVALID_DATA, f"{counts['failed']} channel(s) answered invalid data"
+            batches.append((out, counts, error_type, error))
+        logged = [b for b in batches if not (b[0].stopped and not b[0].units)]  # never called: nothing to tell
+        applied = AppliedGroup()
+        if logged:
+            start = time.perf_counter()
+            with transaction(self.engine) as conn:
+                applied = apply_answers(conn, found, gone, failed, cycle=self.cycle, rules=RULES)
+                write_ms = int((time.perf_counter() - start) * 1000)
+                write_events(conn, [AuditEvent.of(
+                    self.cycle, "metadata", "success" if error is None else "failed", changes={"batch": counts},
+                    error=error, error_type=error_type, quota_units=out.units, processing_ms=out.ms + write_ms,
+                ) for out, counts, error_type, error in logged] + applied.events)
+        with self._lock:  # two writers share the summary: counted once committed
+            for out, counts, _, _ in batches:
+                self.summary.invalid += len(out.batch.invalid) if out.batch is not None else 0
+                self.summary.missing_first_pass += counts["missing"]
                 self.summary.quota_units += out.units  # a stopped batch may still have spent units
-                if out.stopped and not out.units:
-                    continue  # never called: nothing happened that the log should tell
-                if counts["failed"] and error is None:
-                    error_type, error = INVALID_DATA, f"{counts['failed']} channel(s) answered invalid data"
-                batches.append((out, counts, error_type, error))
-        if not batches:
-            return to_confirm
-        start = time.perf_counter()
-        with transaction(self.engine) as conn:
-            applied = apply_answers(conn, found, gone, failed, cycle=self.cycle, rules=RULES)
-            write_ms = int((time.perf_counter() - start) * 1000)
-            write_events(conn, [AuditEvent.of(
-                self.cycle, "metadata", "success" if error is None else "failed", changes={"batch": counts},
-                error=error, error_type=error_type, quota_units=out.units, processing_ms=out.ms + write_ms,
-            ) for out, counts, error_type, error in batches] + applied.events)
-        with self._lock:  # counted once committed
+                if out.stopped:
+                    self.unfinished += out.ids
+                else:
+                    self.summary.attempted += 0 if out.second_pass else len(out.ids)
+                    self.summary.batches += 1
             self._count(applied)
         return to_confirm
+
+    def give_up(self, outs: Sequence[_Outcome], exc: BaseException) -> None:
+        """A group the database kept refusing (lock or statement timeouts, deadlocks): nothing of it was
+        written, so its channels wait for the next run, uncharged; one row tells the units it had spent."""
+        ids = [cid for out in outs for cid in out.ids]
+        units = sum(out.units for out in outs)
+        log_run_stop(self.engine, self.cycle, "metadata", DATABASE_BUSY, one_line(exc), len(ids), units=units)
+        with self._lock:
+            self.unfinished += ids
+            self.summary.quota_units += units
 
     def _count(self, applied: AppliedGroup) -> None:
         self.summary.refreshed += applied.refreshed

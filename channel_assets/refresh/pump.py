@@ -8,6 +8,11 @@ whatever its size, so tiny groups waste the writer), takes at most `max_group`, 
 `writers` groups in flight, each in its own transaction (the items' rows are disjoint, so two writers
 never touch the same row).
 
+A write that the database refuses for a reason that passes (lock or statement timeout, deadlock,
+serialization failure: `db.core.engine.is_retryable`) rolled back whole; the group is written again after
+the others, up to WRITE_ATTEMPTS times with a growing pause, and then handed to `give_up` (its items wait
+for the next run). Such a write never fails the run.
+
 Every API call of a fetch goes through `Pump.call`. A spent quota share, YouTube's quotaExceeded, an
 open circuit breaker or a configuration error (bad key, wrong URL) stops the pump: items not started
 come back as `unfinished`, answers already fetched are still written, the reason is kept in `stopped`,
@@ -29,6 +34,7 @@ from sqlalchemy import Engine
 
 from channel_assets.cycle import Cycle
 from channel_assets.db.audit.update_log import log_run_stop
+from channel_assets.db.core.engine import is_retryable
 from channel_assets.refresh.error_types import CIRCUIT_OPEN, QUOTA_EXCEEDED, TRANSIENT
 from channel_assets.youtube import (
     CircuitOpen,
@@ -37,6 +43,9 @@ from channel_assets.youtube import (
     QuotaShareExhausted,
     one_line,
 )
+
+WRITE_ATTEMPTS = 4
+WRITE_RETRY_PAUSE_S = 0.5  # times the attempt number: app transactions holding a row are short
 
 Item = TypeVar("Item")
 Answer = TypeVar("Answer")
@@ -69,9 +78,10 @@ class PumpResult:
 
 
 class Pump(Generic[Item, Answer]):
-    def __init__(self, fetch: Callable[[Item], Answer], write: Callable[[list[Answer]], Any], *, in_flight: int,
-                 grouping: Grouping, name: str) -> None:
-        self._fetch, self._write, self.grouping = fetch, write, grouping
+    def __init__(self, fetch: Callable[[Item], Answer], write: Callable[[list[Answer]], Any],
+                 give_up: Callable[[list[Answer], BaseException], None], *, in_flight: int, grouping: Grouping,
+                 name: str) -> None:
+        self._fetch, self._write, self._give_up, self.grouping = fetch, write, give_up, grouping
         self.in_flight = max(in_flight, 1)
         self.stopping = Event()
         self.stopped = StopReasons()
@@ -106,6 +116,16 @@ class Pump(Generic[Item, Answer]):
     def _fetch_unless_stopped(self, item: Item) -> tuple[Item, Answer | None]:
         return item, None if self.stopping.is_set() else self._fetch(item)
 
+    def _write_once(self, answers: list[Answer]) -> tuple[bool, Any]:
+        """(True, what the write returned), or (False, (answers, error)) when the database refused it for a
+        reason that passes; any other error goes up."""
+        try:
+            return True, self._write(answers)
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            return False, (answers, exc)
+
     def run(self, items: Sequence[Item]) -> PumpResult:
         """Fetch and write every item; see the module docstring."""
         g = self.grouping
@@ -115,6 +135,7 @@ class Pump(Generic[Item, Answer]):
         window = self.in_flight + 2 * g.max_group
         outstanding = 0
         writes: deque[Future] = deque()
+        refused: list[tuple[list[Answer], BaseException]] = []
 
         def fill() -> None:
             nonlocal outstanding
@@ -146,16 +167,33 @@ class Pump(Generic[Item, Answer]):
                     else:
                         answers.append(answer)
                 if answers:
-                    writes.append(self._writers.submit(self._write, answers))
+                    writes.append(self._writers.submit(self._write_once, answers))
                 while len(writes) >= g.writers or (writes and writes[0].done()):
-                    result.written.append(writes.popleft().result())
+                    self._collect(writes.popleft().result(), result, refused)
             while writes:
-                result.written.append(writes.popleft().result())
+                self._collect(writes.popleft().result(), result, refused)
         except BaseException:
             self.stopping.set()  # what is still in flight skips its calls; nothing is half-written
             wait(writes)  # every started group is committed or rolled back before the error goes up
             raise
+        for attempt in range(1, WRITE_ATTEMPTS):
+            if not refused:
+                break
+            time.sleep(WRITE_RETRY_PAUSE_S * attempt)
+            again, refused = refused, []
+            for answers, _ in again:
+                self._collect(self._write_once(answers), result, refused)
+        for answers, exc in refused:
+            self._give_up(answers, exc)
         return result
+
+    @staticmethod
+    def _collect(outcome: tuple[bool, Any], result: PumpResult, refused: list) -> None:
+        ok, value = outcome
+        if ok:
+            result.written.append(value)
+        else:
+            refused.append(value)
 
     def stop_reason(self) -> tuple[str, str]:
         """(error_type, message) for the log row of work the stop cut short after it had spent units: its own

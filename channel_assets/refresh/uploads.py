@@ -23,7 +23,7 @@ from threading import Lock
 from sqlalchemy import Engine
 
 from channel_assets.cycle import Cycle
-from channel_assets.db.audit.update_log import AuditEvent, write_events
+from channel_assets.db.audit.update_log import AuditEvent, log_run_stop, write_events
 from channel_assets.db.core.batching import chunks
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.refresh.selection import upload_candidate_rows
@@ -34,7 +34,7 @@ from channel_assets.db.refresh.uploads import (
     stored_among,
     unstored_pairs,
 )
-from channel_assets.refresh.error_types import error_type_of
+from channel_assets.refresh.error_types import DATABASE_BUSY, error_type_of
 from channel_assets.refresh.pump import Grouping, Pump, Stopped
 from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.refresh.tiers import PRIORITY_INTERVAL, interval_for
@@ -143,8 +143,8 @@ class _Uploads:
         self.api_pool = ThreadPoolExecutor(max(in_flight, 1), thread_name_prefix="uploads")
         # Feeds cost no quota: their own pool, sized by the client's feed concurrency, not the API cap.
         self.feed_pool = ThreadPoolExecutor(max(client.feeds_in_flight, 1), thread_name_prefix="feeds")
-        self.pump: Pump[list[_Channel], _Group] = Pump(self.fetch_group, self.write_groups, in_flight=GROUPS_AHEAD,
-                                                       grouping=Grouping(), name="uploads")
+        self.pump: Pump[list[_Channel], _Group] = Pump(self.fetch_group, self.write_groups, self.give_up,
+                                                       in_flight=GROUPS_AHEAD, grouping=Grouping(), name="uploads")
         self.summary = UploadsSummary()
 
     def close(self) -> None:
@@ -247,8 +247,18 @@ class _Uploads:
                              **fields)
 
     def write_groups(self, groups: list[_Group]) -> None:
+        """One group per transaction (the pump's default grouping hands them over one at a time, so a
+        retried write never repeats a committed one)."""
+        (group,) = groups
+        self._write(group)
+
+    def give_up(self, groups: list[_Group], exc: BaseException) -> None:
+        """Groups the database kept refusing (lock or statement timeouts, deadlocks): nothing of them was
+        written, so their channels wait for the next run, uncharged; one row tells the units they spent."""
         for group in groups:
-            self._write(group)
+            log_run_stop(self.engine, self.cycle, "uploads", DATABASE_BUSY, one_line(exc), len(group.channels),
+                         units=group.units)
+            self.summary.quota_units += group.units
 
     def _write(self, group: _Group) -> None:
         now = self.cycle.now

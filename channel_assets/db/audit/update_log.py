@@ -55,12 +55,13 @@ def write_events(conn: Connection, events: Sequence[AuditEvent]) -> int:
 
 
 def log_run_stop(engine: Engine, cycle: Cycle, update_type: str, error_type: str, message: str,
-                 deferred: int) -> None:
-    """The durable trace of a run stopped early for a reason no channel is to blame for (an open circuit
-    breaker; the alerts read it): one run-level row, no channel, the channels it deferred counted, not failed."""
+                 deferred: int, units: int = 0) -> None:
+    """The durable trace of work stopped for a reason no channel is to blame for (an open circuit breaker,
+    which the alerts read; a database that kept refusing a write): one row without a channel, the channels
+    it deferred counted, not failed, and the quota units already spent on them."""
     with transaction(engine) as conn:
         write_events(conn, [AuditEvent.of(cycle, update_type, "skipped", changes={"deferred": deferred},
-                                          error=message, error_type=error_type)])
+                                          error=message, error_type=error_type, quota_units=units)])
 
 
 def purge_old_logs(engine: Engine, now: datetime, retention_days: int, batch_size: int = 5_000) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from channel_assets.db.cleanup.followed import has_active_subscription
 from channel_assets.db.cleanup.removal import due_for_hard_delete
 from channel_assets.db.cleanup.safety import Impact, Limits, analyze, split
+from channel_assets.db.core.batching import committed_before
 from channel_assets.db.core.models import Channel, ChannelUpdateLog, UserVideo, Video
 
 MAX_LISTED = 50
@@ -24,9 +25,11 @@ class HardDeleteReadiness:
 
 
 def hard_delete_readiness(engine: Engine, now: datetime, cooldown_days: int, limits: Limits, *,
-                          check_snapshots: bool) -> HardDeleteReadiness:
+                          check_snapshots: bool, snapshot_horizon: int | None = None) -> HardDeleteReadiness:
     """Channels about to be hard-deleted that break the safety rule (Impact.hold_reason, the removal's own
-    rule), and the videos/watch rows among them still missing their snapshot."""
+    rule), and the videos/watch rows among them the snapshot step saw (committed before its horizon,
+    db.core.batching.commit_horizon) but left without their snapshot. Rows the app wrote later are the hard
+    delete's own work: it snapshots whatever it detaches."""
     due = (*due_for_hard_delete(now, cooldown_days), ~has_active_subscription())
     with engine.connect() as conn:
         rows = conn.execute(sa.select(Channel.uuid, Channel.channel_id, Channel.title).where(*due)).all()
@@ -35,18 +38,20 @@ def hard_delete_readiness(engine: Engine, now: datetime, cooldown_days: int, lim
         if check_snapshots:
             missing_videos = conn.execute(
                 sa.select(sa.func.count()).select_from(Video).join(Channel, Video.channel_id == Channel.uuid)
-                .where(*due, Video.original_channel_metadata.is_(None))
+                .where(*due, Video.original_channel_metadata.is_(None), committed_before(Video.__table__, snapshot_horizon))
             ).scalar_one()
             missing_watch = conn.execute(
                 sa.select(sa.func.count()).select_from(UserVideo).join(Video)
                 .join(Channel, Video.channel_id == Channel.uuid)
-                .where(*due, UserVideo.channel_context.is_(None))
+                .where(*due, UserVideo.channel_context.is_(None),
+                       committed_before(UserVideo.__table__, snapshot_horizon))
             ).scalar_one()
     return HardDeleteReadiness(held[:MAX_LISTED], missing_videos, missing_watch)
 
 
-def removed_without_snapshot(engine: Engine) -> tuple[int, int]:
-    """(videos, watch rows) of removed channels that lost their channel link without keeping a snapshot."""
+def removed_without_snapshot(engine: Engine, sweep_horizon: int | None = None) -> tuple[int, int]:
+    """(videos, watch rows) of removed channels that lost their channel link without keeping a snapshot;
+    watch rows the app wrote after the removal's sweep began (`sweep_horizon`) are the next sweep's."""
     removed = sa.select(ChannelUpdateLog.id).where(
         ChannelUpdateLog.update_type == "removal", ChannelUpdateLog.channel_id == Video.channel_id_snapshot
     ).exists()
@@ -57,7 +62,8 @@ def removed_without_snapshot(engine: Engine) -> tuple[int, int]:
         ).scalar_one()
         watch = conn.execute(
             sa.select(sa.func.count()).select_from(UserVideo).join(Video)
-            .where(Video.channel_id.is_(None), UserVideo.channel_context.is_(None), removed)
+            .where(Video.channel_id.is_(None), UserVideo.channel_context.is_(None), removed,
+                   committed_before(UserVideo.__table__, sweep_horizon))
         ).scalar_one()
     return videos, watch
 
@@ -86,10 +92,13 @@ def orphan_backlog(engine: Engine, now: datetime, deadline: timedelta) -> Orphan
     return OrphanBacklog(waiting, overdue, oldest)
 
 
-def followed_but_soft_deleted(engine: Engine) -> list[str]:
-    """Soft-deleted channels someone follows (the restore path failed); at most MAX_LISTED."""
+def followed_but_soft_deleted(engine: Engine, detection_horizon: int | None = None) -> list[str]:
+    """Soft-deleted channels someone follows (the restore path failed), at most MAX_LISTED; a follow the app
+    committed after the detection began (`detection_horizon`) is the next detection's (the subscription
+    sensor requests it within a minute), not a failure."""
     with engine.connect() as conn:
         return list(conn.execute(
-            sa.select(Channel.channel_id).where(Channel.soft_deleted_at.is_not(None), has_active_subscription())
+            sa.select(Channel.channel_id).where(Channel.soft_deleted_at.is_not(None),
+                                                has_active_subscription(detection_horizon))
             .limit(MAX_LISTED)
         ).scalars())

@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from channel_assets.cycle import Cycle
 from channel_assets.db.cleanup.followed import has_active_subscription
 from channel_assets.db.cleanup.restore import restore_followed
-from channel_assets.db.core.engine import transaction
+from channel_assets.db.core.batching import commit_horizon
+from channel_assets.db.core.engine import with_retries
 from channel_assets.db.core.models import Channel, ChannelOrphanDaily
 
 # Seed 000's metric: 100% of orphaned channels removed within 7 days. An orphan counts as removed when it
@@ -29,6 +30,7 @@ class Detection:
     restored: int
     ages: dict[str, int] = field(default_factory=dict)
     oldest: list = field(default_factory=list)
+    horizon: int | None = None  # subscriptions committed before it are what this detection saw (batching)
 
 
 def detect_orphans(engine: Engine, cycle: Cycle, day: date, *, dry_run: bool = False,
@@ -40,7 +42,9 @@ def detect_orphans(engine: Engine, cycle: Cycle, day: date, *, dry_run: bool = F
     now = cycle.now
     unmarked_orphan = (Channel.orphaned_at.is_(None), ~has_active_subscription())
     followed_again = (sa.or_(Channel.orphaned_at.is_not(None), Channel.soft_deleted_at.is_not(None)), has_active_subscription())
-    with transaction(engine) as conn:
+
+    def detect(conn: Connection) -> Detection:
+        horizon = commit_horizon(conn)
         if dry_run:
             new = _count(conn, *unmarked_orphan)
             regained = _count(conn, *followed_again)
@@ -48,7 +52,11 @@ def detect_orphans(engine: Engine, cycle: Cycle, day: date, *, dry_run: bool = F
         else:
             # two detections at once would both replace the day's set: one at a time
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('channel_orphan_daily'))"))
-            new = conn.execute(sa.update(Channel).where(*unmarked_orphan).values(orphaned_at=now)).rowcount
+            # newly orphaned rows locked in channel-id order (the pipeline's lock order); one the app holds
+            # right now is skipped: the next detection (the subscription sensor asks for one) marks it
+            newly = (sa.select(Channel.uuid).where(*unmarked_orphan).order_by(Channel.channel_id)
+                     .with_for_update(skip_locked=True).scalar_subquery())
+            new = conn.execute(sa.update(Channel).where(Channel.uuid.in_(newly)).values(orphaned_at=now)).rowcount
             rows = restore_followed(conn, cycle)
             regained, restored = len(rows), sum(r.soft_deleted_at is not None for r in rows)
             conn.execute(sa.delete(ChannelOrphanDaily).where(ChannelOrphanDaily.day == day))
@@ -89,7 +97,9 @@ def detect_orphans(engine: Engine, cycle: Cycle, day: date, *, dry_run: bool = F
             .limit(oldest_limit)
         ).all()
         orphans = sum(ages.values())
-    return Detection(dry_run, orphans, new, regained, restored, ages, oldest)
+        return Detection(dry_run, orphans, new, regained, restored, ages, oldest, horizon)
+
+    return with_retries(engine, detect)  # idempotent: a refused run (a lock the app holds) is run again
 
 
 def _count(conn, *where) -> int:

@@ -1,18 +1,29 @@
 """Soft delete, then hard delete after the cool-down, one transaction per batch of channels.
 
-A batch rolls back whole, so a crash leaves every channel either removed with its snapshots or
-untouched. The "nobody follows it" rule is decided inside the deleting transaction: the candidate channel rows are locked FOR UPDATE (a concurrent subscription INSERT needs FOR KEY
-SHARE on the channel row, so it waits for us and then fails its FK check, or commits before we lock
-and we see it), the channels' subscription rows are locked too (an UPDATE re-activating an existing
-row takes no lock on the channel), and only then is the re-check run, in a fresh READ COMMITTED
-snapshot. The final DELETE repeats the NOT EXISTS guard.
+A batch rolls back whole, so a crash leaves every channel either removed with its snapshots or untouched.
+Batches are small (HARD_DELETE_BATCH channels) so their row locks are held for a fraction of a second: the
+gallery app keeps serving while they run.
+
+The deleting transaction runs at REPEATABLE READ and snapshots whatever it is about to detach under the
+locks it holds. It locks the candidate channel rows FOR UPDATE in channel-id order (the pipeline's one lock
+order; a subscription or a video the app inserts for such a channel needs FOR KEY SHARE on it, so it
+waits and then fails its foreign key: the channel was deliberately deleted) and their subscription rows,
+re-checks "followed" (a re-follow wins: the channel is restored instead), counts the impact, snapshots and
+detaches the videos, gives their watch rows the channel context, verifies every one of those rows in the
+same snapshot, and only then deletes. A row the app changed after the snapshot makes PostgreSQL refuse the
+transaction (serialization failure), and so do a lock timeout and a deadlock: the batch is run again a
+moment later, and after a few refusals left for the next cycle; never a failed run, never a half-written
+batch. Watch rows recorded meanwhile (inserts do not conflict with those locks) are invisible to the
+snapshot: they get their context right after the commit, and the cycle's last sweep catches any later one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
@@ -26,17 +37,24 @@ from channel_assets.db.cleanup.snapshots import (
     CLEANUP_REASON,
     context_watch_rows,
     detach_videos,
+    fill_missing_watch_context,
     preserved_counts,
     snapshot_channels,
 )
-from channel_assets.db.core.batching import BATCH, in_strings, in_uuids
-from channel_assets.db.core.engine import transaction
-from channel_assets.db.core.models import Channel, UserChannel
+from channel_assets.db.core.batching import BATCH, commit_horizon, in_strings, in_uuids
+from channel_assets.db.core.engine import Refused, transaction, with_retries
+from channel_assets.db.core.models import Channel, UserChannel, channel_written
 
 # Orphans are soft-deleted at once: soft delete only stops refreshes, the cool-down protects the data.
 SOFT_DELETE_GRACE = timedelta(0)
 SAMPLE = 20
 CHANNEL_COLUMNS = tuple(Channel.__table__.c)
+# Channels per deleting transaction: its locks on their rows, videos and watch rows last a fraction of a
+# second (an app request that touches one of them waits for the commit), and a refused batch costs little.
+HARD_DELETE_BATCH = 500
+# How far back each cycle's sweep looks for watch rows recorded while or after their channel was removed.
+SWEEP_WINDOW = timedelta(days=2)
+T = TypeVar("T")
 
 
 class PreservationError(RuntimeError):
@@ -44,7 +62,8 @@ class PreservationError(RuntimeError):
 
 
 class ConcurrentSubscriptionError(RuntimeError):
-    """A channel of the batch was followed again while it was being deleted; the batch rolled back."""
+    """A channel of the batch was followed again while it was being deleted; the batch rolled back (and is
+    run again, when the re-follow wins)."""
 
 
 @dataclass
@@ -59,7 +78,10 @@ class Removal:
     videos_preserved: int = 0
     watch_rows_before: int = 0
     watch_rows_preserved: int = 0
+    watch_rows_late: int = 0  # recorded while their channel was being removed: given their context after it
     batches: int = 0
+    batches_refused: int = 0  # the database kept refusing them: their channels wait for the next cycle
+    sweep_horizon: int | None = None  # every watch row committed before this xid has its context (batching)
 
     def add_removed(self, impacts: Sequence[Impact]) -> None:
         self.hard_deleted += len(impacts)
@@ -68,31 +90,83 @@ class Removal:
         self.watch_rows_before += sum(i.watch_rows for i in impacts)
 
 
+@dataclass
+class _Batch:
+    """What one committed batch did; merged into the run's Removal only after its commit."""
+
+    soft_deleted: int = 0
+    restored: int = 0
+    held: list[tuple[Impact, str]] = field(default_factory=list)
+    removed: list[Impact] = field(default_factory=list)
+    videos_preserved: int = 0
+    watch_rows_preserved: int = 0
+    detached: list[uuid.UUID] = field(default_factory=list)
+
+    def into(self, result: Removal) -> None:
+        result.soft_deleted += self.soft_deleted
+        result.restored += self.restored
+        result.held += self.held
+        result.add_removed(self.removed)
+        result.videos_preserved += self.videos_preserved
+        result.watch_rows_preserved += self.watch_rows_preserved
+
+
+def _pages(engine: Engine, where, batch_size: int) -> Iterator[list[uuid.UUID]]:
+    """Keyset pages (by uuid) of the ids of the channels matching `where`, read without locks; each page's
+    work re-reads its rows under `where` in its own transaction."""
+    last = None
+    while True:
+        query = sa.select(Channel.uuid).where(*where).order_by(Channel.uuid).limit(batch_size)
+        if last is not None:
+            query = query.where(Channel.uuid > last)
+        with engine.connect() as conn:
+            ids = list(conn.execute(query).scalars())
+        if not ids:
+            return
+        last = ids[-1]
+        yield ids
+
+
+def _rows(conn: Connection, ids: Sequence[uuid.UUID], where, *, lock: bool) -> list:
+    """The page's channels still matching `where`; locked FOR UPDATE in channel-id order when `lock`."""
+    query = sa.select(*CHANNEL_COLUMNS).where(in_uuids(Channel.uuid, ids), *where).order_by(Channel.channel_id)
+    return conn.execute(query.with_for_update() if lock else query).all()
+
+
+def _page_work(engine: Engine, work: Callable[[Connection], T], result, **retry) -> T | None:
+    """One page's transaction, run again when the database refuses it for a reason that passes; None (the
+    page counted as refused, its channels left for the next cycle) when it keeps refusing."""
+    try:
+        return with_retries(engine, work, **retry)
+    except Refused:
+        result.batches_refused += 1
+        return None
+
+
 def soft_delete_orphans(engine: Engine, cycle: Cycle, limits: Limits, *, dry_run: bool = False,
-                        batch_size: int | None = None,
-                        result: Removal | None = None) -> Removal:
+                        batch_size: int | None = None, result: Removal | None = None) -> Removal:
     """Orphans past the grace stop being refreshed; over-threshold ones are held instead."""
     result = result or Removal(dry_run)
     due = Channel.orphaned_at <= cycle.now - SOFT_DELETE_GRACE
     if dry_run:  # the dry-run detection marked nothing: count today's would-be orphans too
         due = sa.or_(due, sa.and_(Channel.orphaned_at.is_(None), ~has_active_subscription()))
     where = (Channel.soft_deleted_at.is_(None), Channel.removal_hold_reason.is_(None), due)
-    for conn, rows in channel_batches(engine, where, batch_size):
-        allowed, held = split(analyze(conn, rows), limits)
-        result.held += held
-        result.batches += 1
+
+    def page(conn: Connection, ids: list[uuid.UUID]) -> _Batch:
+        allowed, held = split(analyze(conn, _rows(conn, ids, where, lock=not dry_run)), limits)
+        batch = _Batch(held=held)
         if dry_run:
-            result.soft_deleted += len(allowed)
-            continue
+            batch.soft_deleted = len(allowed)
+            return batch
         hold(conn, held, cycle)
         if not allowed:
-            continue
+            return batch
         by_uuid = {i.channel_uuid: i for i in allowed}
         done = conn.execute(
             sa.update(Channel)
             .where(in_uuids(Channel.uuid, list(by_uuid)), Channel.soft_deleted_at.is_(None),
                    ~has_active_subscription())
-            .values(soft_deleted_at=cycle.now, updated_at=cycle.now)
+            .values(soft_deleted_at=cycle.now, **channel_written(cycle.now))
             .returning(Channel.uuid)
         ).scalars().all()
         write_events(conn, [
@@ -100,7 +174,14 @@ def soft_delete_orphans(engine: Engine, cycle: Cycle, limits: Limits, *, dry_run
                           changes={"phase": "soft_delete", "impact": by_uuid[u].as_dict()})
             for u in done
         ])
-        result.soft_deleted += len(done)
+        batch.soft_deleted = len(done)
+        return batch
+
+    for ids in _pages(engine, where, batch_size or BATCH):
+        result.batches += 1
+        batch = _page_work(engine, lambda conn, ids=ids: page(conn, ids), result)
+        if batch is not None:
+            batch.into(result)
     return result
 
 
@@ -110,21 +191,25 @@ def due_for_hard_delete(now: datetime, cooldown_days: int) -> tuple:
 
 
 def hard_delete_due(engine: Engine, cycle: Cycle, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
-                    batch_size: int | None = None,
-                    result: Removal | None = None) -> Removal:
+                    batch_size: int | None = None, result: Removal | None = None) -> Removal:
     """Remove soft-deleted channels whose cool-down has passed and that still pass the safety rules."""
     where = due_for_hard_delete(cycle.now, cooldown_days)
-    return _hard_delete(engine, where, cycle, limits, dry_run=dry_run,
-                        batch_size=batch_size, result=result or Removal(dry_run))
+    return _hard_delete(engine, where, cycle, limits, dry_run=dry_run, batch_size=batch_size,
+                        result=result or Removal(dry_run))
 
 
 def run_removal(engine: Engine, cycle: Cycle, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
                 batch_size: int | None = None) -> Removal:
-    """One cleanup cycle's removal: soft delete of orphans, then hard delete of those past the cool-down."""
-    result = soft_delete_orphans(engine, cycle, limits, dry_run=dry_run,
-                                 batch_size=batch_size)
-    return hard_delete_due(engine, cycle, cooldown_days, limits, dry_run=dry_run,
-                           batch_size=batch_size, result=result)
+    """One cleanup cycle's removal: soft delete of orphans, then hard delete of those past the cool-down,
+    then the sweep that gives every watch row of a removed channel's video its context (rows the app
+    recorded during the delete, or later, on a video whose channel was removed)."""
+    result = soft_delete_orphans(engine, cycle, limits, dry_run=dry_run, batch_size=batch_size)
+    hard_delete_due(engine, cycle, cooldown_days, limits, dry_run=dry_run, batch_size=batch_size, result=result)
+    if not dry_run:
+        with engine.connect() as conn:
+            result.sweep_horizon = commit_horizon(conn)
+        result.watch_rows_late += fill_missing_watch_context(engine, cycle.now - SWEEP_WINDOW)
+    return result
 
 
 def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: str, cycle: Cycle) -> Removal:
@@ -150,40 +235,32 @@ def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: s
             for c in wanted
         ])
     where = (in_uuids(Channel.uuid, ids), Channel.removal_hold_reason.is_not(None))
-    return _hard_delete(engine, where, cycle, None, dry_run=False, batch_size=None,
-                        result=Removal(False))
-
-
-def channel_batches(engine: Engine, where, batch_size: int | None = None, *,
-                    lock: bool = False) -> Iterator[tuple[Connection, list]]:
-    """Keyset pages (by uuid) of the channels matching `where`, one transaction per page: yields the page's
-    connection and rows; the page commits when the next one is asked for and rolls back if the caller's
-    work on it raises. `lock` takes the rows FOR UPDATE."""
-    last = None
-    while True:
-        with transaction(engine) as conn:
-            query = sa.select(*CHANNEL_COLUMNS).where(*where).order_by(Channel.uuid).limit(batch_size or BATCH)
-            if last is not None:
-                query = query.where(Channel.uuid > last)
-            if lock:
-                query = query.with_for_update()
-            rows = conn.execute(query).all()
-            if not rows:
-                return
-            last = rows[-1].uuid
-            yield conn, rows
+    return _hard_delete(engine, where, cycle, None, dry_run=False, batch_size=None, result=Removal(False))
 
 
 def _hard_delete(engine: Engine, where, cycle: Cycle, limits: Limits | None, *, dry_run: bool,
                  batch_size: int | None, result: Removal) -> Removal:
-    for conn, rows in channel_batches(engine, where, batch_size, lock=not dry_run):
+    for ids in _pages(engine, where, batch_size or HARD_DELETE_BATCH):
         result.batches += 1
-        _hard_delete_batch(conn, rows, cycle, limits, dry_run=dry_run, result=result)
+        if dry_run:
+            with engine.connect() as conn:
+                _hard_delete_batch(conn, _rows(conn, ids, where, lock=False), cycle, limits, dry_run=True).into(result)
+            continue
+        batch = _page_work(engine, lambda conn, ids=ids: _hard_delete_batch(
+            conn, _rows(conn, ids, where, lock=True), cycle, limits, dry_run=False), result,
+            isolation_level="REPEATABLE READ", retry_on=(ConcurrentSubscriptionError,))
+        if batch is None:
+            continue
+        batch.into(result)
+        # watch rows the app recorded while the batch ran (after its snapshot): their context now (a
+        # refusal here leaves them to the sweep at the end of the cycle)
+        late = _page_work(engine, lambda conn, vids=batch.detached: context_watch_rows(conn, vids), result)
+        result.watch_rows_late += late or 0
     return result
 
 
-def _hard_delete_batch(conn: Connection, rows, cycle: Cycle, limits: Limits | None, *, dry_run: bool,
-                       result: Removal) -> None:
+def _hard_delete_batch(conn: Connection, rows, cycle: Cycle, limits: Limits | None, *, dry_run: bool) -> _Batch:
+    batch = _Batch()
     ids = [r.uuid for r in rows]
     if not dry_run:
         conn.execute(
@@ -193,24 +270,23 @@ def _hard_delete_batch(conn: Connection, rows, cycle: Cycle, limits: Limits | No
     followed = set(conn.execute(
         sa.select(Channel.uuid).where(in_uuids(Channel.uuid, ids), has_active_subscription())
     ).scalars())
-    if followed:
-        result.restored += len(followed)
-        if not dry_run:
-            restore_followed(conn, cycle, ids=list(followed))
+    batch.restored = len(followed)
+    if followed and not dry_run:
+        restore_followed(conn, cycle, ids=list(followed))
     rows = [r for r in rows if r.uuid not in followed]
     impacts = analyze(conn, rows)
-    allowed, held = split(impacts, limits) if limits is not None else (impacts, [])
-    result.held += held
+    allowed, batch.held = split(impacts, limits) if limits is not None else (impacts, [])
     if dry_run:
-        result.add_removed(allowed)
-        return
-    hold(conn, held, cycle)
+        batch.removed = allowed
+        return batch
+    hold(conn, batch.held, cycle)
     if not allowed:
-        return
+        return batch
     ok = [i.channel_uuid for i in allowed]
     expected = (sum(i.videos for i in allowed), sum(i.watch_rows for i in allowed))
     # One UPDATE snapshots (where missing) and detaches the videos, then their watch rows get the context
-    # through users_uservideo(video_id); both are checked row by row below before anything is deleted.
+    # through users_uservideo(video_id); all in this transaction's one snapshot, so the counts agree
+    # unless something is wrong, and then nothing is deleted.
     vids = detach_videos(conn, ok, cycle.now)
     context_watch_rows(conn, vids)
     preserved, unpreserved = preserved_counts(conn, vids)
@@ -230,9 +306,8 @@ def _hard_delete_batch(conn: Connection, rows, cycle: Cycle, limits: Limits | No
         raise ConcurrentSubscriptionError(
             f"{len(set(ok) - deleted)} channel(s) were followed again during the delete; batch rolled back"
         )
-    result.add_removed(allowed)
-    result.videos_preserved += preserved.videos
-    result.watch_rows_preserved += preserved.watch_rows
+    batch.removed = allowed
+    batch.videos_preserved, batch.watch_rows_preserved, batch.detached = preserved.videos, preserved.watch_rows, vids
     by_uuid = {r.uuid: r for r in rows}
     write_events(conn, [
         AuditEvent.of(cycle, "removal", "success", i.channel_uuid, i.channel_id,
@@ -240,6 +315,7 @@ def _hard_delete_batch(conn: Connection, rows, cycle: Cycle, limits: Limits | No
                                "snapshot": channel_snapshot(by_uuid[i.channel_uuid], cycle.now)})
         for i in allowed
     ])
+    return batch
 
 
 def channel_snapshot(row, now: datetime, reason: str = CLEANUP_REASON) -> dict:
@@ -260,24 +336,34 @@ class SnapshotRun:
     videos: int = 0
     watch_rows: int = 0
     held: list[tuple[Impact, str]] = field(default_factory=list)
+    batches_refused: int = 0
+    horizon: int | None = None  # every row of a due channel committed before this xid was seen (batching)
 
 
 def snapshot_due(engine: Engine, cycle: Cycle, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
                  batch_size: int | None = None) -> SnapshotRun:
     """Snapshot the channels the hard delete will remove (cool-down passed, within the rules, unfollowed);
-    over-threshold ones are held here already, so the blocking check sees only removable channels."""
-    result = SnapshotRun(dry_run)
+    over-threshold ones are held here already, so the blocking check sees only removable channels. Rows the
+    app records after this step are the hard delete's own work (it snapshots whatever it detaches)."""
+    with engine.connect() as conn:
+        result = SnapshotRun(dry_run, horizon=commit_horizon(conn))
     where = (*due_for_hard_delete(cycle.now, cooldown_days), ~has_active_subscription())
-    for conn, rows in channel_batches(engine, where, batch_size):
-        allowed, held = split(analyze(conn, rows), limits)
-        result.held += held
-        result.channels += len(allowed)
+
+    def page(conn: Connection, ids: list[uuid.UUID]) -> tuple[list[Impact], list[tuple[Impact, str]], int, int]:
+        allowed, held = split(analyze(conn, _rows(conn, ids, where, lock=not dry_run)), limits)
         if dry_run:
-            result.videos += sum(i.videos for i in allowed)
-            result.watch_rows += sum(i.watch_rows for i in allowed)
-            continue
+            return allowed, held, sum(i.videos for i in allowed), sum(i.watch_rows for i in allowed)
         hold(conn, held, cycle)
         counts = snapshot_channels(conn, [i.channel_uuid for i in allowed], cycle.now)
-        result.videos += counts.videos
-        result.watch_rows += counts.watch_rows
+        return allowed, held, counts.videos, counts.watch_rows
+
+    for ids in _pages(engine, where, batch_size or HARD_DELETE_BATCH):
+        done = _page_work(engine, lambda conn, ids=ids: page(conn, ids), result)
+        if done is None:
+            continue
+        allowed, held, videos, watch_rows = done
+        result.channels += len(allowed)
+        result.held += held
+        result.videos += videos
+        result.watch_rows += watch_rows
     return result

@@ -13,8 +13,8 @@ from channel_assets.db.audit.update_log import AuditEvent, write_events
 from channel_assets.db.cleanup.followed import has_active_subscription
 from channel_assets.db.cleanup.holds import OPERATOR_HOLD
 from channel_assets.db.core.batching import BATCH, chunks, in_strings, in_uuids
-from channel_assets.db.core.engine import transaction
-from channel_assets.db.core.models import Channel, Video
+from channel_assets.db.core.engine import transaction, with_retries
+from channel_assets.db.core.models import Channel, Video, channel_written
 from channel_assets.youtube.ids import InvalidChannelId, validate_channel_ids
 
 
@@ -27,7 +27,7 @@ def restore_followed(conn: Connection, cycle: Cycle, ids: Sequence[uuid.UUID] | 
     soft_deleted_at and any hold are cleared, and a 'restore' is logged for each soft-deleted one."""
     query = sa.select(Channel.uuid, Channel.channel_id, Channel.soft_deleted_at).where(
         sa.or_(Channel.orphaned_at.is_not(None), Channel.soft_deleted_at.is_not(None)), has_active_subscription()
-    )
+    ).order_by(Channel.channel_id).with_for_update()  # locked in channel-id order, the pipeline's lock order
     rows = []
     for batch in chunks(list(ids), BATCH) if ids is not None else [None]:
         rows += conn.execute(query if batch is None else query.where(in_uuids(Channel.uuid, batch))).all()
@@ -35,7 +35,7 @@ def restore_followed(conn: Connection, cycle: Cycle, ids: Sequence[uuid.UUID] | 
         conn.execute(
             sa.update(Channel)
             .where(in_uuids(Channel.uuid, batch))
-            .values(orphaned_at=None, soft_deleted_at=None, removal_hold_reason=None, updated_at=cycle.now)
+            .values(orphaned_at=None, soft_deleted_at=None, removal_hold_reason=None, **channel_written(cycle.now))
         )
     write_events(conn, [
         AuditEvent.of(cycle, "restore", "success", r.uuid, r.channel_id,
@@ -81,7 +81,7 @@ def restore_channels(engine: Engine, channel_ids: Sequence[str], reason: str, cy
             sa.update(Channel)
             .where(in_strings(Channel.channel_id, wanted))
             .values(soft_deleted_at=None, removal_hold_reason=f"{OPERATOR_HOLD}{cycle.actor}: {reason}",
-                    updated_at=cycle.now)
+                    **channel_written(cycle.now))
         )
         write_events(conn, [
             AuditEvent.of(cycle, "restore", "success", found[c].uuid, c,
@@ -98,8 +98,9 @@ def relink_preserved_videos(engine: Engine, cycle: Cycle, channel_ids: Sequence[
     `channel_ids` narrows it to those YouTube ids (the sensor passes the channels it just saw).
     """
     match = sa.select(Channel.uuid).where(Channel.channel_id == Video.channel_id_snapshot).scalar_subquery()
-    relinked = 0
-    with transaction(engine) as conn:
+
+    def relink(conn: Connection) -> int:
+        relinked = 0
         scopes = [()] if channel_ids is None else [
             (in_strings(Video.channel_id_snapshot, batch),)
             for batch in chunks(list(channel_ids), BATCH)
@@ -123,4 +124,6 @@ def relink_preserved_videos(engine: Engine, cycle: Cycle, channel_ids: Sequence[
                 AuditEvent.of(cycle, "restore", "success", cu, cid, changes={"relinked_videos": n})
                 for cid, cu, n in per_channel
             ])
-    return relinked
+        return relinked
+
+    return with_retries(engine, relink)  # idempotent: run again when a busy row refuses it

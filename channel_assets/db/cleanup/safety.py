@@ -13,7 +13,7 @@ from channel_assets.cycle import Cycle
 from channel_assets.db.audit.update_log import AuditEvent, write_events
 from channel_assets.db.cleanup.holds import SAFETY_HOLD
 from channel_assets.db.core.batching import in_uuids
-from channel_assets.db.core.models import Channel, UserVideo, Video
+from channel_assets.db.core.models import Channel, UserVideo, Video, channel_written
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def hold(conn: Connection, held: Sequence[tuple[Impact, str]], cycle: Cycle) -> 
     conn.execute(
         sa.update(Channel)
         .where(Channel.uuid == sa.bindparam("b_uuid"), Channel.removal_hold_reason.is_(None))
-        .values(removal_hold_reason=sa.bindparam("b_reason"), updated_at=cycle.now),
+        .values(removal_hold_reason=sa.bindparam("b_reason"), **channel_written(cycle.now)),
         [{"b_uuid": i.channel_uuid, "b_reason": reason} for i, reason in held],
     )
     write_events(conn, [

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from channel_assets.db.core.batching import chunks, in_uuids
-from channel_assets.db.core.models import Channel, UserVideo, Video
+from channel_assets.db.core.engine import Refused, with_retries
+from channel_assets.db.core.models import Channel, ChannelUpdateLog, UserVideo, Video
 
 CLEANUP_REASON = "orphaned_channel_removal"
 # Video ids per watch-row statement, bound as one array (see the module docstring for why not more).
@@ -99,6 +100,28 @@ def snapshot_channels(conn: Connection, ids: Sequence[uuid.UUID], now: datetime,
     n_videos = conn.execute(videos).rowcount
     n_watch = context_watch_rows(conn, video_ids(conn, ids))
     return SnapshotCounts(n_videos, n_watch)
+
+
+def fill_missing_watch_context(engine: Engine, removed_since: datetime) -> int:
+    """Give the watch rows of the videos of channels removed since `removed_since` that have no channel context
+    yet their video's snapshot: rows the app recorded while or after their channel was removed. The channels
+    come from the removal log (its created_at index), their videos through video_channel_snapshot_idx; one
+    short transaction per VIDEO_CHUNK videos. Returns the rows filled."""
+    log = ChannelUpdateLog.__table__.c
+    removed = (sa.select(log.channel_id).where(log.created_at >= removed_since, log.update_type == "removal",
+                                               log.changes_made["phase"].as_string() == "hard_delete")
+               .scalar_subquery())
+    with engine.connect() as conn:
+        vids = list(conn.execute(sa.select(Video.uuid).where(
+            Video.channel_id.is_(None), Video.original_channel_metadata.is_not(None),
+            Video.channel_id_snapshot.in_(removed))).scalars())
+    filled = 0
+    for chunk in chunks(vids, VIDEO_CHUNK):
+        try:
+            filled += with_retries(engine, lambda conn, chunk=chunk: context_watch_rows(conn, chunk))
+        except Refused:
+            continue  # rows a busy app holds now: the next cycle's sweep gives them their context
+    return filled
 
 
 def detach_videos(conn: Connection, ids: Sequence[uuid.UUID], now: datetime,

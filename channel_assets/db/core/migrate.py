@@ -42,6 +42,8 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     Raises adoption.IncompatibleSchemaError (nothing changed) when the existing schema cannot be adopted."""
     before = current_revision(engine)
     with engine.connect() as conn:  # not begun: env.py runs one transaction per revision
+        conn.exec_driver_sql("SET statement_timeout = 0")  # an index build on a big app table takes long
+        conn.commit()  # a session setting: it outlives this commit, and Alembic begins its own transactions
         command.upgrade(_config(connection=conn), revision)
         conn.commit()
     return before, current_revision(engine)

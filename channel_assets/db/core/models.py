@@ -93,6 +93,9 @@ class Channel(Base):
     orphaned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     soft_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     removal_hold_reason: Mapped[str | None] = mapped_column(Text)
+    # The updated_at of the pipeline's last write of the row (revision 0008): a different updated_at means
+    # the app saved the row since (see channel_written).
+    pipeline_written_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=_now_default())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=_now_default())
@@ -105,6 +108,13 @@ class Channel(Base):
         Index("channel_soft_deleted_idx", "soft_deleted_at"),
         Index("channel_created_at_idx", "created_at"),
     )
+
+
+def channel_written(now: datetime) -> dict[str, datetime]:
+    """What every pipeline write of a channel row sets besides its own columns: updated_at, and the same
+    moment in pipeline_written_at. A Django save() of a stale copy writes an updated_at of its own, so the
+    two then differ and the refresh notices (db.refresh.tiering)."""
+    return {"updated_at": now, "pipeline_written_at": now}
 
 
 class UserChannel(Base):

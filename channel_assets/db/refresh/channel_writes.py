@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, update
 
 from channel_assets.cycle import Cycle
 from channel_assets.db.audit.update_log import AuditEvent
-from channel_assets.db.core.models import Channel
+from channel_assets.db.core.models import Channel, channel_written
 
 TRACKED = ("title", "description", "custom_url", "thumbnail_url", "country", "published_at",
            "uploads_playlist_id", "subscriber_count", "hidden_subscriber_count", "video_count", "view_count")
@@ -72,7 +72,8 @@ WITH d AS (
     WHERE c.channel_id = ANY(%(ids)s)
 ), u AS (
     UPDATE videos_channel c SET {_PG_SET}, last_updated = %(now)s, failed_update_count = 0, last_error = NULL,
-           missing_since = NULL, is_available = true, unavailable_reason = NULL, updated_at = %(now)s
+           missing_since = NULL, is_available = true, unavailable_reason = NULL, updated_at = %(now)s,
+           pipeline_written_at = %(now)s
     FROM channel_assets_metadata_in t WHERE c.channel_id = t.channel_id AND c.channel_id = ANY(%(ids)s)
 ), dj AS (
     SELECT d.*, CASE WHEN diff <> '' THEN ('{{' || diff || '}}')::jsonb END AS changes FROM d
@@ -216,13 +217,13 @@ def _apply_gone_failed(conn: Connection, old: dict, gone: Sequence[str], failed:
         conn.execute(update(t).where(where).values(
             is_available=False, unavailable_reason="missing",
             missing_since=bindparam("v_since", type_=dt), next_refresh_at=bindparam("v_next", type_=dt),
-            updated_at=now), gone_params)
+            **channel_written(now)), gone_params)
     if fail_params:
         conn.execute(update(t).where(where).values(
             failed_update_count=bindparam("v_count"), last_error=bindparam("v_error"),
-            next_refresh_at=bindparam("v_next", type_=dt), updated_at=now), fail_params)
+            next_refresh_at=bindparam("v_next", type_=dt), **channel_written(now)), fail_params)
     if capped_params:  # seed 000: the 5th access-denied failure makes the channel unavailable
         conn.execute(update(t).where(where).values(
             failed_update_count=bindparam("v_count"), last_error=bindparam("v_error"),
             next_refresh_at=bindparam("v_next", type_=dt), is_available=False,
-            unavailable_reason=bindparam("v_reason"), updated_at=now), capped_params)
+            unavailable_reason=bindparam("v_reason"), **channel_written(now)), capped_params)

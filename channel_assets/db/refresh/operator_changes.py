@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select, update
 from channel_assets.cycle import Cycle
 from channel_assets.db.audit.update_log import AuditEvent, write_events
 from channel_assets.db.core.engine import transaction
-from channel_assets.db.core.models import Channel
+from channel_assets.db.core.models import Channel, channel_written
 
 DUE_NOW = object()  # a value meaning "due now at the latest": least(next_refresh_at, now)
 
@@ -42,7 +42,7 @@ def change_channels(engine: Engine, channel_ids: Sequence[str], values: Mapping[
                                     + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""))
         sql_values = {name: func.least(c[name], now) if v is DUE_NOW else v for name, v in values.items()}
         conn.execute(update(Channel.__table__).where(c.channel_id.in_(list(rows)))
-                     .values(**sql_values, updated_at=now))
+                     .values(**sql_values, **channel_written(now)))
         events = []
         for cid, row in rows.items():
             changes = {name: [_jsonable(getattr(row, name)), _jsonable(

@@ -17,16 +17,23 @@ from channel_assets.defs.resources import AppDatabase, PipelinePolicy
 from channel_assets.reporting.markdown import md_table
 
 
+def _horizon(value: int | None) -> int | None:
+    """A commit horizon a step recorded in its metadata (-1, or absent, when it recorded none)."""
+    return value if value is not None and value >= 0 else None
+
+
 @dg.asset_check(asset=preserved_video_snapshots, blocking=True)
 def cleanup_safety_rules(context: dg.AssetCheckExecutionContext, app_db: AppDatabase,
                          policy: PipelinePolicy) -> dg.AssetCheckResult:
     """Every channel about to be hard-deleted is within the thresholds and (unless dry run) every video and
-    watch row of it carries its snapshot. ERROR and blocking: a failure stops removed_channels."""
+    watch row of it the snapshot step saw carries its snapshot; rows the app recorded since are the hard
+    delete's own work (it snapshots what it detaches). ERROR and blocking: a failure stops removed_channels."""
     now, meta = checked_cycle(context, preserved_video_snapshots)
     if not meta:
         return dg.AssetCheckResult(passed=False, description="no snapshot materialization to check")
     ready = hard_delete_readiness(app_db.engine, now, policy.cooldown_days, policy.limits,
-                                  check_snapshots=not meta.get("dry_run"))
+                                  check_snapshots=not meta.get("dry_run"),
+                                  snapshot_horizon=_horizon(meta.get("snapshot_horizon")))
     over = [(i.channel_id, i.videos, i.watch_rows, i.users, reason) for i, reason in ready.over_threshold]
     passed = not over and ready.videos_without_snapshot == 0 and ready.watch_rows_without_context == 0
     return dg.AssetCheckResult(
@@ -45,10 +52,10 @@ def cleanup_safety_rules(context: dg.AssetCheckExecutionContext, app_db: AppData
 @dg.asset_check(asset=removed_channels)
 def snapshot_completeness(context: dg.AssetCheckExecutionContext, app_db: AppDatabase) -> dg.AssetCheckResult:
     """Nothing lost: every channel-less video of a removed channel has its snapshot, its watch rows their
-    context, and the cycle preserved exactly the videos and watch rows it found before deleting (a dry run
-    deletes and preserves nothing, so it has no counts to compare)."""
+    context (those recorded after the removal's sweep wait for the next one), and the cycle preserved
+    exactly the videos and watch rows it found before deleting (a dry run deletes and preserves nothing)."""
     _, meta = checked_cycle(context, removed_channels)
-    videos, watch = removed_without_snapshot(app_db.engine)
+    videos, watch = removed_without_snapshot(app_db.engine, _horizon(meta.get("sweep_horizon")))
     counts_match = bool(meta.get("dry_run")) or (meta.get("videos_before") == meta.get("videos_preserved")
                                                   and meta.get("watch_rows_before") == meta.get("watch_rows_preserved"))
     return dg.AssetCheckResult(
@@ -81,7 +88,8 @@ def orphans_removed_within_7_days(context: dg.AssetCheckExecutionContext, app_db
 def no_followed_channel_soft_deleted(context: dg.AssetCheckExecutionContext,
                                      app_db: AppDatabase) -> dg.AssetCheckResult:
     """ERROR when a soft-deleted channel has an active subscription (the restore path failed)."""
-    followed = followed_but_soft_deleted(app_db.engine)
+    _, meta = checked_cycle(context, orphaned_channels)
+    followed = followed_but_soft_deleted(app_db.engine, _horizon(meta.get("detection_horizon")))
     return dg.AssetCheckResult(passed=not followed, severity=dg.AssetCheckSeverity.ERROR,
                                metadata={"followed_soft_deleted": len(followed),
                                          "channels": dg.MetadataValue.md(md_table(["channel id"], [(c,) for c in followed]))})

@@ -55,7 +55,8 @@ def channel_metadata(context: dg.AssetExecutionContext, config: MetadataConfig, 
     if tiers is not None:
         metadata |= {"tier_promoted": tiers.promoted, "tier_demoted": tiers.demoted,
                      "tier_to_daily": tiers.to_daily, "tier_to_weekly": tiers.to_weekly,
-                     "tier_to_monthly": tiers.to_monthly}
+                     "tier_to_monthly": tiers.to_monthly, "app_saved_since_refresh": tiers.app_saved,
+                     "tier_left_for_next_run": tiers.left_for_next_run}
     return dg.MaterializeResult(metadata=metadata)
 
 
