@@ -10,16 +10,25 @@ by replaying days.
 
 from __future__ import annotations
 
-import binascii
 import bisect
 import hashlib
 import math
-import random
 import struct
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
+
+from channel_assets.emulator.hashing import b64, unb64
+from channel_assets.emulator.hashing import digest as _digest
+from channel_assets.emulator.hashing import keyed as _keyed
+from channel_assets.emulator.hashing import unit as _unit
+from channel_assets.emulator.text import ADJ as _ADJ
+from channel_assets.emulator.text import COUNTRIES as _COUNTRIES
+from channel_assets.emulator.text import DESCRIPTIONS as _DESCRIPTIONS
+from channel_assets.emulator.text import EMOJI as _EMOJI
+from channel_assets.emulator.text import NOUN as _NOUN
+from channel_assets.emulator.text import UNICODE_TITLES as _UNICODE_TITLES
+from channel_assets.emulator.text import WORDS as _WORDS
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = 86_400.0
@@ -30,72 +39,6 @@ _DEATH_RATE_PER_DAY = 0.002
 _TITLE_CHANGE_RATE_PER_DAY = 0.003
 GONE_STATUSES = ("deleted", "terminated", "private")
 STATUSES = ("active", *GONE_STATUSES)
-
-_ADJ = ("Daily", "Epic", "Lazy", "Tiny", "Urban", "Cosmic", "Honest", "Quiet", "Wild", "Retro", "Curious",
-        "Midnight", "Golden", "Rapid", "Cozy", "Brave", "Electric", "Hidden", "Salty", "Nordic")
-_NOUN = ("Kitchen", "Garage", "Gamer", "Science", "Travels", "Beats", "Maker", "Lab", "Chess", "Garden",
-         "Studio", "Theory", "Workshop", "Cinema", "Robot", "Pixel", "Piano", "Hiker", "Chef", "Podcast")
-_UNICODE_TITLES = ("Café Ñandú", "ゲーム実況チャンネル", "Мастерская Ивана", "مطبخ سارة", "Crème brûlée TV",
-                   "Ελληνικά Μαθήματα", "한국 요리", "Zażółć gęślą jaźń", "हिंदी कहानियाँ", "Smörgåsbord")
-_EMOJI = ("🎮", "🍳", "🚀", "🎸", "🌱", "🔥", "✨", "🐱", "📚", "🏔️")
-_WORDS = ("video", "today", "build", "review", "tutorial", "recipe", "journey", "update", "live", "guide",
-          "how", "why", "best", "new", "first", "week", "with", "friends", "episode", "challenge")
-
-
-def _description_pool() -> tuple[str, ...]:
-    """Channel and video descriptions: empty, short, emoji/unicode, and near the 5,000-char limit."""
-    rng = random.Random(20260101)
-    pool = ["", ""]
-    for _ in range(30):
-        pool.append(" ".join(rng.choice(_WORDS) for _ in range(rng.randrange(5, 40))).capitalize() + ".")
-    for n in range(20):
-        pool.append(f"{_UNICODE_TITLES[n % 10]} {_EMOJI[n % 10]} — “{rng.choice(_WORDS)}” ✓\n"
-                    f"Kontakt: ü{n}@example.com\n\nNew videos every week → https://example.com/{n}")
-    for _ in range(8):
-        para = " ".join(rng.choice(_WORDS) for _ in range(60)) + ".\n\n"
-        pool.append((para * 40)[: rng.randrange(1500, 4900)])
-    return tuple(pool)
-
-
-_COUNTRIES = ("US", "GB", "DE", "FR", "JP", "BR", "IN", "CA", "ES", "KR", "MX", "PL", "SE", "NG", "AU")
-_DESCRIPTIONS = _description_pool()
-
-
-@lru_cache(maxsize=256)
-def _keyed(key: bytes, size: int) -> hashlib.blake2b:
-    """A keyed hasher with the key block already absorbed: ``copy()`` is ~40 % cheaper than a new keyed one."""
-    return hashlib.blake2b(digest_size=size, key=key)
-
-
-def _digest(key: bytes, data: bytes, size: int = 8) -> bytes:
-    h = _keyed(key, size).copy()
-    h.update(data)
-    return h.digest()
-
-
-def _unit(key: bytes, data: bytes) -> float:
-    """A deterministic float in [0, 1) for ``data`` under ``key``."""
-    return (int.from_bytes(_digest(key, data), "big") >> 11) * (2.0**-53)
-
-
-_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
-_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
-
-
-def b64(raw: bytes) -> str:
-    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode()
-
-
-def unb64(text: str, nbytes: int) -> bytes | None:
-    """Strict inverse of ``b64``: only the canonical spelling decodes (the round trip decides)."""
-    try:
-        raw = binascii.a2b_base64(text.encode("ascii").translate(_FROM_URLSAFE) + b"=" * (-len(text) % 4),
-                                  strict_mode=True)
-    except (binascii.Error, UnicodeEncodeError):
-        return None
-    if len(raw) != nbytes or b64(raw) != text:
-        return None
-    return raw
 
 
 def _seed_key(seed: int) -> bytes:
