@@ -29,6 +29,13 @@ def unit(key: bytes, data: bytes) -> float:
 
 
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def etag(data: bytes) -> bytes:
+    """Unpadded urlsafe base64 of a SHA-1, 27 characters like the real ones (SHA-1: the fastest 20-byte
+    hash here, ~2x blake2b on 2 KB items; binascii: no base64-module layers on the hot path)."""
+    raw = hashlib.sha1(data, usedforsecurity=False).digest()
+    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
