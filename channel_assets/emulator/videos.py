@@ -360,7 +360,7 @@ def make_video(key: bytes, video_id: str, i: int, k: int, subs0: int, channel_id
     age = (now - published_ts) / DAY if now > published_ts else 0.0
     peak = subs0 * (0.05 + 0.003 * (w4 % 1000))
     tau = 1 + 0.014 * ((w4 >> 10) % 1000)
-    tail = peak * (0.0005 + 0.000003 * ((w4 >> 20) % 1000)) * age
+    tail = (peak * (0.0005 + 0.000003 * ((w4 >> 20) % 1000)) + 0.5 + (w7 & 1023) / 256) * age  # views/day, long after
     views = int(peak * (1 - math.exp(-age / tau)) + tail)
     likes = int((0.005 + 0.000075 * (w5 % 1000))
                 * (peak * (1 - math.exp(-age / (tau * (0.3 + 0.005 * ((w3 >> 24) % 100))))) + 0.5 * tail))

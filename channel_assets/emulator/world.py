@@ -278,6 +278,11 @@ class World:
     def video_id(self, i: int, k: int) -> str:
         return _encode_video(self._key, i, k)
 
+    def is_video_id(self, video_id: str) -> bool:
+        """Whether ``video_id`` names a video of this world (published yet or not, available or not)."""
+        dec = _decode_video(self._key, video_id)
+        return dec is not None and dec[0] < self.channels
+
     # ----- overrides -------------------------------------------------------------
     def _override(self, i: int) -> _Override:
         return self._overrides.setdefault(i, _Override())
