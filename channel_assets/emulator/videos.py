@@ -43,7 +43,6 @@ import bisect
 import math
 import random
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -223,6 +222,10 @@ def _event(u: tuple[float, ...]) -> tuple[str, object, float]:
     return kind, None, 0.0
 
 
+def _time(event: tuple) -> float:
+    return event[0]
+
+
 class Timeline:
     """One channel's availability events in time order, materialised on demand.
 
@@ -230,33 +233,37 @@ class Timeline:
     sets ``next_ts`` last, so a reader that reads ``next_ts`` first sees every event before it.
     """
 
-    __slots__ = ("by_video", "events", "next_j", "next_ts", "window")
+    __slots__ = ("by_video", "events", "next_j", "next_ts", "next_u", "window")
 
     def __init__(self, first_ts: float) -> None:
         self.events: tuple[tuple[float, int, str, object], ...] = ()
         self.by_video: dict[int, tuple[tuple[float, int, str, object], ...]] = {}
         self.next_ts = first_ts  # when event ``next_j`` happens: nothing at or after it is materialised
         self.next_j = 0
+        self.next_u: tuple[float, ...] | None = None  # its draw, once made
         self.window: tuple[float, float, frozenset[int]] = (math.inf, -math.inf, frozenset())
 
-    def extend(self, until: float, rate_per_day: float, draw_event: Callable[[int], tuple[float, ...]],
-               count_at: Callable[[float], int]) -> None:
-        """Materialise every event up to ``until`` (the caller holds the world's lock)."""
+    def extend(self, until: float, key: bytes, i: int, rate_per_day: float, anchor_ts: float, interval: float,
+               n_max: int) -> None:
+        """Materialise every event up to ``until`` (the caller holds the world's lock). An event picks
+        one of the videos whose upload slot had passed by then (``anchor_ts``, ``interval``, ``n_max``:
+        the channel's upload schedule), so it never picks one not published yet."""
         events, by_video = list(self.events), dict(self.by_video)
         ts, j = self.next_ts, self.next_j
+        u = self.next_u or draw(key, i, j)
         while ts <= until:
-            u = draw_event(j)
-            published = count_at(ts)
+            published = min(n_max, int((ts - anchor_ts) / interval)) if ts > anchor_ts else 0
             if published:
                 k = int(u[1] * published)
                 kind, detail, back = _event(u)
                 new = [(ts, k, kind, detail)] + ([(ts + back, k, "public", None)] if back else [])
-                events += new
-                by_video[k] = tuple(sorted((*by_video.get(k, ()), *new), key=lambda e: e[0]))
+                for event in new:
+                    bisect.insort(events, event, key=_time)
+                by_video[k] = tuple(sorted((*by_video.get(k, ()), *new), key=_time))
             j += 1
-            ts += gap(draw_event(j)[0], rate_per_day)
-        events.sort(key=lambda e: e[0])
-        self.events, self.by_video, self.next_j = tuple(events), by_video, j
+            u = draw(key, i, j)
+            ts += gap(u[0], rate_per_day)
+        self.events, self.by_video, self.next_j, self.next_u = tuple(events), by_video, j, u
         self.next_ts = ts
 
     def state(self, k: int, now: float) -> Availability:

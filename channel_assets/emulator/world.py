@@ -582,9 +582,7 @@ class World:
                 if tl is None:
                     tl = st.timeline = Timeline(st.first_video_event)
                 if tl.next_ts <= now:
-                    key = self._key
-                    tl.extend(now, st.video_rate, lambda j: draw(key, i, j),
-                              lambda ts: self._generated_count(st, ts, i))
+                    tl.extend(now, self._key, i, st.video_rate, st.anchor_ts, st.interval, st.n_max)
         return tl
 
     def _hidden(self, i: int, st: _Static, ov: _Override | None, now: float) -> frozenset[int]:
