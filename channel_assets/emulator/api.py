@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from channel_assets.emulator.faults import Faults
 from channel_assets.emulator.hashing import etag as _etag
 from channel_assets.emulator.render import ITEM_HEAD, renderers, shape
-from channel_assets.emulator.video_render import video_etag, video_renderers
+from channel_assets.emulator.video_render import video_key, video_list_etag, video_renderers
 from channel_assets.emulator.videos import HIDDEN, thumbnails
 from channel_assets.emulator.world import World, iso
 
@@ -220,15 +220,12 @@ def wire_item(kind: str, body: dict) -> tuple[bytes, bytes]:
     return b'{"kind":"' + kind.encode() + b'","etag":"' + etag + b'",' + raw[1:], etag
 
 
-def _list_etag(etags: list[bytes], total: int, per_page: int, next_token: str | None = None) -> str:
-    """A list's etag hashes its items' etags (each a hash of its item), not the items again."""
-    return _etag(b",".join(etags) + f"|{total}/{per_page}/{next_token}".encode()).decode()
-
-
 def _list_head(kind: str, etags: list[bytes], total: int, per_page: int, next_token: str | None = None,
                prev_token: str | None = None) -> dict:
-    """A list response without its items."""
-    head = {"kind": kind, "etag": _list_etag(etags, total, per_page, next_token)}
+    """A list response without its items. The etag hashes the items' etags (each a hash of its item),
+    not the items again."""
+    etag = _etag(b",".join(etags) + f"|{total}/{per_page}/{next_token}".encode()).decode()
+    head = {"kind": kind, "etag": etag}
     if next_token:
         head["nextPageToken"] = next_token
     if prev_token:
@@ -446,17 +443,17 @@ class EmulatedApi:
             return ids
         item_tree = None if tree is None else tree["*"] if "*" in tree else tree.get("items")
         render = video_renderers(parts, None if item_tree is None else repr(item_tree))
-        parts_key = ",".join(sorted(parts)).encode()
+        parts_key, shows_etag = ",".join(sorted(parts)).encode(), render.shows_etag
         items: list[bytes] = []
-        etags: list[bytes] = []
+        keys: list[bytes] = []
         for v in self.world.video_states(ids):
             if v is None or v.status in HIDDEN:
                 continue
-            item_etag = video_etag(v, parts_key)
-            items.append(render[v.shape](v, item_etag))
-            etags.append(item_etag)
+            key = video_key(v, parts_key)
+            items.append(render[v.shape](v, _etag(key) if shows_etag else b""))
+            keys.append(key)
         n = len(items)
-        etag = _list_etag(etags, n, n)
+        etag = video_list_etag(keys)
         page_info = {"totalResults": n, "resultsPerPage": n}
         if tree is None:
             before = b'{"kind":"youtube#videoListResponse","etag":"' + etag.encode() + b'","items":['

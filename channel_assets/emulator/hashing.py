@@ -43,13 +43,20 @@ def b64(raw: bytes) -> str:
     return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode()
 
 
+_VALUE = {c: n for n, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
+
+
 def unb64(text: str, nbytes: int) -> bytes | None:
-    """Strict inverse of ``b64``: only the canonical spelling decodes (the round trip decides)."""
+    """Strict inverse of ``b64``: only the canonical spelling decodes. Canonical: the urlsafe alphabet,
+    no padding, the length of ``nbytes``, and the last character's bits beyond them zero (what
+    ``b64(unb64(text)) == text`` checks, without encoding again)."""
+    if "+" in text or "/" in text or "=" in text:
+        return None
     try:
         raw = binascii.a2b_base64(text.encode("ascii").translate(_FROM_URLSAFE) + b"=" * (-len(text) % 4),
                                   strict_mode=True)
     except (binascii.Error, UnicodeEncodeError):
         return None
-    if len(raw) != nbytes or b64(raw) != text:
+    if len(raw) != nbytes or _VALUE[text[-1]] & ((1 << (-8 * nbytes) % 6) - 1):
         return None
     return raw

@@ -42,12 +42,18 @@ def _strings(values: tuple[str, ...]) -> bytes:
     return b"[" + b",".join(_text(v) for v in values) + b"]"
 
 
-def video_etag(v: VideoState, parts_key: bytes) -> bytes:
-    """The item's ETag: a hash of everything its parts can show (versions stand in for the texts they
-    pick), so it changes when the item does, without hashing a rendered item."""
+def video_key(v: VideoState, parts_key: bytes) -> bytes:
+    """Everything a video's item can show under ``parts_key`` (versions stand in for the texts they
+    pick): equal keys, equal items."""
     tv, dv, rev = v.revision
-    return etag(f"{v.id}|{v.title}|{v.channel_title}|{tv}|{dv}|{rev}|{v.view_count}|{v.like_count}|{v.comment_count}|"
-                f"{v.shape}|{v.upload_reason}|{v.region_restriction}".encode() + parts_key)
+    return (f"{v.id}|{v.title}|{v.channel_title}|{tv}|{dv}|{rev}|{v.view_count}|{v.like_count}|{v.comment_count}|"
+            f"{v.shape}|{v.upload_reason}|{v.region_restriction}|".encode() + parts_key)
+
+
+def video_list_etag(keys: list[bytes]) -> str:
+    """A videos.list answer's ETag: a hash of its items' keys (an item's ETag is ``etag(key)``), so it
+    changes when any item does, and costs no per-item hash when ``fields`` leaves item ETags out."""
+    return etag(b"\n".join(keys) + b"|%d" % len(keys)).decode()
 
 
 def _q(expr: str) -> tuple:
@@ -132,6 +138,7 @@ class VideoRenderers:
         self._parts = parts
         self._tree = None if items_tree is None else ast.literal_eval(items_tree)
         self._table: list[Renderer | None] = [None] * SHAPES
+        self.shows_etag = Expr("etag") in pieces(_template(parts, 0), self._tree)  # the same in every shape
 
     def __getitem__(self, shape: int) -> Renderer:
         render = self._table[shape]

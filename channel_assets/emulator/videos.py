@@ -46,7 +46,7 @@ import struct
 from dataclasses import dataclass
 from functools import lru_cache
 
-from channel_assets.emulator.hashing import digest, unit
+from channel_assets.emulator.hashing import digest, keyed, unit
 from channel_assets.emulator.text import ADJ, COUNTRIES, DESCRIPTIONS, EMOJI, NOUN, UNICODE_TITLES, WORDS
 
 DAY = 86_400.0
@@ -312,11 +312,9 @@ class VideoClock:
                    -math.expm1(-DESCRIPTION_CHANGE_RATE_PER_DAY * days))
 
 
-def _version(key: bytes, tag: bytes, u: float, p: float, start_ts: float, rate: float, now: float) -> int:
-    """How many hash-chained changes happened by ``now``, the first ``gap(u)`` after the start (none
-    when ``u >= p``, the chance that it has)."""
-    if u >= p:
-        return 0
+def _version(key: bytes, tag: bytes, u: float, start_ts: float, rate: float, now: float) -> int:
+    """How many hash-chained changes happened by ``now``, the first ``gap(u)`` after the start (the
+    caller skips videos whose ``u`` is past ``VideoClock``'s chance that the first has happened)."""
     version, t = 0, start_ts + gap(u, rate)
     while t <= now:
         version += 1
@@ -345,13 +343,17 @@ def make_video(key: bytes, video_id: str, i: int, k: int, subs0: int, channel_id
     [1] duration and thumbnails, [2]-[3] flags, [4]-[5] count curves, [6]-[7] first title and
     description change.
     """
-    ik = i.to_bytes(6, "big") + k.to_bytes(2, "big")
-    w0, w1, w2, w3, w4, w5, w6, w7 = struct.unpack(">8I", digest(key, b"V" + ik, 32))
+    ik = (i << 16 | k).to_bytes(8, "big")  # i.to_bytes(6) + k.to_bytes(2)
+    h = keyed(key, 32).copy()
+    h.update(b"V" + ik)
+    w0, w1, w2, w3, w4, w5, w6, w7 = struct.unpack(">8I", h.digest())
     now = clock.now
     if explicit_title is None:
-        tv = _version(key, b"T" + ik, w6 * 2.0**-32, clock.title_p, clock.start_ts, TITLE_CHANGE_RATE_PER_DAY, now)
-        dv = _version(key, b"D" + ik, w7 * 2.0**-32, clock.description_p, clock.start_ts,
-                      DESCRIPTION_CHANGE_RATE_PER_DAY, now)
+        tv = dv = 0
+        if w6 * 2.0**-32 < clock.title_p:
+            tv = _version(key, b"T" + ik, w6 * 2.0**-32, clock.start_ts, TITLE_CHANGE_RATE_PER_DAY, now)
+        if w7 * 2.0**-32 < clock.description_p:
+            dv = _version(key, b"D" + ik, w7 * 2.0**-32, clock.start_ts, DESCRIPTION_CHANGE_RATE_PER_DAY, now)
         t = w0 & 4095
         title = TITLES[t] if tv == 0 else TITLES[(t + 977 * tv) % 4096] + _TITLE_SUFFIXES[tv % 5]
     else:

@@ -1,7 +1,7 @@
 """videos.list's compiled templates must answer byte for byte what a plain rendering does: a dict per
 video built the obvious way from ``World.video``, ``select_fields`` and ``json.dumps``.
 
-The item ETag (``video_etag``, a hash of the video's state) is shared with the reference: what is
+The ETags (hashes of each video's state key, ``video_key``) are shared with the reference: what is
 checked here is rendering, ``fields`` selection, part sets, shapes and the list around the items.
 """
 
@@ -14,9 +14,10 @@ from urllib.parse import quote
 
 import pytest
 
-from channel_assets.emulator.api import compact_json, list_response, parse_fields, select_fields
+from channel_assets.emulator.api import compact_json, parse_fields, select_fields
+from channel_assets.emulator.hashing import etag as item_etag
 from channel_assets.emulator.server import Emulator
-from channel_assets.emulator.video_render import EMBED_HTML, video_etag
+from channel_assets.emulator.video_render import EMBED_HTML, video_key, video_list_etag
 from channel_assets.emulator.videos import THUMBNAIL_SIZES, VideoState
 from channel_assets.emulator.world import World, iso
 from channel_assets_tests.emulator.test_fast_paths import _random_selector
@@ -83,9 +84,9 @@ def plain_answer(world: World, ids: list[str], parts: set[str], fields: str | No
     """The whole videos.list answer, from ``World.video`` per id."""
     parts_key = ",".join(sorted(parts)).encode()
     listed = [v for v in (world.video(vid) for vid in dict.fromkeys(ids)) if v is not None and v.listed]
-    etags = [video_etag(v, parts_key) for v in listed]
-    items = [plain_item(v, parts, e.decode()) for v, e in zip(listed, etags, strict=True)]
-    etag = list_response("youtube#videoListResponse", [], etags, len(items), len(items))[1]
+    keys = [video_key(v, parts_key) for v in listed]
+    items = [plain_item(v, parts, item_etag(key).decode()) for v, key in zip(listed, keys, strict=True)]
+    etag = video_list_etag(keys)
     answer = {"kind": "youtube#videoListResponse", "etag": etag, "items": items,
               "pageInfo": {"totalResults": len(items), "resultsPerPage": len(items)}}
     return compact_json(answer if fields is None else select_fields(answer, parse_fields(fields))), etag
