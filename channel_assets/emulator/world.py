@@ -504,7 +504,7 @@ class World:
         if ov is not None:
             n += sum(1 for ts, _ in ov.uploads.values() if ts <= now)
         if now >= st.first_video_event or (ov is not None and ov.videos):
-            n -= len(self._hidden(i, st, ov, now))
+            n -= self._hidden_count(i, st, ov, now)
         return ChannelState(i, st.id, self._status(i, st, now, ov), title, desc, st.handle, st.published_at,
                             st.country, st.thumbnail_key, figures[1], st.hidden, figures[2], n)
 
@@ -543,7 +543,7 @@ class World:
         n = self._generated_count(st, now, i)
         if ov is not None:
             n += sum(1 for ts, _ in ov.uploads.values() if ts <= now)
-        return n - len(self._hidden(i, st, ov, now))
+        return n - self._hidden_count(i, st, ov, now)
 
     def uploads(self, i: int, offset: int = 0, limit: int = 50, now: float | None = None) -> list[tuple[str, float]]:
         """The uploads playlist: ``(video_id, published_ts)`` newest first, ``limit`` of them from ``offset``
@@ -606,6 +606,12 @@ class World:
                 else:
                     out.discard(k)
         return frozenset(out)
+
+    def _hidden_count(self, i: int, st: _Static, ov: _Override | None, now: float) -> int:
+        """``len(self._hidden(...))``; without overrides from the timeline's remembered count."""
+        if ov is not None and ov.videos:
+            return len(self._hidden(i, st, ov, now))
+        return self._timeline(i, st, now).hidden_count(now) if now >= st.first_video_event else 0
 
     def _published(self, i: int, k: int, st: _Static, ov: _Override | None, now: float,
                    generated: int | None = None) -> tuple[float, str | None] | None:
