@@ -26,15 +26,19 @@ What the real API does with unavailable videos, as far as public reports go (and
   clients filter on exactly that. The channel *uploads* playlist, the only one the emulator
   serves, does not list them at all (mattwright324/youtube-metadata#56, "the typical channel
   uploads playlist does not list deleted/private video ids"; Elijas/auto-youtube-subscription-
-  playlist-2#74). So here they leave the uploads playlist, the feed and the channel's
-  ``videoCount``. Moderately sure for the playlist; that ``videoCount`` counts only public
-  videos is the common understanding, not a documented rule.
+  playlist-2#74). So here they leave the uploads playlist and the feed (moderately sure), and the
+  channel's ``videoCount``, which the channels reference documents as "the count of the channel's
+  public videos only, even to owners" (sure; whether rejected or failed uploads count is not
+  said, here they do).
 - Rejected or failed uploads (``status.uploadStatus`` with ``rejectionReason``/``failureReason``)
   and region-restricted videos (``contentDetails.regionRestriction`` ``blocked``/``allowed``)
   are returned with those fields, as the discovery document describes them. Least sure:
   kaltura/server#8225 saw a length-rejected upload answer nothing to its owner.
 - ``likeCount`` is absent when the owner hides likes (ZeroQI/YouTube-Agent.bundle#15), and
   ``commentCount`` when comments are disabled (ThioJoe/YT-Spammer-Purge#346 and others).
+- Quota: 1 unit per ``videos.list`` call, whatever the parts (the quota cost table). Errors: an
+  unknown part, more than 50 ids and no filter answer the bodies channels.list answers here; their
+  exact wording for videos.list was not found recorded.
 """
 
 from __future__ import annotations
