@@ -7,7 +7,6 @@ about keys, quota, parameters and error bodies live in one place.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import threading
@@ -18,8 +17,11 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from channel_assets.emulator.faults import Faults
+from channel_assets.emulator.hashing import etag as _etag
 from channel_assets.emulator.render import ITEM_HEAD, renderers, shape
-from channel_assets.emulator.world import VideoState, World, iso
+from channel_assets.emulator.video_render import video_key, video_list_etag, video_renderers
+from channel_assets.emulator.videos import HIDDEN, thumbnails
+from channel_assets.emulator.world import World, iso
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 MAX_IDS = 50
@@ -30,6 +32,8 @@ _CHANNEL_PARTS = frozenset({"id", "snippet", "statistics", "contentDetails", "st
 _VIDEO_PARTS = frozenset({"id", "snippet", "statistics", "contentDetails", "status", "player", "topicDetails",
                           "recordingDetails", "liveStreamingDetails", "localizations", "paidProductPlacementDetails"})
 _PLAYLIST_ITEM_PARTS = frozenset({"id", "snippet", "contentDetails", "status"})
+_CHANNEL_FILTERS = "id, forHandle, forUsername, mine, managedByMe, categoryId, mySubscribers"
+_VIDEO_FILTERS = "chart, id, myRating"  # the discovery document's filters; the message's order is a guess
 _QUOTA_MESSAGE = ('The request cannot be completed because you have exceeded your '
                   '<a href="/youtube/v3/getting-started#quota">quota</a>.')
 _JSON = "application/json; charset=UTF-8"
@@ -47,16 +51,6 @@ class Response:
 
 def compact_json(obj: object) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
-
-
-def _etag(data: bytes) -> bytes:
-    """Unpadded urlsafe base64 of a SHA-1, 27 characters like the real ones (SHA-1: the fastest 20-byte
-    hash here, ~2x blake2b on 2 KB items; binascii: no base64-module layers on the hot path)."""
-    digest = hashlib.sha1(data, usedforsecurity=False).digest()
-    return binascii.b2a_base64(digest, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
 
 
 def error(code: int, message: str, reason: str, domain: str = "global", *, location: str | None = None,
@@ -219,39 +213,6 @@ class Quota:
 
 
 # ----- resources ---------------------------------------------------------------------
-def _video_thumbnails(video_id: str) -> dict:
-    sizes = (("default", "default", 120, 90), ("medium", "mqdefault", 320, 180), ("high", "hqdefault", 480, 360),
-             ("standard", "sddefault", 640, 480), ("maxres", "maxresdefault", 1280, 720))
-    return {name: {"url": f"https://i.ytimg.com/vi/{video_id}/{f}.jpg", "width": w, "height": h}
-            for name, f, w, h in sizes}
-
-
-def _video_body(v: VideoState, parts: frozenset[str]) -> dict:
-    body: dict = {"id": v.id}
-    if "snippet" in parts:
-        body["snippet"] = {
-            "publishedAt": iso(v.published_ts),
-            "channelId": v.channel_id,
-            "title": v.title,
-            "description": v.description,
-            "thumbnails": _video_thumbnails(v.id),
-            "channelTitle": v.channel_title,
-            "categoryId": "22",
-            "liveBroadcastContent": "none",
-            "localized": {"title": v.title, "description": v.description},
-        }
-    if "contentDetails" in parts:
-        body["contentDetails"] = {"duration": v.duration, "dimension": "2d", "definition": "hd", "caption": "false",
-                                  "licensedContent": False, "contentRating": {}, "projection": "rectangular"}
-    if "statistics" in parts:
-        body["statistics"] = {"viewCount": str(v.view_count), "likeCount": str(v.like_count),
-                              "favoriteCount": "0", "commentCount": str(v.comment_count)}
-    if "status" in parts:
-        body["status"] = {"uploadStatus": "processed", "privacyStatus": "public", "license": "youtube",
-                          "embeddable": True, "publicStatsViewable": True, "madeForKids": False}
-    return body
-
-
 def wire_item(kind: str, body: dict) -> tuple[bytes, bytes]:
     """``{"kind", "etag", ...body}`` with the etag a hash of the body, serialised once; and the etag."""
     raw = compact_json(body)
@@ -275,6 +236,8 @@ def _list_head(kind: str, etags: list[bytes], total: int, per_page: int, next_to
 
 def _splice(before: bytes, items: list[bytes], after: bytes) -> bytes:
     """``before + b",".join(items) + after`` copying the items once (answers are ~100 KB)."""
+    if not items:
+        return before + after
     if len(items) == 1:
         return before + items[0] + after
     return b",".join([before + items[0], *items[1:-1], items[-1] + after])
@@ -301,9 +264,11 @@ def _parse_fields_cached(text: str) -> dict:
 
 def _filtered_list(head: dict, items: list[bytes], tree: dict) -> bytes:
     """``select_fields`` on a list response whose ``items`` are already filtered (as bytes), spliced
-    in where ``select_fields`` puts them (members as JSON bytes, b"" marking the items' place)."""
-    if items:
-        head = head | {"items": None}  # placeholder, keeps the key order
+    in where ``select_fields`` puts them (members as JSON bytes, b"" marking the items' place).
+    ``head`` may hold ``"items": None`` where the items go (then even none are ``[]``); else they go
+    last, and none means no ``items`` member."""
+    if items and "items" not in head:
+        head = head | {"items": None}
     chosen = [(k, tree["*"]) for k in head] if "*" in tree else [(k, sub) for k, sub in tree.items() if k in head]
     members = [b"" if k == "items" else compact_json(k) + b":" + compact_json(select_fields(head[k], sub)) for k, sub in chosen]
     if b"" not in members:
@@ -352,8 +317,8 @@ class EmulatedApi:
                 tree = _parse_fields_cached(query["fields"])
             except FieldsError as exc:
                 return error(400, str(exc), "invalidParameter", location="fields")
-        if method_name == "channels":  # filters its items itself, without a JSON round trip
-            resp = self._channels(query, tree)
+        if method_name in ("channels", "videos"):  # filter their items themselves, without a JSON round trip
+            resp = handler(query, tree)
             if isinstance(resp, Response):
                 return resp
             raw, etag = resp
@@ -380,19 +345,18 @@ class EmulatedApi:
         return parts
 
     @staticmethod
-    def _max_results(query: Mapping[str, str]) -> int | Response:
+    def _max_results(query: Mapping[str, str], least: int = 0) -> int | Response:
         raw = query.get("maxResults", "5")
-        if not raw.isdigit() or int(raw) > 50:
-            return error(400, f"Invalid value '{raw}'. Values must be within the range: [0, 50]",
+        if not raw.isdigit() or not least <= int(raw) <= 50:
+            return error(400, f"Invalid value '{raw}'. Values must be within the range: [{least}, 50]",
                          "invalidParameter", location="maxResults")
         return int(raw)
 
     @staticmethod
-    def _ids(query: Mapping[str, str]) -> list[str] | Response:
+    def _ids(query: Mapping[str, str], filters: str = _CHANNEL_FILTERS) -> list[str] | Response:
         raw = query.get("id")
         if raw is None:
-            return error(400, "No filter selected. Expected one of: id, forHandle, forUsername, mine, "
-                         "managedByMe, categoryId, mySubscribers", "missingRequiredParameter",
+            return error(400, f"No filter selected. Expected one of: {filters}", "missingRequiredParameter",
                          "youtube.parameter")
         ids = raw.split(",")
         if "" in ids or " " in raw or not raw.isprintable():  # whatever strip() removes is one of those
@@ -465,19 +429,37 @@ class EmulatedApi:
             return _with_items(head, items), head["etag"]
         return _filtered_list(head, shown if selected is not None else items, tree), head["etag"]
 
-    def _videos(self, query: Mapping[str, str]) -> tuple[bytes, str] | Response:
+    def _videos(self, query: Mapping[str, str], tree: dict | None = None) -> tuple[bytes, str] | Response:
+        """videos.list by id. ``maxResults`` is checked (1..50, the discovery document's range) but, as
+        documented, has no effect with ``id``: ``resultsPerPage`` is the number of items, as recorded."""
         parts = self._parts(query, _VIDEO_PARTS)
         if isinstance(parts, Response):
             return parts
-        per_page = self._max_results(query)
+        per_page = self._max_results(query, least=1)
         if isinstance(per_page, Response):
             return per_page
-        ids = self._ids(query)
+        ids = self._ids(query, _VIDEO_FILTERS)
         if isinstance(ids, Response):
             return ids
-        pairs = [wire_item("youtube#video", _video_body(v, parts)) for vid in ids if (v := self.world.video(vid))]
-        return list_response("youtube#videoListResponse", [p[0] for p in pairs], [p[1] for p in pairs],
-                              len(pairs), per_page)
+        item_tree = None if tree is None else tree["*"] if "*" in tree else tree.get("items")
+        render = video_renderers(parts, None if item_tree is None else repr(item_tree))
+        parts_key, shows_etag = ",".join(sorted(parts)).encode(), render.shows_etag
+        items: list[bytes] = []
+        keys: list[bytes] = []
+        for v in self.world.video_states(ids):
+            if v is None or v.status in HIDDEN:
+                continue
+            key = video_key(v, parts_key)
+            items.append(render[v.shape](v, _etag(key) if shows_etag else b""))
+            keys.append(key)
+        n = len(items)
+        etag = video_list_etag(keys)
+        page_info = {"totalResults": n, "resultsPerPage": n}
+        if tree is None:
+            before = b'{"kind":"youtube#videoListResponse","etag":"' + etag.encode() + b'","items":['
+            return _splice(before, items, b'],"pageInfo":' + compact_json(page_info) + b"}"), etag
+        head = {"kind": "youtube#videoListResponse", "etag": etag, "items": None, "pageInfo": page_info}
+        return _filtered_list(head, items, tree), etag
 
     def _playlist_items(self, query: Mapping[str, str]) -> tuple[bytes, str] | Response:
         parts = self._parts(query, _PLAYLIST_ITEM_PARTS)
@@ -516,7 +498,7 @@ class EmulatedApi:
                 v = world.video(vid, now)
                 body["snippet"] = {
                     "publishedAt": iso(ts), "channelId": channel_id, "title": v.title if v else "",
-                    "description": v.description if v else "", "thumbnails": _video_thumbnails(vid),
+                    "description": v.description if v else "", "thumbnails": thumbnails(vid),
                     "channelTitle": title, "playlistId": playlist_id, "position": pos,
                     "resourceId": {"kind": "youtube#video", "videoId": vid},
                     "videoOwnerChannelTitle": title, "videoOwnerChannelId": channel_id,

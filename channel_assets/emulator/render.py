@@ -29,29 +29,29 @@ def _text(value: str) -> bytes:
     return _enc(value).encode()
 
 
-class _Expr(str):
+class Expr(str):
     """A Python expression giving JSON bytes from ``c`` (ChannelState), ``etag`` (bytes), ``title`` and
     ``desc`` (JSON bytes) or ``thumb`` (bytes); plain ``str`` in a template is literal JSON."""
 
 
 def _q(expr: str) -> tuple:
     """A JSON string from a str expression known to need no escaping."""
-    return '"', _Expr(f"({expr}).encode()"), '"'
+    return '"', Expr(f"({expr}).encode()"), '"'
 
 
 def _count(expr: str) -> tuple:
-    return '"', _Expr(f"b'%d' % {expr}"), '"'
+    return '"', Expr(f"b'%d' % {expr}"), '"'
 
 
 def _template(parts: frozenset[str], country: bool, subscribers: bool) -> list:
     """The members of a channel item in wire order: ``[(name, node)]``, a node being a child list (a
-    JSON object), a tuple of literal text and ``_Expr`` pieces, or literal JSON text."""
-    item: list = [("kind", '"youtube#channel"'), ("etag", ('"', _Expr("etag"), '"')), ("id", _q("c.id"))]
+    JSON object), a tuple of literal text and ``Expr`` pieces, or literal JSON text."""
+    item: list = [("kind", '"youtube#channel"'), ("etag", ('"', Expr("etag"), '"')), ("id", _q("c.id"))]
     if "snippet" in parts:
-        thumbs = [(name, [("url", ('"', _Expr("thumb"), f'=s{px}-c-k-c0x00ffffff-no-rj"')), ("width", str(px)),
+        thumbs = [(name, [("url", ('"', Expr("thumb"), f'=s{px}-c-k-c0x00ffffff-no-rj"')), ("width", str(px)),
                           ("height", str(px))]) for name, px in _THUMB_PX]
-        title, desc = (_Expr("title"),), (_Expr("desc"),)
-        snippet = [("title", title), ("description", desc), ("customUrl", (_Expr("_enc(c.custom_url).encode()"),)),
+        title, desc = (Expr("title"),), (Expr("desc"),)
+        snippet = [("title", title), ("description", desc), ("customUrl", (Expr("_enc(c.custom_url).encode()"),)),
                    ("publishedAt", _q("c.published_at")), ("thumbnails", thumbs),
                    ("localized", [("title", title), ("description", desc)])]
         item.append(("snippet", snippet + ([("country", _q("c.country"))] if country else [])))
@@ -62,7 +62,7 @@ def _template(parts: frozenset[str], country: bool, subscribers: bool) -> list:
         item.append(("statistics", [
             ("viewCount", _count("c.view_count")),
             *([("subscriberCount", _count("c.subscriber_count"))] if subscribers else []),
-            ("hiddenSubscriberCount", (_Expr("(b'true' if c.hidden_subscriber_count else b'false')"),)),
+            ("hiddenSubscriberCount", (Expr("(b'true' if c.hidden_subscriber_count else b'false')"),)),
             ("videoCount", _count("c.video_count")),
         ]))
     if "status" in parts:
@@ -71,8 +71,8 @@ def _template(parts: frozenset[str], country: bool, subscribers: bool) -> list:
     return item
 
 
-def _pieces(children: list, tree: dict | None) -> list[str]:
-    """An object's JSON as literal text and ``_Expr`` pieces, filtered by a ``fields`` tree.
+def pieces(children: list, tree: dict | None) -> list[str]:
+    """An object's JSON as literal text and ``Expr`` pieces, filtered by a ``fields`` tree.
 
     Mirrors ``select_fields``: ``None`` keeps everything, ``*`` applies its subtree to every key in
     wire order (other names beside it are ignored), otherwise the selected names in selector order;
@@ -88,20 +88,26 @@ def _pieces(children: list, tree: dict | None) -> list[str]:
     out = ["{"]
     for n, ((name, node), sub) in enumerate(chosen):
         out.append(("," if n else "") + json.dumps(name) + ":")
-        out += _pieces(node, sub) if isinstance(node, list) else node if isinstance(node, tuple) else [node]
+        out += pieces(node, sub) if isinstance(node, list) else node if isinstance(node, tuple) else [node]
     out.append("}")
     return out
 
 
-def _compile(pieces: list[str]) -> Renderer:
-    """``render(c, etag)`` joining the pieces, adjacent literals merged into one constant."""
+def join_source(parts: list[str]) -> str:
+    """Python source of a tuple's items that ``b"".join`` turns into the JSON: adjacent literals merged
+    into one bytes constant, expressions as they are."""
     merged: list[str] = []
-    for piece in pieces:
-        if merged and not isinstance(piece, _Expr) and not isinstance(merged[-1], _Expr):
+    for piece in parts:
+        if merged and not isinstance(piece, Expr) and not isinstance(merged[-1], Expr):
             merged[-1] += piece
         else:
             merged.append(piece)
-    joined = ", ".join(str(p) if isinstance(p, _Expr) else repr(p.encode()) for p in merged)
+    return ", ".join(str(p) if isinstance(p, Expr) else repr(p.encode()) for p in merged)
+
+
+def _compile(parts: list[str]) -> Renderer:
+    """``render(c, etag)`` joining the pieces."""
+    joined = join_source(parts)
     src = "\n".join([
         "def render(c, etag):",
         "    title = _text(c.title)",
@@ -128,7 +134,7 @@ def renderers(parts: frozenset[str], items_tree: str | None) -> tuple[Renderer, 
     for n in range(4):
         template = _template(parts, n >= 2, n % 2 == 1)
         if items_tree is None:
-            out.append(_compile(_pieces(template[2:], None)))
+            out.append(_compile(pieces(template[2:], None)))
         else:
-            out.append(_compile(_pieces(template, ast.literal_eval(items_tree))))
+            out.append(_compile(pieces(template, ast.literal_eval(items_tree))))
     return tuple(out)

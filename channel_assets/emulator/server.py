@@ -29,6 +29,7 @@ from channel_assets.emulator.world import STATUSES, World
 
 DEFAULT_API_KEY = "local-emulator-key"
 _STATE_MAX_LIMIT = 10_000
+_VIDEO_STATE_MAX_IDS = 10_000
 
 
 def _json(status: int, obj: object) -> Response:
@@ -138,6 +139,20 @@ class Emulator:
         if name == "stats" and method == "GET":
             with self._stats_lock:
                 return _json(200, dict(self._stats))
+        if name == "videos/state" and method in ("GET", "POST"):
+            ids = payload["ids"] if method == "POST" else [v for v in query.get("ids", "").split(",") if v]
+            return _json(200, self.video_state(ids))
+        if name.startswith("videos/") and method == "POST":
+            vid = name[len("videos/"):]
+            if not world.is_video_id(vid):
+                return _json(404, {"error": f"no video {vid} in this world"})
+            if "status" in payload:
+                world.set_video_status(vid, payload["status"])
+            if "title" in payload:
+                world.set_video_title(vid, payload["title"])
+            if "description" in payload:
+                world.set_video_description(vid, payload["description"])
+            return _json(200, world.video_truth(vid))
         if name.startswith("channels/") and method == "POST":
             cid = name[len("channels/"):]
             if world.channel_index(cid) is None:
@@ -163,6 +178,13 @@ class Emulator:
                 "subscriberCount": c.subscriber_count, "videoCount": c.video_count, "viewCount": c.view_count,
                 "hiddenSubscriberCount": c.hidden_subscriber_count,
                 "uploads": [vid for vid, _ in self.world.uploads(i, 0, c.video_count)]}
+
+    def video_state(self, ids: list[str]) -> dict:
+        """Ground truth for tests: ``World.video_truth`` of each id, in order."""
+        if not isinstance(ids, list) or len(ids) > _VIDEO_STATE_MAX_IDS or not all(isinstance(v, str) for v in ids):
+            raise ValueError(f"ids must be a list of at most {_VIDEO_STATE_MAX_IDS} video ids")
+        return {"clock": self.world.now.isoformat().replace("+00:00", "Z"),
+                "videos": [self.world.video_truth(v) for v in ids]}
 
     def state(self, offset: int = 0, limit: int = 100) -> dict:
         """Ground truth for tests: channels ``offset..offset+limit`` as channels.list would report them."""

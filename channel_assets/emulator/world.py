@@ -10,16 +10,37 @@ by replaying days.
 
 from __future__ import annotations
 
-import binascii
 import bisect
 import hashlib
 import math
-import random
 import struct
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
+
+from channel_assets.emulator.hashing import b64, unb64
+from channel_assets.emulator.hashing import digest as _digest
+from channel_assets.emulator.hashing import keyed as _keyed
+from channel_assets.emulator.hashing import unit as _unit
+from channel_assets.emulator.text import ADJ as _ADJ
+from channel_assets.emulator.text import COUNTRIES as _COUNTRIES
+from channel_assets.emulator.text import DESCRIPTIONS as _DESCRIPTIONS
+from channel_assets.emulator.text import EMOJI as _EMOJI
+from channel_assets.emulator.text import NOUN as _NOUN
+from channel_assets.emulator.text import UNICODE_TITLES as _UNICODE_TITLES
+from channel_assets.emulator.videos import (
+    HIDDEN,
+    UNAVAILABLE_RATE_PER_DAY,
+    Timeline,
+    VideoClock,
+    VideoOverride,
+    VideoState,
+    draw,
+    gap,
+    make_video,
+    parse_status,
+    thumbnails,
+)
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = 86_400.0
@@ -30,72 +51,6 @@ _DEATH_RATE_PER_DAY = 0.002
 _TITLE_CHANGE_RATE_PER_DAY = 0.003
 GONE_STATUSES = ("deleted", "terminated", "private")
 STATUSES = ("active", *GONE_STATUSES)
-
-_ADJ = ("Daily", "Epic", "Lazy", "Tiny", "Urban", "Cosmic", "Honest", "Quiet", "Wild", "Retro", "Curious",
-        "Midnight", "Golden", "Rapid", "Cozy", "Brave", "Electric", "Hidden", "Salty", "Nordic")
-_NOUN = ("Kitchen", "Garage", "Gamer", "Science", "Travels", "Beats", "Maker", "Lab", "Chess", "Garden",
-         "Studio", "Theory", "Workshop", "Cinema", "Robot", "Pixel", "Piano", "Hiker", "Chef", "Podcast")
-_UNICODE_TITLES = ("Café Ñandú", "ゲーム実況チャンネル", "Мастерская Ивана", "مطبخ سارة", "Crème brûlée TV",
-                   "Ελληνικά Μαθήματα", "한국 요리", "Zażółć gęślą jaźń", "हिंदी कहानियाँ", "Smörgåsbord")
-_EMOJI = ("🎮", "🍳", "🚀", "🎸", "🌱", "🔥", "✨", "🐱", "📚", "🏔️")
-_WORDS = ("video", "today", "build", "review", "tutorial", "recipe", "journey", "update", "live", "guide",
-          "how", "why", "best", "new", "first", "week", "with", "friends", "episode", "challenge")
-
-
-def _description_pool() -> tuple[str, ...]:
-    """Channel and video descriptions: empty, short, emoji/unicode, and near the 5,000-char limit."""
-    rng = random.Random(20260101)
-    pool = ["", ""]
-    for _ in range(30):
-        pool.append(" ".join(rng.choice(_WORDS) for _ in range(rng.randrange(5, 40))).capitalize() + ".")
-    for n in range(20):
-        pool.append(f"{_UNICODE_TITLES[n % 10]} {_EMOJI[n % 10]} — “{rng.choice(_WORDS)}” ✓\n"
-                    f"Kontakt: ü{n}@example.com\n\nNew videos every week → https://example.com/{n}")
-    for _ in range(8):
-        para = " ".join(rng.choice(_WORDS) for _ in range(60)) + ".\n\n"
-        pool.append((para * 40)[: rng.randrange(1500, 4900)])
-    return tuple(pool)
-
-
-_COUNTRIES = ("US", "GB", "DE", "FR", "JP", "BR", "IN", "CA", "ES", "KR", "MX", "PL", "SE", "NG", "AU")
-_DESCRIPTIONS = _description_pool()
-
-
-@lru_cache(maxsize=256)
-def _keyed(key: bytes, size: int) -> hashlib.blake2b:
-    """A keyed hasher with the key block already absorbed: ``copy()`` is ~40 % cheaper than a new keyed one."""
-    return hashlib.blake2b(digest_size=size, key=key)
-
-
-def _digest(key: bytes, data: bytes, size: int = 8) -> bytes:
-    h = _keyed(key, size).copy()
-    h.update(data)
-    return h.digest()
-
-
-def _unit(key: bytes, data: bytes) -> float:
-    """A deterministic float in [0, 1) for ``data`` under ``key``."""
-    return (int.from_bytes(_digest(key, data), "big") >> 11) * (2.0**-53)
-
-
-_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
-_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
-
-
-def b64(raw: bytes) -> str:
-    return binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode()
-
-
-def unb64(text: str, nbytes: int) -> bytes | None:
-    """Strict inverse of ``b64``: only the canonical spelling decodes (the round trip decides)."""
-    try:
-        raw = binascii.a2b_base64(text.encode("ascii").translate(_FROM_URLSAFE) + b"=" * (-len(text) % 4),
-                                  strict_mode=True)
-    except (binascii.Error, UnicodeEncodeError):
-        return None
-    if len(raw) != nbytes or b64(raw) != text:
-        return None
-    return raw
 
 
 def _seed_key(seed: int) -> bytes:
@@ -130,14 +85,20 @@ def _encode_video(key: bytes, i: int, k: int) -> str:
 
 
 def _decode_video(key: bytes, video_id: str) -> tuple[int, int] | None:
+    """``(channel index, video number)`` of a video id of this key's world, else None (``_digest``
+    inlined: videos.list decodes 50 ids per call)."""
     if len(video_id) != 11:
         return None
     raw = unb64(video_id, 8)
     if raw is None:
         return None
     check = raw[:3]
-    payload = int.from_bytes(raw[3:], "big") ^ int.from_bytes(_digest(key, b"w" + check, 5), "big")
-    if _digest(key, b"v" + payload.to_bytes(5, "big"), 3) != check:
+    h = _keyed(key, 5).copy()
+    h.update(b"w" + check)
+    payload = int.from_bytes(raw[3:], "big") ^ int.from_bytes(h.digest(), "big")
+    h = _keyed(key, 3).copy()
+    h.update(b"v" + payload.to_bytes(5, "big"))
+    if h.digest() != check:
         return None
     return divmod(payload, _MAX_K)
 
@@ -187,10 +148,13 @@ class _Static:
     description: str  # description and handle never change (unless overridden)
     handle: str
     renames: list[float]  # rename times found so far, computed as ``_title_version`` does; grows lazily
+    video_rate: float  # availability events per day among its videos (``videos.Timeline``)
+    first_video_event: float  # when the first happens: before it, none of its videos is unavailable
     # last values of what changes per simulated day / per upload slot (``channel_now``), each one tuple
     # so that threads swapping them never see a mix:
     day: tuple = (None, None, 0)  # (day, abbreviated subscribers or None, views)
     slot: tuple = (-1, 0.0)  # (upload slot m, its jitter)
+    timeline: Timeline | None = None  # made once the clock passes ``first_video_event``
 
 
 @dataclass(slots=True)
@@ -217,26 +181,12 @@ class ChannelState:
 
 
 @dataclass(slots=True)
-class VideoState:
-    id: str
-    channel_index: int
-    channel_id: str
-    channel_title: str
-    published_ts: float
-    title: str
-    description: str
-    duration: str
-    view_count: int
-    like_count: int
-    comment_count: int
-
-
-@dataclass(slots=True)
 class _Override:
     status: str | None = None
     title: str | None = None
     description: str | None = None
     uploads: dict[int, tuple[float, str]] = field(default_factory=dict)  # k -> (published_ts, title)
+    videos: dict[int, VideoOverride] = field(default_factory=dict)  # k -> what a test set for that video
 
 
 def abbreviate_subscribers(n: int) -> int:
@@ -272,6 +222,7 @@ class World:
         self.generation = 0
         self._statics: dict[int, _Static] = {}  # ~1 KB per channel ever looked at; never stale
         self._index: dict[str, int] = {}  # UC id -> index, for every id decoded (or all, after prepare())
+        self._video_clock = VideoClock.at(self._start_ts, self._start_ts)
 
     def prepare(self) -> None:
         """Build every channel's constants and the id map now, as a server does before it listens, so
@@ -332,6 +283,11 @@ class World:
 
     def video_id(self, i: int, k: int) -> str:
         return _encode_video(self._key, i, k)
+
+    def is_video_id(self, video_id: str) -> bool:
+        """Whether ``video_id`` names a video of this world (published yet or not, available or not)."""
+        dec = _decode_video(self._key, video_id)
+        return dec is not None and dec[0] < self.channels
 
     # ----- overrides -------------------------------------------------------------
     def _override(self, i: int) -> _Override:
@@ -405,6 +361,8 @@ class World:
         death_in_days = -math.log(1.0 - u[6]) / _DEATH_RATE_PER_DAY
         kind = u[7]
         text_seed = int.from_bytes(h[56:64], "big")
+        videos_at_start = 0 if n_max == 0 else min(n_max, max(1, int((start - anchor) / interval)))
+        video_rate = UNAVAILABLE_RATE_PER_DAY * videos_at_start
         return _Static(
             id=channel_id or _encode_channel(self._key, i),
             published_at=iso(created),
@@ -427,6 +385,8 @@ class World:
             description=_DESCRIPTIONS[(text_seed >> 24) % len(_DESCRIPTIONS)],
             handle=f"@{_ADJ[text_seed % 20].lower()}{_NOUN[(text_seed >> 5) % 20].lower()}{(text_seed >> 10) % 10_000}",
             renames=[self._rename_after(i, start, 0)],
+            video_rate=video_rate,
+            first_video_event=start + gap(draw(self._key, i, 0)[0], video_rate),
         )
 
     def _rename_after(self, i: int, t: float, v: int) -> float:
@@ -469,7 +429,9 @@ class World:
         return m + 1 if pos - m >= self._jitter(i, m) else m
 
     def _jitter(self, i: int, k: int) -> float:
-        return 0.05 + 0.9 * _unit(self._key, b"j" + i.to_bytes(6, "big") + k.to_bytes(2, "big"))
+        h = self._unit_hasher.copy()  # _unit, inlined
+        h.update(b"j" + i.to_bytes(6, "big") + k.to_bytes(2, "big"))
+        return 0.05 + 0.9 * ((int.from_bytes(h.digest(), "big") >> 11) * (2.0**-53))
 
     def _upload_ts(self, st: _Static, i: int, k: int) -> float:
         return st.anchor_ts + (k + self._jitter(i, k)) * st.interval
@@ -541,6 +503,8 @@ class World:
                 n = m + 1 if pos - m >= slot[1] else m
         if ov is not None:
             n += sum(1 for ts, _ in ov.uploads.values() if ts <= now)
+        if now >= st.first_video_event or (ov is not None and ov.videos):
+            n -= self._hidden_count(i, st, ov, now)
         return ChannelState(i, st.id, self._status(i, st, now, ov), title, desc, st.handle, st.published_at,
                             st.country, st.thumbnail_key, figures[1], st.hidden, figures[2], n)
 
@@ -575,13 +539,15 @@ class World:
         return self._upload_count(i, self._static(i), self._overrides.get(i), now)
 
     def _upload_count(self, i: int, st: _Static, ov: _Override | None, now: float) -> int:
+        """Videos in the uploads playlist: published, not deleted or private."""
         n = self._generated_count(st, now, i)
         if ov is not None:
             n += sum(1 for ts, _ in ov.uploads.values() if ts <= now)
-        return n
+        return n - self._hidden_count(i, st, ov, now)
 
     def uploads(self, i: int, offset: int = 0, limit: int = 50, now: float | None = None) -> list[tuple[str, float]]:
-        """``(video_id, published_ts)`` newest first, ``limit`` of them from ``offset``."""
+        """The uploads playlist: ``(video_id, published_ts)`` newest first, ``limit`` of them from ``offset``
+        (deleted and private videos left out)."""
         key = self._key
         return [(_encode_video(key, i, k), ts) for k, ts in self._upload_keys(i, offset, limit, now)]
 
@@ -594,6 +560,7 @@ class World:
         explicit = sorted(
             ((ts, k) for k, (ts, _) in (ov.uploads.items() if ov else ()) if ts <= now), reverse=True
         )
+        hidden = self._hidden(i, st, ov, now)
         out: list[tuple[int, float]] = []
         g, e, pos = n - 1, 0, 0  # merge two newest-first sequences, skipping ``offset``
         while len(out) < limit:
@@ -606,33 +573,181 @@ class World:
                 g -= 1
             else:
                 break
+            if k in hidden:
+                continue
             if pos >= offset:
                 out.append((k, ts))
             pos += 1
         return out
 
+    # ----- videos ----------------------------------------------------------------
+    def _timeline(self, i: int, st: _Static, now: float) -> Timeline:
+        """The channel's availability events, materialised up to ``now``."""
+        tl = st.timeline
+        if tl is None or tl.next_ts <= now:
+            with self._lock:
+                tl = st.timeline
+                if tl is None:
+                    tl = st.timeline = Timeline(st.first_video_event)
+                if tl.next_ts <= now:
+                    tl.extend(now, self._key, i, st.video_rate, st.anchor_ts, st.interval, st.n_max)
+        return tl
+
+    def _hidden(self, i: int, st: _Static, ov: _Override | None, now: float) -> frozenset[int]:
+        """Numbers of the channel's published videos that are deleted or private at ``now``."""
+        hidden = self._timeline(i, st, now).hidden(now) if now >= st.first_video_event else frozenset()
+        if ov is None or not ov.videos:
+            return hidden
+        out = set(hidden)
+        for k, vo in ov.videos.items():
+            if vo.availability is not None and self._published(i, k, st, ov, now) is not None:
+                if vo.availability[0] in HIDDEN:
+                    out.add(k)
+                else:
+                    out.discard(k)
+        return frozenset(out)
+
+    def _hidden_count(self, i: int, st: _Static, ov: _Override | None, now: float) -> int:
+        """``len(self._hidden(...))``; without overrides from the timeline's remembered count."""
+        if ov is not None and ov.videos:
+            return len(self._hidden(i, st, ov, now))
+        return self._timeline(i, st, now).hidden_count(now) if now >= st.first_video_event else 0
+
+    def _published(self, i: int, k: int, st: _Static, ov: _Override | None, now: float,
+                   generated: int | None = None) -> tuple[float, str | None] | None:
+        """``(published_ts, explicit title or None)`` of video ``k`` if it is published at ``now``."""
+        if k >= _EXPLICIT_K0:
+            if ov is None or k not in ov.uploads or ov.uploads[k][0] > now:
+                return None
+            return ov.uploads[k]
+        if k >= (self._generated_count(st, now, i) if generated is None else generated):
+            return None
+        return self._upload_ts(st, i, k), None
+
+    def _title_now(self, i: int, st: _Static, ov: _Override | None, now: float) -> str:
+        """The channel's title at ``now`` from its remembered renames (``title`` without the replay)."""
+        if ov is not None and ov.title is not None:
+            return ov.title
+        renames = st.renames
+        v = bisect.bisect_right(renames, now) if now < renames[-1] else self._renames_until(i, st, now)
+        return st.title0 if v == 0 else self._title_text(st.text_seed, v)
+
+    def _make_video(self, video_id: str, i: int, k: int, st: _Static, ov: _Override | None, now: float,
+                    published: tuple[float, str | None], channel_title: str) -> VideoState:
+        availability = None
+        if k < _EXPLICIT_K0 and now >= st.first_video_event:
+            availability = self._timeline(i, st, now).state(k, now)
+        clock = self._video_clock
+        if clock.now != now:
+            clock = self._video_clock = VideoClock.at(self._start_ts, now)
+        return make_video(self._key, video_id, i, k, st.subs0, st.id, channel_title, published[0], published[1],
+                          clock, availability, ov.videos.get(k) if ov is not None else None)
+
     def video(self, video_id: str, now: float | None = None) -> VideoState | None:
-        """A video visible at ``now``: published, and its channel active; else None."""
+        """A video that exists at ``now`` (published, its channel active), whatever its availability
+        (``VideoState.status``; ``listed`` says whether videos.list returns it); else None."""
         now = self._now_ts if now is None else now
         dec = _decode_video(self._key, video_id)
-        if dec is None:
+        if dec is None or dec[0] >= self.channels:
             return None
         i, k = dec
-        if i >= self.channels:
-            return None
         st = self._static(i)
         ov = self._overrides.get(i)
         if self._status(i, st, now, ov) != "active":
             return None
-        if k >= _EXPLICIT_K0:
-            if ov is None or k not in ov.uploads or ov.uploads[k][0] > now:
-                return None
-            ts, title = ov.uploads[k]
-        else:
-            if k >= self._generated_count(st, now, i):
-                return None
-            ts, title = self._upload_ts(st, i, k), None
-        return self._video_state(video_id, i, k, st, now, ts, title, self.title(i, now))
+        published = self._published(i, k, st, ov, now)
+        if published is None:
+            return None
+        return self._make_video(video_id, i, k, st, ov, now, published, self._title_now(i, st, ov, now))
+
+    def video_states(self, video_ids: list[str]) -> list[VideoState | None]:
+        """``[self.video(v) for v in video_ids]`` at the clock, each channel's facts looked up once
+        (videos.list's path; equal by test)."""
+        now, key, channels = self._now_ts, self._key, self.channels
+        facts: dict[int, tuple] = {}
+        out: list[VideoState | None] = []
+        for vid in video_ids:
+            dec = _decode_video(key, vid)
+            if dec is None or dec[0] >= channels:
+                out.append(None)
+                continue
+            i, k = dec
+            f = facts.get(i)
+            if f is None:
+                st = self._statics.get(i) or self._static(i)
+                ov = self._overrides.get(i)
+                active = self._status(i, st, now, ov) == "active"
+                f = facts[i] = (st, ov, active and self._title_now(i, st, ov, now),
+                                active and self._generated_count(st, now, i))
+            st, ov, channel_title, generated = f
+            published = None if channel_title is False else self._published(i, k, st, ov, now, generated)
+            out.append(None if published is None else self._make_video(vid, i, k, st, ov, now, published,
+                                                                        channel_title))
+        return out
+
+    def video_truth(self, video_id: str) -> dict:
+        """Ground truth for tests and benchmarks: what videos.list (snippet, contentDetails, statistics,
+        status) answers for ``video_id`` at the clock, flattened, with why it is missing when it is.
+
+        ``status`` is one of ``videos.VIDEO_STATUSES``, ``channel-gone`` (its channel is deleted,
+        terminated or private) or ``not-found`` (no such video, or not published yet); ``listed`` says
+        whether the answer has the item. Listed videos carry the item's values (counts as ints, None
+        where the API leaves a count out); unlisted ones only their channel.
+        """
+        v = self.video(video_id)
+        if v is None:
+            dec = _decode_video(self._key, video_id)
+            i = dec[0] if dec is not None and dec[0] < self.channels else None
+            gone = i is not None and self.status(i) != "active"
+            return {"id": video_id, "status": "channel-gone" if gone else "not-found", "listed": False,
+                    "channelId": self.channel_id(i) if gone else None}
+        if not v.listed:
+            return {"id": video_id, "status": v.status, "listed": False, "channelId": v.channel_id}
+        region = v.region_restriction
+        return {
+            "id": v.id, "status": v.status, "listed": True, "channelId": v.channel_id,
+            "channelTitle": v.channel_title, "publishedAt": iso(v.published_ts), "title": v.title,
+            "description": v.description, "tags": list(v.tags), "categoryId": v.category_id,
+            "thumbnails": thumbnails(v.id, v.thumbnails), "duration": v.duration,
+            "regionRestriction": None if region is None else {region[0]: list(region[1])},
+            "viewCount": v.view_count, "likeCount": None if v.likes_hidden else v.like_count,
+            "commentCount": None if v.comments_disabled else v.comment_count,
+            "privacyStatus": v.privacy_status, "uploadStatus": v.upload_status,
+            "rejectionReason": v.upload_reason if v.upload_status == "rejected" else None,
+            "failureReason": v.upload_reason if v.upload_status == "failed" else None,
+            "embeddable": v.embeddable, "madeForKids": v.made_for_kids,
+        }
+
+    def _video_override(self, video_id: str) -> VideoOverride:
+        """The override of a video of this world (published or not); the caller holds the lock."""
+        dec = _decode_video(self._key, video_id)
+        if dec is None or dec[0] >= self.channels:
+            raise KeyError(video_id)
+        return self._override(dec[0]).videos.setdefault(dec[1], VideoOverride())
+
+    def set_video_status(self, video_id: str, status: str) -> None:
+        """``deleted``, ``private``, ``public``, ``rejected[:reason]``, ``failed[:reason]``, ``blocked:CC,..``
+        or ``allowed:CC,..``; from now on, instead of what the video's generated events say."""
+        availability = parse_status(status)
+        with self._lock:
+            vo = self._video_override(video_id)
+            vo.availability = availability
+            vo.revision += 1
+            self.generation += 1
+
+    def set_video_title(self, video_id: str, title: str) -> None:
+        with self._lock:
+            vo = self._video_override(video_id)
+            vo.title = title
+            vo.revision += 1
+            self.generation += 1
+
+    def set_video_description(self, video_id: str, description: str) -> None:
+        with self._lock:
+            vo = self._video_override(video_id)
+            vo.description = description
+            vo.revision += 1
+            self.generation += 1
 
     def feed_videos(self, i: int, limit: int, visible_until: float, now: float) -> list[VideoState]:
         """``[self.video(vid, now) for vid, ts in self.uploads(i, 0, limit + 10, now) if ts <= visible_until]``,
@@ -642,48 +757,10 @@ class World:
         ov = self._overrides.get(i)
         if self._status(i, st, now, ov) != "active":
             return []
-        channel_title, generated = self.title(i, now), self._generated_count(st, now, i)
+        channel_title, generated = self._title_now(i, st, ov, now), self._generated_count(st, now, i)
         key, out = self._key, []
         for k, _ in [(k, ts) for k, ts in self._upload_keys(i, 0, limit + 10, now) if ts <= visible_until][:limit]:
-            if k >= _EXPLICIT_K0:  # as video() decides
-                if ov is None or k not in ov.uploads or ov.uploads[k][0] > now:
-                    continue
-                ts, title = ov.uploads[k]
-            else:
-                if k >= generated:
-                    continue
-                ts, title = self._upload_ts(st, i, k), None
-            out.append(self._video_state(_encode_video(key, i, k), i, k, st, now, ts, title, channel_title))
+            published = self._published(i, k, st, ov, now, generated)
+            if published is not None:
+                out.append(self._make_video(_encode_video(key, i, k), i, k, st, ov, now, published, channel_title))
         return out
-
-    def _video_state(self, video_id: str, i: int, k: int, st: _Static, now: float, ts: float, title: str | None,
-                     channel_title: str) -> VideoState:
-        h = int.from_bytes(_digest(self._key, b"V" + i.to_bytes(6, "big") + k.to_bytes(2, "big"), 16), "big")
-        if title is None:
-            words = [_WORDS[(h >> (5 * n)) % 20] for n in range(2 + h % 6)]
-            title = " ".join(words).capitalize()
-            if (h >> 40) % 7 == 0:
-                title += f" {_EMOJI[(h >> 44) % 10]} {_UNICODE_TITLES[(h >> 48) % 10]}"
-        desc = _DESCRIPTIONS[(h >> 52) % len(_DESCRIPTIONS)]
-        r = ((h >> 60) % 10_000) / 10_000
-        secs = int(15 + 3000 * r * r) if (h >> 74) % 7 else 20 + (h >> 77) % 40  # some are Shorts
-        hh, rem = divmod(secs, 3600)
-        mm, ss = divmod(rem, 60)
-        duration = "PT" + (f"{hh}H" if hh else "") + (f"{mm}M" if mm else "") + (f"{ss}S" if ss else "")
-        peak = st.subs0 * (0.05 + 3 * ((h >> 84) % 1000) / 1000)
-        age_days = max(0.0, (now - ts) / DAY)
-        views = int(peak * (1 - math.exp(-age_days / 4)) + age_days * peak * 0.001)
-        return VideoState(
-            id=video_id,
-            channel_index=i,
-            channel_id=st.id,
-            channel_title=channel_title,
-            published_ts=ts,
-            title=title,
-            description=desc,
-            duration=duration if duration != "PT" else "PT0S",
-            view_count=views,
-            like_count=views // 25,
-            comment_count=views // 400,
-        )
-

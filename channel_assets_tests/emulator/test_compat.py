@@ -10,6 +10,7 @@ import httplib2
 import httpx
 import pytest
 from googleapiclient.discovery import build_from_document
+from googleapiclient.errors import HttpError
 
 from channel_assets.emulator import DEFAULT_API_KEY, EmulatorServer
 
@@ -80,3 +81,31 @@ def test_responses_match_discovery_schemas(emulator: EmulatorServer, client: htt
     for page in (page1, page2):
         _check(page, {"$ref": "PlaylistItemListResponse"}, "playlistItems")
     assert "prevPageToken" in page2
+
+
+def test_official_client_lists_videos_with_parts_and_fields(emulator: EmulatorServer, youtube) -> None:  # noqa: ANN001
+    """googleapiclient's videos().list, every listed availability among the ids, each answer valid against
+    the discovery document's VideoListResponse."""
+    w = emulator.world
+    i = _busiest(emulator)
+    vids = [v for v, _ in w.uploads(i, 0, 50)]
+    for vid, status in zip(vids, ("deleted", "private", "rejected:termsOfUse", "failed:codec", "blocked:DE",
+                                  "allowed:US,CA"), strict=False):
+        w.set_video_status(vid, status)
+    full = youtube.videos().list(part="id,snippet,contentDetails,statistics,status,player", id=",".join(vids)).execute()
+    _check(full, {"$ref": "VideoListResponse"}, "videos")
+    assert [v["id"] for v in full["items"]] == vids[2:] and full["pageInfo"]["totalResults"] == 48
+    assert full["items"][0]["status"]["rejectionReason"] == "termsOfUse"
+    assert full["items"][2]["contentDetails"]["regionRestriction"] == {"blocked": ["DE"]}
+    fields = ("items(id,snippet(title,description,tags,thumbnails/default/url),contentDetails(duration,"
+              "regionRestriction),statistics,status(privacyStatus,uploadStatus,embeddable)),pageInfo")
+    part = youtube.videos().list(part="snippet,contentDetails,statistics,status", id=vids[:10], fields=fields,
+                                 maxResults=50).execute()
+    _check(part, {"$ref": "VideoListResponse"}, "videos")
+    assert [v["id"] for v in part["items"]] == vids[2:10] and set(part) == {"items", "pageInfo"}
+    assert {v["status"]["uploadStatus"] for v in part["items"]} == {"rejected", "failed", "processed"}
+    none = youtube.videos().list(part="id", id="AAAAAAAAAAA").execute()
+    assert none["items"] == [] and none["pageInfo"]["totalResults"] == 0
+    with pytest.raises(HttpError) as err:
+        youtube.videos().list(part="snippet", id=vids + vids[:1] + ["x"]).execute()
+    assert err.value.resp.status == 400
