@@ -98,8 +98,28 @@ def crud(spec: dict) -> dict:
     return out
 
 
+def load_channel(spec: dict) -> dict:
+    """A channel as the app's admin form loads it: every field of the model (JSON-ready)."""
+    channel = Channel.objects.get(channel_id=spec["channel_id"])
+    return {f.attname: _jsonable(getattr(channel, f.attname)) for f in Channel._meta.concrete_fields}
+
+
+def save_stale(spec: dict) -> dict:
+    """Model.save() of a copy loaded earlier: Django writes every field it knows, stale values included
+    (and a fresh updated_at), exactly as an admin saving a form opened before a refresh does."""
+    names = [f.attname for f in Channel._meta.concrete_fields]
+    loaded = Channel.from_db("default", names, [f.to_python(spec["fields"][f.attname])
+                                                for f in Channel._meta.concrete_fields])
+    loaded.save()
+    return {"saved": spec["fields"]["channel_id"]}
+
+
+def _jsonable(value):
+    return value.isoformat() if isinstance(value, datetime) else str(value) if hasattr(value, "hex") else value
+
+
 OPS = {"seed": seed, "unsubscribe_quietly": unsubscribe_quietly, "subscribe": subscribe,
-       "create_channel": create_channel, "crud": crud}
+       "create_channel": create_channel, "crud": crud, "load_channel": load_channel, "save_stale": save_stale}
 
 if __name__ == "__main__":
     print(json.dumps(OPS[sys.argv[1]](json.loads(sys.argv[2]) if len(sys.argv) > 2 else {})))
