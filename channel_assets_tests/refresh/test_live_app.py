@@ -96,3 +96,26 @@ def _logged_units(engine, update_type: str) -> int:
         return conn.execute(sa.select(sa.func.coalesce(sa.func.sum(ChannelUpdateLog.api_quota_used), 0)).where(
             ChannelUpdateLog.update_type == update_type, ChannelUpdateLog.error_type.is_distinct_from(
                 "database_busy"))).scalar_one()
+
+
+def test_an_uploads_group_the_database_keeps_refusing_waits_for_the_next_run(engine, emulator, ledger_factory,  # noqa: F811
+                                                                            client_factory, monkeypatch):  # noqa: F811
+    from channel_assets.refresh.uploads import refresh_uploads
+
+    ids = emulator.ids(60)
+    insert_channels(engine, ids)
+    monkeypatch.setattr(pump_module, "WRITE_RETRY_PAUSE_S", 0.0)
+    pipeline = _pipeline_engine(engine)
+    gate = ledger_factory()
+    with transaction(engine) as app:  # the app holds one channel row through the whole pass
+        app.execute(sa.select(Channel.uuid).where(Channel.channel_id == ids[0]).with_for_update())
+        first = refresh_uploads(pipeline, client_factory(gate), gate, Cycle(emulator.world.now), ALL, in_flight=2,
+                                group_size=20)
+    assert first.failed == 0 and first.deferred == 20 and first.checked == 40
+    with engine.connect() as conn:
+        [busy] = conn.execute(sa.select(ChannelUpdateLog).where(ChannelUpdateLog.error_type == "database_busy")).all()
+    assert (busy.update_type, busy.changes_made) == ("uploads", {"deferred": 20})
+    second = refresh_uploads(pipeline, client_factory(gate), gate, Cycle(emulator.world.now), ALL, in_flight=2,
+                             group_size=20)
+    pipeline.dispose()
+    assert (second.checked, second.deferred) == (20, 0)
