@@ -106,7 +106,6 @@ class _Group:
     failures: dict[str, tuple[_Channel, YouTubeError]] = field(default_factory=dict)
     details: dict[str, VideoRecord] = field(default_factory=dict)
     video_calls: int = 0
-    stopped: bool = False  # the pump stopped during this group: its unchecked channels are deferred
     units: int = 0
     ms: int = 0
     _lock: Lock = field(default_factory=Lock)
@@ -214,8 +213,7 @@ class _Uploads:
         for ch, feed in zip(channels, feeds, strict=True):
             try:
                 discovery = from_feed[ch.channel_id] or walks[ch.channel_id].result()
-            except Stopped:
-                group.stopped = True
+            except Stopped:  # the quota or the breaker stopped the pump: this channel waits for the next run
                 continue
             except YouTubeError as exc:
                 group.failures[ch.channel_id] = (ch, exc)
@@ -233,10 +231,7 @@ class _Uploads:
         details are skipped, the videos still stored (else the units spent on the group were wasted)."""
         try:
             found = self._api(group, self.client.list_videos, list(ids)).found
-        except Stopped:
-            group.stopped = True
-            return {}
-        except YouTubeError:
+        except (Stopped, YouTubeError):
             return {}
         group.add_video_call()
         return found
