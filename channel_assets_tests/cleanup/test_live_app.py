@@ -248,7 +248,7 @@ def test_a_whole_cleanup_cycle_under_app_traffic_keeps_every_row_and_every_check
     left = [world.channel(ch.channel_id) for ch in due]
     assert all(row.soft_deleted_at is None for row in left if row is not None)  # kept only when followed again
     assert (world.count(Video), world.count(UserVideo)) == (videos + counts["imports"], watch + counts["watches"])
-    fill_missing_watch_context(engine, DAY8 - timedelta(days=1))  # what a later sweep does for the last rows
+    fill_missing_watch_context(engine, DAY8, DAY8 + timedelta(days=1))  # the next cycle's sweep, for the last rows
     assert _unpreserved(engine) == (0, 0)
 
 
@@ -256,3 +256,15 @@ def _preserved_videos(engine, channel_id: str) -> list:
     with engine.connect() as conn:
         return list(conn.execute(sa.select(Video.uuid).where(
             Video.channel_id.is_(None), Video.channel_id_snapshot == channel_id)).scalars())
+
+
+def test_the_next_cycle_gives_a_watch_recorded_after_a_removal_its_context(world, engine):
+    users = world.add_users(3)
+    (gone,) = _due(world, users, 1)
+    assert run_removal(engine, Cycle(DAY8), 7, LIMITS).hard_deleted == 1
+    app = App(engine)
+    assert app.watch(users[2], _preserved_videos(engine, gone.channel_id)[0])  # a user watches it afterwards
+    app.close()
+    assert _unpreserved(engine) == (0, 1)
+    next_day = run_removal(engine, Cycle(DAY8 + timedelta(days=1)), 7, LIMITS)
+    assert next_day.watch_rows_late == 1 and _unpreserved(engine) == (0, 0)

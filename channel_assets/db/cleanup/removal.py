@@ -112,19 +112,13 @@ class _Batch:
 
 
 def _pages(engine: Engine, where, batch_size: int) -> Iterator[list[uuid.UUID]]:
-    """Keyset pages (by uuid) of the ids of the channels matching `where`, read without locks; each page's
-    work re-reads its rows under `where` in its own transaction."""
-    last = None
-    while True:
-        query = sa.select(Channel.uuid).where(*where).order_by(Channel.uuid).limit(batch_size)
-        if last is not None:
-            query = query.where(Channel.uuid > last)
-        with engine.connect() as conn:
-            ids = list(conn.execute(query).scalars())
-        if not ids:
-            return
-        last = ids[-1]
-        yield ids
+    """The ids of the channels matching `where`, read once without locks, in pages; each page's work re-reads
+    its rows under `where` in its own transaction (one read of the candidates instead of one per page: the
+    predicate's anti-join over every candidate costs the same for one page as for all)."""
+    with engine.connect() as conn:
+        ids = list(conn.execute(sa.select(Channel.uuid).where(*where).order_by(Channel.uuid)).scalars())
+    for start in range(0, len(ids), batch_size):
+        yield ids[start : start + batch_size]
 
 
 def _rows(conn: Connection, ids: Sequence[uuid.UUID], where, *, lock: bool) -> list:
@@ -201,14 +195,14 @@ def hard_delete_due(engine: Engine, cycle: Cycle, cooldown_days: int, limits: Li
 def run_removal(engine: Engine, cycle: Cycle, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
                 batch_size: int | None = None) -> Removal:
     """One cleanup cycle's removal: soft delete of orphans, then hard delete of those past the cool-down,
-    then the sweep that gives every watch row of a removed channel's video its context (rows the app
-    recorded during the delete, or later, on a video whose channel was removed)."""
+    then the sweep that gives the watch rows of the videos of channels removed by earlier cycles their context
+    (rows the app recorded on them since; this cycle's own batches did theirs right after each commit)."""
     result = soft_delete_orphans(engine, cycle, limits, dry_run=dry_run, batch_size=batch_size)
     hard_delete_due(engine, cycle, cooldown_days, limits, dry_run=dry_run, batch_size=batch_size, result=result)
     if not dry_run:
         with engine.connect() as conn:
             result.sweep_horizon = commit_horizon(conn)
-        result.watch_rows_late += fill_missing_watch_context(engine, cycle.now - SWEEP_WINDOW)
+        result.watch_rows_late += fill_missing_watch_context(engine, cycle.now - SWEEP_WINDOW, cycle.now)
     return result
 
 

@@ -20,7 +20,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from channel_assets.db.core.batching import chunks, in_uuids
+from channel_assets.db.core.batching import chunks, in_strings, in_uuids
 from channel_assets.db.core.engine import Refused, with_retries
 from channel_assets.db.core.models import Channel, ChannelUpdateLog, UserVideo, Video
 
@@ -102,19 +102,20 @@ def snapshot_channels(conn: Connection, ids: Sequence[uuid.UUID], now: datetime,
     return SnapshotCounts(n_videos, n_watch)
 
 
-def fill_missing_watch_context(engine: Engine, removed_since: datetime) -> int:
-    """Give the watch rows of the videos of channels removed since `removed_since` that have no channel context
-    yet their video's snapshot: rows the app recorded while or after their channel was removed. The channels
-    come from the removal log (its created_at index), their videos through video_channel_snapshot_idx; one
-    short transaction per VIDEO_CHUNK videos. Returns the rows filled."""
+def fill_missing_watch_context(engine: Engine, removed_since: datetime, removed_before: datetime) -> int:
+    """Give the watch rows of the videos of channels removed in [`removed_since`, `removed_before`) that have no
+    channel context yet their video's snapshot: rows the app recorded while or after their channel was removed. The channels
+    come from the removal log (its created_at index), their videos through video_channel_snapshot_idx, each
+    read with the ids bound as arrays (a join here is at the planner's mercy when the log's statistics lag
+    behind the day's removals); one short transaction per VIDEO_CHUNK videos. Returns the rows filled."""
     log = ChannelUpdateLog.__table__.c
-    removed = (sa.select(log.channel_id).where(log.created_at >= removed_since, log.update_type == "removal",
-                                               log.changes_made["phase"].as_string() == "hard_delete")
-               .scalar_subquery())
     with engine.connect() as conn:
-        vids = list(conn.execute(sa.select(Video.uuid).where(
-            Video.channel_id.is_(None), Video.original_channel_metadata.is_not(None),
-            Video.channel_id_snapshot.in_(removed))).scalars())
+        removed = list(conn.execute(sa.select(log.channel_id).where(
+            log.created_at >= removed_since, log.created_at < removed_before, log.update_type == "removal",
+            log.changes_made["phase"].as_string() == "hard_delete")).scalars())
+        vids = [vid for chunk in chunks(removed, VIDEO_CHUNK) for vid in conn.execute(sa.select(Video.uuid).where(
+            in_strings(Video.channel_id_snapshot, chunk), Video.channel_id.is_(None),
+            Video.original_channel_metadata.is_not(None))).scalars()]
     filled = 0
     for chunk in chunks(vids, VIDEO_CHUNK):
         try:
