@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from channel_assets.cycle import Cycle
-from channel_assets.db.core.models import ChannelUpdateLog, Video, VideoRefreshSchedule
+from channel_assets.db.core.models import ChannelUpdateLog, VideoRefreshSchedule
 from channel_assets.db.videos.tiering import VideoTierRules
 from channel_assets.videos.refresh import refresh_video_shards
 
