@@ -20,12 +20,13 @@ from channel_assets.defs.reporting.assets import channel_freshness_report, fresh
 from channel_assets.defs.reporting.schedules import daily_freshness_report
 from channel_assets.defs.resources import build_resources
 from channel_assets.defs.videos.assets import video_metadata
+from channel_assets.defs.videos.checks import video_checks
 from channel_assets.defs.videos.jobs import video_jobs
 
 defs = dg.Definitions(
     assets=[channel_metadata, channel_uploads, channel_statistics, video_metadata, channel_freshness_report,
             *cleanup_assets, alerts],
-    asset_checks=[*metadata_checks, *cleanup_checks],
+    asset_checks=[*metadata_checks, *video_checks, *cleanup_checks],
     jobs=[*refresh_jobs, *video_jobs, freshness_report_job, *cleanup_jobs],
     schedules=[*refresh_schedules, daily_freshness_report, *cleanup_schedules],
     sensors=[new_subscription_sensor, *cleanup_sensors, alerts_sensor, run_failure_alerts],

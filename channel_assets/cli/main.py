@@ -230,16 +230,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     from channel_assets.defs.reporting.last_runs import instance_from_environment, last_scheduled_runs
     from channel_assets.defs.resources import PipelinePolicy
     from channel_assets.refresh.timetable import REPORT_RULES, REPORTED_SCHEDULES
-    from channel_assets.reporting.freshness_report import build_freshness_report, render_text
+    from channel_assets.reporting.freshness_report import (
+        VideoReportRules,
+        build_freshness_report,
+        render_text,
+    )
 
     engine = _engine()
     if migrate.current_revision(engine) is None:
         raise UserError("the database has no channel_assets schema yet: run `channel-assets db upgrade`")
     now = datetime.now(UTC)
-    ledger = PipelinePolicy.from_settings(load_settings()).ledger(engine)
+    policy = PipelinePolicy.from_settings(load_settings())
+    ledger = policy.ledger(engine)
     instance = instance_from_environment()
     last_runs = last_scheduled_runs(instance, REPORTED_SCHEDULES) if instance is not None else None
-    print(render_text(build_freshness_report(engine, now, ledger, REPORT_RULES, last_runs)))
+    videos = VideoReportRules(policy.video_tiers, policy.video_quota_limit)
+    print(render_text(build_freshness_report(engine, now, ledger, REPORT_RULES, last_runs, videos)))
     return 0
 
 
