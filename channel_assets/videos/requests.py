@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from channel_assets.cycle import Cycle
-from channel_assets.db.videos.selection import DueVideo, request_refresh, videos_by_id
+from channel_assets.db.videos.selection import DueVideo, ensure_scheduled, request_refresh, videos_by_id
 from channel_assets.db.videos.tiering import VideoTierRules
 from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.videos.refresh import VideoRefreshSummary, plan_within_budget, refresh_videos
@@ -46,6 +46,7 @@ def refresh_videos_now(engine: Engine, client: YouTubeClient, gate: CountingGate
                        video_ids: Sequence[str], rules: VideoTierRules, *, in_flight: int = 16) -> VideoRefreshSummary:
     """Refresh the videos now whatever their tier, within the video part of the quota."""
     videos = resolve_videos(engine, video_ids, cycle.now, rules)
+    ensure_scheduled(engine)  # their schedule rows get the next due date
     planned, deferred = plan_within_budget(videos, gate.status().left)
     summary = refresh_videos(engine, client, gate, cycle, planned, rules, in_flight=in_flight)
     summary.due = len(videos)

@@ -50,7 +50,7 @@ def items_of(payload: Any) -> list[Any]:
 
 def clean_text(value: str) -> str:
     """PostgreSQL text columns reject NUL characters."""
-    return value.replace("\x00", "")
+    return value.replace("\x00", "") if "\x00" in value else value
 
 
 def parse_rfc3339(value: Any) -> datetime:
@@ -80,6 +80,8 @@ def _count(obj: dict, key: str) -> int | None:
     if key not in obj or obj[key] is None:
         return None
     value = obj[key]
+    if type(value) is str and value.isdigit() and value.isascii() and len(value) < 19:
+        return int(value)  # the usual answer: a short decimal string, always within bigint
     if isinstance(value, bool):
         raise ItemError(f"{key} is not a count")
     if isinstance(value, int):

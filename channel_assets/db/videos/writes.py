@@ -3,7 +3,7 @@
 The answers are COPYed into a temp table, then ONE statement compares them with the stored rows and
 updates only the rows whose values differ (IS DISTINCT FROM: an unchanged video costs no new row
 version), with the availability rule applied in SQL, and stamps every answered video's schedule row
-(refreshed_at, next due_at by its age). None of the columns it writes on videos_video is indexed, so with
+(refreshed_at, next due_at by its age; the row exists: db.videos.selection.ensure_scheduled). None of the columns it writes on videos_video is indexed, so with
 the page room revision 0010 leaves (fillfactor 80) the updates are HOT: no index entry is written.
 
 Availability without loss: an answer that says a video is gone (missing: deleted or private; or
@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from channel_assets.db.core.sharding import SHARD_COUNT
 from channel_assets.db.videos.tiering import VideoTierRules, age_next_due
 
 MISSING_REASON = "deleted"  # deleted or private: an API-key answer leaves both out, indistinguishable
@@ -66,12 +65,11 @@ WITH d AS (
           IS DISTINCT FROM ({', '.join(_NEW + _NEW_AVAILABILITY)})
     RETURNING v.uuid
 ), s AS (
-    INSERT INTO video_refresh_schedule AS s (video_uuid, shard, due_at, refreshed_at)
-    SELECT n.uuid, hashtext(n.video_id) & {SHARD_COUNT - 1},
-           CASE WHEN n.confirmed THEN %(recheck_next)s
-                ELSE {age_next_due('coalesce(n.published_at, n.stored_published)')} END, %(now)s
-    FROM n WHERE n.verdict IS NULL OR n.confirmed
-    ON CONFLICT (video_uuid) DO UPDATE SET due_at = EXCLUDED.due_at, refreshed_at = EXCLUDED.refreshed_at
+    UPDATE video_refresh_schedule s
+    SET due_at = CASE WHEN n.confirmed THEN %(recheck_next)s
+                      ELSE {age_next_due('coalesce(n.published_at, n.stored_published)')} END,
+        refreshed_at = %(now)s
+    FROM n WHERE s.video_uuid = n.uuid AND s.video_uuid = ANY(%(uuids)s) AND (n.verdict IS NULL OR n.confirmed)
 )
 SELECT n.batch, n.video_id, n.verdict, n.confirmed, n.old_reason, n.new_reason,
        CASE WHEN n.listed AND n.title IS DISTINCT FROM n.old_title THEN json_build_array(n.old_title, n.title) END,
