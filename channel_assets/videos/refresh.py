@@ -11,6 +11,7 @@ and only then marked unavailable.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -30,7 +31,14 @@ from channel_assets.db.videos.writes import AnsweredBatch, BatchOutcome, apply_v
 from channel_assets.refresh.error_types import DATABASE_BUSY, INVALID_DATA, error_type_of
 from channel_assets.refresh.pump import Grouping, Pump, Stopped
 from channel_assets.refresh.quota_gate import CountingGate
-from channel_assets.youtube import MAX_IDS_PER_CALL, VideoDetailsBatch, YouTubeClient, YouTubeError, one_line
+from channel_assets.youtube import (
+    MAX_IDS_PER_CALL,
+    VideoDetailsBatch,
+    YouTubeClient,
+    YouTubeError,
+    is_valid_video_id,
+    one_line,
+)
 
 UPDATE_TYPE = "video_metadata"
 AVAILABILITY_TYPE = "video_availability"
@@ -255,11 +263,20 @@ class _Refresher:
 
 def refresh_videos(engine: Engine, client: YouTubeClient, gate: CountingGate, cycle: Cycle,
                    videos: Sequence[DueVideo], rules: VideoTierRules, *, in_flight: int = 16) -> VideoRefreshSummary:
-    """Refresh exactly these videos (in the given order); the gate's unused units go back at the end."""
+    """Refresh exactly these videos (in the given order); the gate's unused units go back at the end. Rows
+    whose video id has the wrong shape (written by the app; the API cannot know them) are counted as
+    invalid and never sent: one bad row must not fail its batch, let alone the run."""
+    valid = [v for v in videos if is_valid_video_id(v.video_id)]
+    if len(valid) < len(videos):
+        bad = [v.video_id for v in videos if not is_valid_video_id(v.video_id)]
+        logging.getLogger(__name__).warning("skipped %d video row(s) with a malformed video id, e.g. %r",
+                                            len(bad), str(bad[0])[:40])
     try:
-        return _Refresher(engine, client, gate, cycle, rules, in_flight).run(videos)
+        summary = _Refresher(engine, client, gate, cycle, rules, in_flight).run(valid)
     finally:
         gate.release()
+    summary.invalid += len(videos) - len(valid)
+    return summary
 
 
 def plan_within_budget(videos: Sequence[DueVideo], units_left: int) -> tuple[list[DueVideo], dict[str, int]]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import uuid
+
+from sqlalchemy import func, insert, select
 
 from channel_assets.cycle import Cycle
-from channel_assets.db.core.models import ChannelUpdateLog, VideoRefreshSchedule
+from channel_assets.db.core.engine import transaction
+from channel_assets.db.core.models import ChannelUpdateLog, Video, VideoRefreshSchedule
 from channel_assets.db.videos.tiering import VideoTierRules
 from channel_assets.videos.refresh import refresh_video_shards
 
@@ -66,3 +69,11 @@ def test_nothing_due_after_a_pass_and_changes_logged_old_to_new(engine, videos, 
             ChannelUpdateLog.update_type == "video_metadata", ChannelUpdateLog.run_id == "run-3")).scalars().all()
     changed = [c["changes"][target] for c in logs if target in c.get("changes", {})]
     assert changed == [{"title": [old_title, "A new title"]}]
+
+
+def test_a_row_with_a_malformed_video_id_is_counted_invalid_not_sent(engine, videos, client_factory, video_gate):
+    ids = videos.store(channels=1, per_channel=3)
+    with transaction(engine) as conn:
+        conn.execute(insert(Video).values(uuid=uuid.uuid4(), video_id="not a video id", title="t", description=""))
+    s = _refresh(engine, videos, client_factory, video_gate)
+    assert s.invalid == 1 and s.answered == len(ids) and s.failed == 0
