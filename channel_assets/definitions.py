@@ -19,12 +19,15 @@ from channel_assets.defs.requests.jobs import serve_app_requests
 from channel_assets.defs.requests.sensors import app_requests_sensor
 from channel_assets.defs.resources import build_resources
 from channel_assets.defs.schedules import all_schedules
+from channel_assets.defs.videos.assets import video_metadata
+from channel_assets.defs.videos.checks import video_checks
+from channel_assets.defs.videos.jobs import video_jobs
 
 defs = dg.Definitions(
-    assets=[channel_metadata, channel_uploads, channel_statistics, channel_freshness_report, *cleanup_assets,
-            alerts],
-    asset_checks=[*metadata_checks, *cleanup_checks],
-    jobs=[*refresh_jobs, freshness_report_job, *cleanup_jobs, serve_app_requests],
+    assets=[channel_metadata, channel_uploads, channel_statistics, video_metadata, channel_freshness_report,
+            *cleanup_assets, alerts],
+    asset_checks=[*metadata_checks, *video_checks, *cleanup_checks],
+    jobs=[*refresh_jobs, *video_jobs, freshness_report_job, *cleanup_jobs, serve_app_requests],
     schedules=all_schedules,
     sensors=[new_subscription_sensor, *cleanup_sensors, alerts_sensor, run_failure_alerts, app_requests_sensor],
     resources={**build_resources(), "alert_channels": build_alert_channels()},

@@ -211,10 +211,12 @@ class Digest:
     held: list[tuple[str, str]] = field(default_factory=list)
     failing: list[tuple[str, int, str]] = field(default_factory=list)
     warn_checks: list[str] = field(default_factory=list)
+    videos_gone: list[str] = field(default_factory=list)  # "id (reason)"
+    videos_back: list[str] = field(default_factory=list)
 
     def empty(self) -> bool:
         return not (self.gone or self.back or self.soft_deleted or self.hard_deleted or self.restored
-                    or self.held or self.failing or self.warn_checks)
+                    or self.held or self.failing or self.warn_checks or self.videos_gone or self.videos_back)
 
 
 def _ids(ids: list[str], limit: int = 20) -> str:
@@ -234,6 +236,12 @@ def digest_message(d: Digest, ui_url: str) -> Message:
         lines.append(f"  Gone (deleted, terminated or private): {_ids(d.gone)}")
     if d.back:
         lines.append(f"  Back: {_ids(d.back)}")
+    if d.videos_gone or d.videos_back:
+        lines.append(f"Video availability: {len(d.videos_gone)} unavailable, {len(d.videos_back)} back.")
+        if d.videos_gone:
+            lines.append(f"  Unavailable (reason): {_ids(d.videos_gone)}")
+        if d.videos_back:
+            lines.append(f"  Back: {_ids(d.videos_back)}")
     lines.append(f"Cleanup: {d.soft_deleted} soft-deleted, {d.hard_deleted} hard-deleted, {d.restored} restored.")
     if d.held or d.failing:
         lines.append(f"Waiting for a human: {len(d.held)} held removals, {len(d.failing)} channels failing repeatedly.")

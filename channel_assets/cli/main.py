@@ -230,16 +230,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     from channel_assets.defs.reporting.last_runs import instance_from_environment, last_scheduled_runs
     from channel_assets.defs.resources import PipelinePolicy
     from channel_assets.refresh.timetable import REPORT_RULES, REPORTED_SCHEDULES
-    from channel_assets.reporting.freshness_report import build_freshness_report, render_text
+    from channel_assets.reporting.freshness_report import (
+        VideoReportRules,
+        build_freshness_report,
+        render_text,
+    )
 
     engine = _engine()
     if migrate.current_revision(engine) is None:
         raise UserError("the database has no channel_assets schema yet: run `channel-assets db upgrade`")
     now = datetime.now(UTC)
-    ledger = PipelinePolicy.from_settings(load_settings()).ledger(engine)
+    policy = PipelinePolicy.from_settings(load_settings())
+    ledger = policy.ledger(engine)
     instance = instance_from_environment()
     last_runs = last_scheduled_runs(instance, REPORTED_SCHEDULES) if instance is not None else None
-    print(render_text(build_freshness_report(engine, now, ledger, REPORT_RULES, last_runs)))
+    videos = VideoReportRules(policy.video_tiers, policy.video_quota_limit)
+    print(render_text(build_freshness_report(engine, now, ledger, REPORT_RULES, last_runs, videos)))
     return 0
 
 
@@ -377,6 +383,39 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_videos_refresh(args: argparse.Namespace) -> int:
+    """Mark videos for the next run, or (--now) refresh them at once within the video part of the quota."""
+    from datetime import UTC, datetime
+
+    from channel_assets.cycle import Cycle
+    from channel_assets.defs.resources import PipelinePolicy
+    from channel_assets.refresh.quota_gate import CountingGate
+    from channel_assets.videos.requests import UnknownVideos, refresh_videos_now, request_videos
+    from channel_assets.youtube import ConfigurationError, YouTubeClient
+
+    s = load_settings()
+    policy = PipelinePolicy.from_settings(s)
+    engine = _engine()
+    try:
+        if not args.now:
+            marked = request_videos(engine, args.video_ids, datetime.now(UTC), policy.video_tiers)
+            print(f"{marked} video row(s) marked for the next refresh run "
+                  f"({len(args.video_ids) - marked} already requested or stored more than once)"
+                  if marked < len(args.video_ids) else f"{marked} video row(s) marked for the next refresh run")
+            return 0
+        cycle = Cycle.starting_now(actor="cli")
+        gate = CountingGate(policy.video_ledger(engine))
+        with YouTubeClient(s.youtube_api_base_url, s.youtube_api_key, quota=gate,
+                           feed_base_url=s.youtube_feed_base_url) as client:
+            summary = refresh_videos_now(engine, client, gate, cycle, args.video_ids, policy.video_tiers)
+    except (UnknownVideos, ValueError, ConfigurationError) as exc:
+        raise UserError(" ".join(str(exc).split())) from None
+    print(f"{summary.answered} video(s) refreshed ({summary.written} changed, {summary.went} unavailable, "
+          f"{summary.came_back} back, {summary.suspected} to confirm next run), {summary.failed} failed, "
+          f"{summary.deferred_total} deferred; {summary.quota_units} quota unit(s)")
+    return 1 if summary.failed else 0
+
+
 def cmd_alerts_test(args: argparse.Namespace) -> int:
     from channel_assets.alerts.config import load_alert_config
     from channel_assets.alerts.notifiers import Message, SendError
@@ -496,6 +535,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "last and next scheduled update (the app's update_status)")
     status.add_argument("--json", action="store_true", help="the ChannelUpdateStatus JSON the app gets")
     status.set_defaults(func=needs_database(cmd_status))
+
+    videos = sub.add_parser("videos", help="the video metadata refresh").add_subparsers(
+        dest="videos_command", required=True)
+    vrefresh = videos.add_parser("refresh", help="refresh these videos on the next run (or --now)")
+    vrefresh.add_argument("video_ids", nargs="+", metavar="ID", help="YouTube video ids (11 characters)")
+    vrefresh.add_argument("--now", action="store_true",
+                          help="refresh at once (needs the API settings), within the video part of the quota")
+    vrefresh.set_defaults(func=needs_database(cmd_videos_refresh))
 
     alerts = sub.add_parser("alerts", help="alert channels").add_subparsers(dest="alerts_command", required=True)
     alerts.add_parser("test", help="send a test message on every configured channel; exit 1 if one fails"

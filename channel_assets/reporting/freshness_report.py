@@ -19,6 +19,13 @@ from sqlalchemy import Engine
 from channel_assets.db.cleanup.check_reads import OrphanBacklog, orphan_backlog
 from channel_assets.db.refresh.freshness_rows import AttentionRows, attention_rows, freshness_rows
 from channel_assets.db.refresh.quota_ledger import QuotaStatus
+from channel_assets.db.videos.report_rows import (
+    AvailabilityChange,
+    VideoTierFreshness,
+    availability_changes,
+    video_freshness,
+)
+from channel_assets.db.videos.tiering import VideoTierRules
 from channel_assets.reporting.markdown import md_table
 
 TIERS = ("critical", "priority", "daily", "weekly", "monthly")
@@ -76,6 +83,30 @@ class TierFreshness:
         return "-"
 
 
+@dataclass(frozen=True)
+class VideoReportRules:
+    """The video tiers (from the settings) and the video part of the quota, for the report's video section."""
+
+    tiers: VideoTierRules
+    quota_limit: int
+
+
+@dataclass
+class VideoSection:
+    tiers: list[VideoTierFreshness]
+    changes: list[AvailabilityChange]  # of the last 24 hours
+    units_used: int
+    units_limit: int
+
+    @property
+    def went(self) -> list[AvailabilityChange]:
+        return [c for c in self.changes if c.new_reason is not None]
+
+    @property
+    def came_back(self) -> list[AvailabilityChange]:
+        return [c for c in self.changes if c.new_reason is None]
+
+
 @dataclass
 class FreshnessReport:
     now: datetime
@@ -94,6 +125,7 @@ class FreshnessReport:
     orphans: OrphanBacklog
     orphan_deadline: timedelta
     last_runs: list[LastRun] | None  # None: no Dagster instance to ask (a terminal without DAGSTER_HOME)
+    videos: VideoSection | None = None  # None: not asked for (the channel checks skip the videos' scan)
 
     @property
     def within_pct(self) -> float:
@@ -119,8 +151,14 @@ def next_runs(now: datetime, schedules: Sequence[tuple[str, int | None, int, str
     return out
 
 
+def build_video_section(engine: Engine, now: datetime, quota: QuotaStatus, rules: VideoReportRules) -> VideoSection:
+    return VideoSection(video_freshness(engine, now, rules.tiers),
+                        availability_changes(engine, now - timedelta(days=1), now), quota.video_used, rules.quota_limit)
+
+
 def build_freshness_report(engine: Engine, now: datetime, ledger, rules: ReportRules,
-                           last_runs: list[LastRun] | None = None) -> FreshnessReport:
+                           last_runs: list[LastRun] | None = None,
+                           videos: VideoReportRules | None = None) -> FreshnessReport:
     rows = freshness_rows(engine, now, rules.intervals, rules.priority_interval, rules.buckets)
     labels = [label for label, _ in rules.buckets]
     tiers = {name: TierFreshness(name, labels) for name in TIERS}
@@ -132,14 +170,15 @@ def build_freshness_report(engine: Engine, now: datetime, ledger, rules: ReportR
         else:
             t.buckets[bucket_name] = t.buckets.get(bucket_name, 0) + count
             t.within += int(within or 0)
+    quota = ledger.status()
     return FreshnessReport(
         now=now, total=rows.total, available=rows.total - rows.unavailable, unavailable=rows.unavailable,
         failing=rows.failing, due=rows.due, over_policy=sum(t.over_policy for t in tiers.values()),
         tiers=list(tiers.values()), stale=rows.stale, failing_channels=rows.failing_channels,
-        quota=ledger.status(), next_runs=next_runs(now, rules.schedules),
+        quota=quota, next_runs=next_runs(now, rules.schedules),
         attention=attention_rows(engine, now, rules.failure_cap),
         orphans=orphan_backlog(engine, now, rules.orphan_deadline), orphan_deadline=rules.orphan_deadline,
-        last_runs=last_runs,
+        last_runs=last_runs, videos=None if videos is None else build_video_section(engine, now, quota, videos),
     )
 
 
@@ -174,7 +213,32 @@ def render_markdown(report: FreshnessReport) -> str:
         "\n\n" + md_table(CAPPED_HEADERS, report.attention.capped),
         "**Held removals** (safety rules; `override_held_removals` removes them)\n\n"
         + md_table(("channel", "title", "hold"), report.attention.held),
+        *([_video_markdown(report.videos)] if report.videos is not None else []),
         HISTORY_HINT,
+    ])
+
+
+VIDEO_HEADERS = ("tier", "available", "never refreshed", "within interval", "within %", "unavailable")
+
+
+def _video_rows(v: VideoSection) -> list[list]:
+    return [[t.tier, t.available, t.never_refreshed, t.within, f"{t.within_pct}%", t.unavailable] for t in v.tiers]
+
+
+def _change_rows(changes: list[AvailabilityChange]) -> list[list]:
+    return [[c.video_id, c.old_reason or "available", c.new_reason or "available", f"{c.at:%Y-%m-%d %H:%M}"]
+            for c in changes]
+
+
+CHANGE_HEADERS = ("video", "was", "now", "at (UTC)")
+
+
+def _video_markdown(v: VideoSection) -> str:
+    return "\n\n".join([
+        f"**Videos**: {v.units_used}/{v.units_limit} video quota units used today; in the last 24 h "
+        f"{len(v.went)} went unavailable, {len(v.came_back)} came back.",
+        md_table(VIDEO_HEADERS, _video_rows(v)),
+        "**Videos gone and back (24 h)**\n\n" + md_table(CHANGE_HEADERS, _change_rows(v.changes)),
     ])
 
 
@@ -223,5 +287,11 @@ def render_text(report: FreshnessReport) -> str:
     lines += ["", f"Waiting for a human: {_orphan_line(report)}", "", "Capped:"]
     lines += _text_table(CAPPED_HEADERS, report.attention.capped)
     lines += ["", "Held removals:"] + _text_table(("channel", "title", "hold"), report.attention.held)
+    if report.videos is not None:
+        v = report.videos
+        lines += ["", f"Videos: {v.units_used}/{v.units_limit} video quota units used today; in the last 24 h "
+                      f"{len(v.went)} went unavailable, {len(v.came_back)} came back", ""]
+        lines += _text_table(VIDEO_HEADERS, _video_rows(v))
+        lines += ["", "Videos gone and back (24 h):"] + _text_table(CHANGE_HEADERS, _change_rows(v.changes))
     lines += ["", HISTORY_HINT]
     return "\n".join(lines)

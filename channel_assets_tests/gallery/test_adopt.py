@@ -43,7 +43,12 @@ def test_upgrade_adopts_the_django_schema_changing_only_what_seed_000_changes(ga
     added = {t: set(after[t]) - set(before[t]) for t in after}
     assert {"shard", "next_refresh_at", "soft_deleted_at", "orphaned_at"} <= added["videos_channel"]
     assert added["users_user"] == set() and added["users_userchannel"] == set()
-    assert added["videos_video"] == {"duration", "view_count"}
+    assert added["videos_video"] == {"duration", "view_count", "like_count", "comment_count", "tags", "thumbnail_url",
+                                     "privacy_status", "upload_status", "embeddable", "region_restriction",
+                                     "unavailable_reason", "unavailable_at", "unavailable_suspected_at",
+                                     "metadata_refreshed_at", "metadata_refresh_requested_at"}  # 0010: the video refresh
+    assert all(after["videos_video"][c][1] and after["videos_video"][c][2] is None
+               for c in added["videos_video"])  # nullable, no default: no row rewritten
     assert all(after["videos_channel"][c][1] or after["videos_channel"][c][2] is not None
                for c in added["videos_channel"])  # the app's INSERTs never name them
     with gallery_engine.connect() as conn:

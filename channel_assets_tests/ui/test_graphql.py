@@ -56,7 +56,7 @@ def test_repository_loads_with_the_asset_graph_operators_see(ui_stack):
     nodes = {"/".join(n["assetKey"]["path"]): n for n in gql(ASSET_NODES)["assetNodes"]}
     groups = {name: n["groupName"] for name, n in nodes.items()}
     assert groups == {"channel_metadata": "refresh", "channel_uploads": "refresh", "channel_statistics": "refresh",
-                      "channel_freshness_report": "reporting", "orphaned_channels": "cleanup",
+                      "video_metadata": "refresh", "channel_freshness_report": "reporting", "orphaned_channels": "cleanup",
                       "preserved_video_snapshots": "cleanup", "removed_channels": "cleanup", "alerts": "alerts"}
     for name, node in nodes.items():
         assert node["description"], f"{name} has no description"

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from channel_assets.db.cleanup.holds import hold_label
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.core.models import AlertOutbox, AlertState, Channel, ChannelUpdateLog
+from channel_assets.db.videos.report_rows import availability_changes
 
 ALERTS_LOCK = 0x0A1E_0014  # pg_advisory_xact_lock key of alert writers
 
@@ -127,4 +128,12 @@ def digest_facts(engine: Engine, start: datetime, end: datetime, failure_cap: in
             "restored": phases.get("restore", 0),
             "held": [(r[0], hold_label(r[1], r[2] is not None)) for r in held],
             "failing": [(r[0], r[1], r[2] or "") for r in failing],
+            **_video_facts(engine, start, end, limit),
         }
+
+
+def _video_facts(engine: Engine, start: datetime, end: datetime, limit: int) -> dict:
+    """Videos that went unavailable (with the reason) or came back in (start, end]."""
+    changes = availability_changes(engine, start, end, limit=2 * limit)
+    return {"videos_gone": [f"{c.video_id} ({c.new_reason})" for c in changes if c.new_reason][:limit],
+            "videos_back": [c.video_id for c in changes if c.new_reason is None][:limit]}
