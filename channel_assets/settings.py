@@ -196,6 +196,25 @@ class Settings:
     max_videos: int = setting(
         "CHANNEL_ASSETS_MAX_VIDEOS", integer(minimum=1), "100",
         doc="Safety rule: hold a removal leaving this many videos channel-less or more.")
+    requests_user_per_hour: int = setting(
+        "CHANNEL_ASSETS_REQUESTS_USER_PER_HOUR", integer(minimum=0), "10",
+        doc="App requests: refresh requests one user may make per hour; the rest are refused with a reason "
+            "(staff and operator requests are not limited). See [Using it from the gallery app]"
+            "(#using-it-from-the-gallery-app).")
+    requests_user_max_ids: int = setting(
+        "CHANNEL_ASSETS_REQUESTS_USER_MAX_IDS", integer(minimum=1), "10",
+        doc="App requests: channel ids one user request may name; more is refused as a flood.")
+    requests_user_max_pending: int = setting(
+        "CHANNEL_ASSETS_REQUESTS_USER_MAX_PENDING", integer(minimum=1), "3",
+        doc="App requests: a user's requests queued or running at once; more is refused as a flood.")
+    requests_user_quota_share: float = setting(
+        "CHANNEL_ASSETS_REQUESTS_USER_QUOTA_SHARE", fraction, "0.1",
+        doc="App requests: fraction of the pipeline's quota share that user requests together may spend a "
+            "day; when spent, new user requests are refused and queued channels deferred, with a reason.")
+    requests_fresh_minutes: int = setting(
+        "CHANNEL_ASSETS_REQUESTS_FRESH_MINUTES", integer(minimum=0), "5",
+        doc="App requests: a user's request for a channel refreshed this many minutes ago or less is answered "
+            "from what is stored (no API call); 0 turns it off.")
     ui_url: str = setting(
         "CHANNEL_ASSETS_UI_URL", http_url, "http://127.0.0.1:3000",
         doc="Dagster UI root used for the links in alerts.")
@@ -261,6 +280,11 @@ def resolve_feed_base_url(api_base_url: str, given: str) -> str:
     if given:
         return given
     return GOOGLE_FEED_BASE_URL if api_base_url == GOOGLE_API_BASE_URL else api_base_url
+
+
+def pipeline_quota_limit(daily_limit: int, share: float) -> int:
+    """Units per Pacific day the pipeline may spend: the one place the share is applied."""
+    return int(daily_limit * share)
 
 
 def settings_table() -> str:

@@ -20,7 +20,13 @@ from sqlalchemy import Engine
 from channel_assets.db.cleanup.safety import Limits
 from channel_assets.db.core.engine import engine_for
 from channel_assets.db.refresh.quota_ledger import QuotaLedger
-from channel_assets.settings import SETTINGS, Settings, load_settings, resolve_feed_base_url
+from channel_assets.settings import (
+    SETTINGS,
+    Settings,
+    load_settings,
+    pipeline_quota_limit,
+    resolve_feed_base_url,
+)
 
 
 def setting_field(name: str):
@@ -117,7 +123,7 @@ class PipelinePolicy(dg.ConfigurableResource):
     @property
     def quota_pipeline_limit(self) -> int:
         """Units per Pacific day the pipeline may spend; the rest is left for the app."""
-        return int(self.quota_daily_limit * self.share)
+        return pipeline_quota_limit(self.quota_daily_limit, self.share)
 
     @property
     def limits(self) -> Limits:

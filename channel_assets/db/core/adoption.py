@@ -15,7 +15,8 @@ it is a no-op. Markers in `Column.info` / `Table.info` / `Constraint.info`:
 Every other column is the pipeline's: added when missing, nullable or with a server default, so the
 app's INSERTs (which never name it) keep working. Indexes on a table that already exists are built
 with CREATE INDEX CONCURRENTLY (outside a transaction) so the app's writes are not blocked for the
-length of the build; an index counts as present when one with the same columns exists, whatever its name.
+length of the build; an index counts as present when one with the same columns exists, whatever its name
+(a partial index, `postgresql_where`: when a partial index on the same columns exists).
 """
 
 from __future__ import annotations
@@ -89,6 +90,12 @@ def _index_columns(ix) -> tuple[str, ...]:
     return tuple(c.name for c in ix.columns)
 
 
+def _where(ix) -> str:
+    """A partial index's ` WHERE …` (empty for a full index)."""
+    where = ix.dialect_options["postgresql"].get("where")
+    return f" WHERE {where.compile(dialect=DIALECT, compile_kwargs={'literal_binds': True})}" if where is not None else ""
+
+
 def _invalid_indexes(conn) -> set[str]:
     """Indexes a failed CREATE INDEX CONCURRENTLY left behind: dropped and built again."""
     return set(conn.exec_driver_sql(
@@ -122,7 +129,8 @@ def _create_table(table: sa.Table, out: Plan, *, indexes_only: bool) -> None:
     for ix in sorted(table.indexes, key=lambda i: i.name):
         unique = "UNIQUE " if ix.unique else ""
         out.steps.append(Step(f"missing index {ix.name}",
-                              f"CREATE {unique}INDEX {ix.name} ON {table.name} ({', '.join(_index_columns(ix))})"))
+                              f"CREATE {unique}INDEX {ix.name} ON {table.name} ({', '.join(_index_columns(ix))})"
+                              f"{_where(ix)}"))
 
 
 def _adopt_table(insp, table: sa.Table, invalid: set[str], out: Plan) -> None:
@@ -152,16 +160,22 @@ def _adopt_table(insp, table: sa.Table, invalid: set[str], out: Plan) -> None:
         if name not in known and not have["nullable"] and have.get("default") is None and table.info.get("inserts"):
             out.problems.append(f"{table.name}.{name} is NOT NULL without a default and unknown to the pipeline, "
                                 "whose inserts would fail")
-    present = [tuple(ix["column_names"]) + (bool(ix["unique"]),) for ix in insp.get_indexes(table.name)
-               if ix["name"] not in invalid]
+    live_indexes = [ix for ix in insp.get_indexes(table.name) if ix["name"] not in invalid]
+    present = [tuple(ix["column_names"]) + (bool(ix["unique"]),) for ix in live_indexes
+               if not ix.get("dialect_options", {}).get("postgresql_where")]
     present += [tuple(uc["column_names"]) + (True,) for uc in insp.get_unique_constraints(table.name)]
     pk = insp.get_pk_constraint(table.name)["constrained_columns"]
     present.append((*pk, True))
+    # A partial index counts as present when a partial index on the same columns exists (any name, any WHERE).
+    partial = {tuple(ix["column_names"]) for ix in live_indexes if ix.get("dialect_options", {}).get("postgresql_where")}
     for ix in sorted(table.indexes, key=lambda i: i.name):
         if ix.info.get("create_only"):
             continue
         cols = _index_columns(ix)
-        if (*cols, True) in present or (not ix.unique and (*cols, False) in present):
+        if _where(ix):
+            if cols in partial:
+                continue
+        elif (*cols, True) in present or (not ix.unique and (*cols, False) in present):
             continue
         if ix.name in invalid:
             out.steps.append(Step(f"invalid index {ix.name} (an interrupted build)",
@@ -169,7 +183,7 @@ def _adopt_table(insp, table: sa.Table, invalid: set[str], out: Plan) -> None:
         unique = "UNIQUE " if ix.unique else ""
         out.steps.append(Step(f"missing index {ix.name}",
                               f"CREATE {unique}INDEX CONCURRENTLY IF NOT EXISTS {ix.name} ON {table.name} "
-                              f"({', '.join(cols)})", concurrent=True, required=False))
+                              f"({', '.join(cols)}){_where(ix)}", concurrent=True, required=False))
 
 
 def inspect_connection(op) -> sa.Connection:

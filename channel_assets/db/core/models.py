@@ -12,9 +12,11 @@ from datetime import date, datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     SmallInteger,
@@ -25,7 +27,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from channel_assets.db.core.types import UTCDateTime
@@ -224,6 +226,8 @@ class ApiQuotaLedger(Base):
     quota_day: Mapped[date] = mapped_column(Date, primary_key=True)
     units_reserved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     units_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Of those, the units spent on the app's user requests (revision 0009): their own cap, same statement.
+    user_request_units: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     exhausted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=_now_default())
 
@@ -284,4 +288,34 @@ class AlertOutbox(Base):
     __table_args__ = (
         UniqueConstraint("dedup_key", "channel", name="alert_outbox_key_channel_uniq"),
         Index("alert_outbox_pending_idx", "done_at", "id"),
+    )
+
+
+class ChannelPipelineRequest(Base):
+    """The gallery app's requests to the pipeline (revision 0009): a refresh of some channels, a cleanup or a
+    cleanup dry run, queued -> running -> done | failed, or refused at once with a one-line reason."""
+
+    __tablename__ = "channel_pipeline_requests"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    channel_ids: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    requested_by: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    status: Mapped[str] = mapped_column(Text, default="queued", server_default="queued")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[dict | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=_now_default())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('refresh', 'cleanup', 'cleanup_dry_run')", name="channel_pipeline_requests_kind_check"),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed', 'refused')",
+                        name="channel_pipeline_requests_status_check"),
+        Index("channel_pipeline_requests_pending_idx", "id", postgresql_where=text("status IN ('queued', 'running')")),
+        Index("channel_pipeline_requests_user_idx", "user_id", "created_at",
+              postgresql_where=text("user_id IS NOT NULL")),
     )

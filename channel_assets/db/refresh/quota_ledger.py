@@ -154,3 +154,70 @@ class QuotaLedger:
             exhausted=bool(row and row.exhausted_at),
             resets_at=next_reset(now),
         )
+
+
+# As _RESERVE_BLOCK, and also within the day's cap for the app's user requests (their units counted apart).
+_RESERVE_USER_BLOCK = text("""
+    WITH cur AS (
+        SELECT LEAST(:units, :limit - units_reserved, :user_limit - user_request_units) AS granted
+        FROM api_quota_ledger
+        WHERE quota_day = :day AND exhausted_at IS NULL AND units_reserved < :limit
+          AND user_request_units < :user_limit
+        FOR UPDATE)
+    UPDATE api_quota_ledger AS l
+    SET units_reserved = l.units_reserved + cur.granted, units_used = l.units_used + cur.granted,
+        user_request_units = l.user_request_units + cur.granted, updated_at = :now
+    FROM cur WHERE l.quota_day = :day
+    RETURNING cur.granted
+""")
+
+
+class UserRequestLedger(QuotaLedger):
+    """The ledger as the app's user requests spend it: within the pipeline's share AND within `user_limit`
+    units a day for all user requests together (counted in api_quota_ledger.user_request_units), both
+    checked in one statement under the day's row lock."""
+
+    def __init__(self, engine: Engine, limit: int, user_limit: int, now=lambda: datetime.now(UTC)):
+        super().__init__(engine, limit, now)
+        self.user_limit = user_limit
+
+    def reserve_block(self, units: int) -> tuple[date, int]:
+        now = self._now()
+        day = quota_day(now)
+        with transaction(self.engine) as conn:
+            self._ensure_row(conn, day)
+            granted = conn.execute(_RESERVE_USER_BLOCK, {"day": day, "limit": self.limit, "units": units,
+                                                         "user_limit": self.user_limit, "now": now}).scalar()
+        self._row_day = day
+        return day, int(granted or 0)
+
+    def release(self, day: date, units: int) -> None:
+        if units <= 0:
+            return
+        with transaction(self.engine) as conn:
+            conn.execute(
+                update(ApiQuotaLedger)
+                .where(ApiQuotaLedger.quota_day == day, ApiQuotaLedger.units_reserved >= units,
+                       ApiQuotaLedger.user_request_units >= units)
+                .values(units_reserved=ApiQuotaLedger.units_reserved - units,
+                        units_used=ApiQuotaLedger.units_used - units,
+                        user_request_units=ApiQuotaLedger.user_request_units - units, updated_at=self._now())
+            )
+
+    def try_reserve(self, units: int = 1) -> bool:
+        day, granted = self.reserve_block(units)
+        if granted < units:
+            self.release(day, granted)
+            return False
+        return True
+
+    def status(self) -> QuotaStatus:
+        """The tighter of the two: the share's status, or the user requests' own (limit `user_limit`)."""
+        share = super().status()
+        with self.engine.connect() as conn:
+            spent = conn.execute(select(ApiQuotaLedger.user_request_units)
+                                 .where(ApiQuotaLedger.quota_day == share.day)).scalar() or 0
+        if self.user_limit - spent >= share.left:
+            return share
+        return QuotaStatus(day=share.day, limit=self.user_limit, reserved=spent, used=spent,
+                           exhausted=share.exhausted, resets_at=share.resets_at)

@@ -1,0 +1,54 @@
+"""What the app's status, history and the request checks read from the pipeline's tables (plain SQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from channel_assets.db.requests.session import Session
+
+
+def known_channels(s: Session, channel_ids: Sequence[str]) -> dict[str, dict]:
+    """channel_id -> {"last_updated", "live"} for the ids in videos_channel (the unique index)."""
+    rows = s.rows("""SELECT channel_id, last_updated, soft_deleted_at IS NULL AS live
+                     FROM videos_channel WHERE channel_id = ANY(%(ids)s)""", {"ids": list(channel_ids)})
+    return {r["channel_id"]: r for r in rows}
+
+
+def channel_totals(s: Session, midnight: datetime) -> dict:
+    """Live channels, those refreshed since `midnight`, those whose last refresh failed, the latest refresh."""
+    return s.one("""
+        SELECT count(*) AS total_channels,
+               count(*) FILTER (WHERE last_updated >= %(midnight)s) AS channels_updated_today,
+               count(*) FILTER (WHERE failed_update_count > 0) AS failed_updates,
+               max(last_updated) AS last_update_run
+        FROM videos_channel WHERE soft_deleted_at IS NULL""", {"midnight": midnight})
+
+
+def quota_row(s: Session, day: date) -> dict | None:
+    """The quota ledger's row of a Pacific day (None before its first call)."""
+    return s.one("""SELECT units_reserved, units_used, user_request_units, exhausted_at
+                    FROM api_quota_ledger WHERE quota_day = %(day)s""", {"day": day})
+
+
+def update_log(s: Session, channel_id: str, limit: int) -> list[dict]:
+    """A channel's channel_update_logs rows, newest first (channel_update_logs_channel_created_idx)."""
+    return s.rows("""SELECT update_type, status, error_message, changes_made, api_quota_used, created_at
+                     FROM channel_update_logs WHERE channel_id = %(cid)s
+                     ORDER BY created_at DESC, id DESC LIMIT %(limit)s""", {"cid": channel_id, "limit": limit})
+
+
+def run_outcomes(s: Session, run_id: str, channel_ids: Sequence[str], since: datetime) -> dict[str, dict]:
+    """What a run's metadata refresh wrote per channel: its log row (status, changes, error) and the channel's
+    state (available, written by the pipeline at `since`) for those without one (still gone, deferred)."""
+    rows = s.rows("""
+        SELECT c.channel_id, c.is_available, c.pipeline_written_at = %(since)s AS written,
+               l.status, l.changes_made, l.error_message
+        FROM videos_channel c
+        LEFT JOIN LATERAL (
+            SELECT status, changes_made, error_message FROM channel_update_logs
+            WHERE channel_id = c.channel_id AND created_at >= %(since)s AND run_id = %(run_id)s
+              AND update_type = 'metadata'
+            ORDER BY created_at DESC, id DESC LIMIT 1) l ON true
+        WHERE c.channel_id = ANY(%(ids)s)""", {"ids": list(channel_ids), "run_id": run_id, "since": since})
+    return {r["channel_id"]: r for r in rows}
