@@ -84,9 +84,3 @@ class GalleryApp:
         from channel_assets.app.django.models import PipelineRequest
 
         return list(PipelineRequest.objects.filter(requested_by=requested_by).order_by("id"))
-
-    @staticmethod
-    def user_hourly_limit() -> int:
-        from channel_assets.settings import load  # the pipeline's declared default
-
-        return load().user_requests_per_hour

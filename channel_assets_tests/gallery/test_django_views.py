@@ -120,6 +120,7 @@ def test_update_history_is_the_seeds_update_log_newest_first(app):
         for name, kind in SEED_LOG.items():
             assert isinstance(row[name], kind), (name, row[name])
         datetime.fromisoformat(row["created_at"])
+        assert row["channel"] == str(channel.uuid)
     assert rows[0]["error_message"] == "quota exceeded" and rows[1]["changes_made"] == {"title": ["a", "b"]}
     by_youtube_id = client.get(f"{API}/channels/{channel.channel_id}/update_history/?limit=1").json()
     assert by_youtube_id == rows[:1]
@@ -162,7 +163,7 @@ def test_posts_need_the_csrf_token(app):
     for path in (f"/channels/{channel.uuid}/force_update/", "/channels/trigger_cleanup/"):
         assert client.post(API + path).status_code == 403
     assert not app.requests_of(f"staff:{staff.username}")
-    token = client.get("/admin/login/").cookies["csrftoken"].value  # any page of the app hands one out
+    token = client.get("/admin/").cookies["csrftoken"].value  # any page of the app with a form hands one out
     resp = client.post(f"{API}/channels/{channel.uuid}/force_update/", HTTP_X_CSRFTOKEN=token)
     assert resp.status_code == 202
     user = app.user()
@@ -192,22 +193,39 @@ def test_a_user_refreshes_a_channel_they_follow_only(app):
     assert app.client(None).post(f"{API}/channels/{followed.uuid}/request_refresh/").status_code == 401
 
 
-def test_the_per_user_rate_limit_is_surfaced_as_a_refusal(app):
+@pytest.mark.parametrize(("limits", "why"), [
+    ({"CHANNEL_ASSETS_REQUESTS_USER_PER_HOUR": "2", "CHANNEL_ASSETS_REQUESTS_USER_MAX_PENDING": "5"}, "rate limit"),
+    ({"CHANNEL_ASSETS_REQUESTS_USER_MAX_PENDING": "2"}, "too many requests waiting"),
+])
+def test_the_per_user_limits_are_surfaced_as_a_refusal(app, monkeypatch, limits, why):
+    for name, value in limits.items():  # the API reads its limits from the calling process's environment
+        monkeypatch.setenv(name, value)
     user = app.user()
-    channels = [app.channel() for _ in range(app.user_hourly_limit() + 1)]
+    channels = [app.channel() for _ in range(3)]
     for channel in channels:
         app.follow(user, channel)
     client = app.client(user)
     answers = [client.post(f"{API}/channels/{c.channel_id}/request_refresh/") for c in channels]
-    assert [a.status_code for a in answers[:-1]] == [202] * (len(channels) - 1)
-    refused = answers[-1]
-    assert refused.status_code == 409, refused.content
-    body = refused.json()
-    assert body["status"] == "refused" and body["user_id"] == user.pk
-    assert body["status_reason"] and "\n" not in body["status_reason"]
-    # Staff are not rate limited: the same channel through force_update is queued.
+    assert [a.status_code for a in answers] == [202, 202, 409], [a.content for a in answers]
+    body = answers[-1].json()
+    assert body["status"] == "refused" and body["user_id"] == user.pk and body["channel_ids"] == [channels[-1].channel_id]
+    assert body["status_reason"].startswith(why) and "\n" not in body["status_reason"]
+    assert app.stored_request(body["id"]).status_reason == body["status_reason"]
+    # Staff are not limited: the same channel through force_update is queued.
     staff = app.client(app.user(staff=True))
     assert staff.post(f"{API}/channels/{channels[-1].uuid}/force_update/").status_code == 202
+
+
+def test_a_user_request_for_a_channel_refreshed_minutes_ago_is_answered_from_what_is_stored(app):
+    user = app.user()
+    channel = app.channel(title="Fresh Already")
+    channel.last_updated = datetime.now(UTC) - timedelta(minutes=1)
+    channel.save()
+    app.follow(user, channel)
+    resp = app.client(user).post(f"{API}/channels/{channel.uuid}/request_refresh/")
+    assert resp.status_code == 202
+    body = resp.json()
+    assert body["status"] == "done" and body["outcome"] == {channel.channel_id: "answered_from_stored"}
 
 
 def test_request_status_shows_a_user_their_own_requests_and_staff_all(app):

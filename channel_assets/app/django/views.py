@@ -88,14 +88,21 @@ def _flag(body: dict, name: str) -> bool:
 def youtube_id(channel: str) -> str:
     """The URL's channel: the app's Channel primary key (a UUID, as seed 000's viewset routes it) or the
     YouTube channel id itself (passed on as given: the API refuses a malformed or unknown one with a reason)."""
+    return _resolve(channel)[0]
+
+
+def _resolve(channel: str) -> tuple[str, str | None]:
+    """(YouTube channel id, the app's primary key as a string or None when the app has no such channel)."""
+    model = conf.channel_model()
     try:
         pk = uuid.UUID(channel)
     except ValueError:
-        return channel
-    found = conf.channel_model().objects.filter(pk=pk).values_list("channel_id", flat=True).first()
+        found = model.objects.filter(channel_id=channel).values_list("pk", flat=True).first()
+        return channel, (str(found) if found is not None else None)
+    found = model.objects.filter(pk=pk).values_list("channel_id", flat=True).first()
     if found is None:
         raise ObjectDoesNotExist(f"no channel {channel}")
-    return found
+    return found, str(pk)
 
 
 def request_answer(request_row: dict) -> JsonResponse:
@@ -135,8 +142,11 @@ def update_history(request, channel: str):
     raw = request.GET.get("limit", "50")
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_HISTORY:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_HISTORY}")
-    rows = api.channel_history(conf.pipeline_db(), youtube_id(channel), limit=int(raw))
-    return JsonResponse(rows, safe=False)
+    channel_id, pk = _resolve(channel)
+    rows = api.channel_history(conf.pipeline_db(), channel_id, limit=int(raw))
+    # Seed 000's `channel` is the Channel's primary key (null once the app has deleted the channel: the log
+    # outlives it); any field the API adds is passed through.
+    return JsonResponse([{**row, "channel": row.get("channel", pk)} for row in rows], safe=False)
 
 
 @_endpoint("POST", staff=False)
