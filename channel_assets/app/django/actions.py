@@ -5,11 +5,12 @@ One line in the app's own ModelAdmin: `actions = [force_update, update_history]`
 
 from __future__ import annotations
 
-from channel_assets.app import api
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+
+from channel_assets.app import api
 
 from . import conf
 

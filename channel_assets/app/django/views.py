@@ -12,10 +12,11 @@ import json
 import uuid
 from functools import wraps
 
-from channel_assets.app import api
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_protect
+
+from channel_assets.app import api
 
 from . import conf
 
