@@ -119,3 +119,17 @@ def test_django_never_creates_or_alters_the_pipeline_tables(app):
     call_command("sqlmigrate", "channel_assets_django", "0001", stdout=out)
     statements = [line for line in out.getvalue().splitlines() if line.strip() and not line.startswith("--")]
     assert statements in ([], ["BEGIN;", "COMMIT;"]), statements
+
+
+def test_the_permission_setting_governs_the_actions_and_the_read_only_pages(app):
+    from django.test import override_settings
+
+    staff = app.user(staff=True)  # staff, no model permissions: the default rule lets them see and act
+    assert app.client(staff).get("/admin/channel_assets_django/pipelinerequest/").status_code == 200
+    superuser = app.superuser()
+    channel = app.channel()
+    with override_settings(CHANNEL_ASSETS_DJANGO={"PERMISSION": lambda request: False}):
+        resp = _run_action(app.client(superuser), "force_update", [channel])
+        assert [str(m) for m in resp.context["messages"]] == ["Only staff may ask the pipeline for updates."]
+        assert app.client(staff).get("/admin/channel_assets_django/pipelinerequest/").status_code == 403
+    assert not app.requests_of(f"staff:{superuser.username}")
