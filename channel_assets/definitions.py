@@ -9,23 +9,23 @@ from channel_assets.defs.alerts.sensors import alerts_sensor, run_failure_alerts
 from channel_assets.defs.cleanup.assets import cleanup_assets
 from channel_assets.defs.cleanup.checks import cleanup_checks
 from channel_assets.defs.cleanup.jobs import cleanup_jobs
-from channel_assets.defs.cleanup.schedules import cleanup_schedules
 from channel_assets.defs.cleanup.sensors import cleanup_sensors
 from channel_assets.defs.refresh.assets import channel_metadata, channel_statistics, channel_uploads
 from channel_assets.defs.refresh.checks import metadata_checks
 from channel_assets.defs.refresh.jobs import refresh_jobs
-from channel_assets.defs.refresh.schedules import refresh_schedules
 from channel_assets.defs.refresh.sensors import new_subscription_sensor
 from channel_assets.defs.reporting.assets import channel_freshness_report, freshness_report_job
-from channel_assets.defs.reporting.schedules import daily_freshness_report
+from channel_assets.defs.requests.jobs import serve_app_requests
+from channel_assets.defs.requests.sensors import app_requests_sensor
 from channel_assets.defs.resources import build_resources
+from channel_assets.defs.schedules import all_schedules
 
 defs = dg.Definitions(
     assets=[channel_metadata, channel_uploads, channel_statistics, channel_freshness_report, *cleanup_assets,
             alerts],
     asset_checks=[*metadata_checks, *cleanup_checks],
-    jobs=[*refresh_jobs, freshness_report_job, *cleanup_jobs],
-    schedules=[*refresh_schedules, daily_freshness_report, *cleanup_schedules],
-    sensors=[new_subscription_sensor, *cleanup_sensors, alerts_sensor, run_failure_alerts],
+    jobs=[*refresh_jobs, freshness_report_job, *cleanup_jobs, serve_app_requests],
+    schedules=all_schedules,
+    sensors=[new_subscription_sensor, *cleanup_sensors, alerts_sensor, run_failure_alerts, app_requests_sensor],
     resources={**build_resources(), "alert_channels": build_alert_channels()},
 )

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from channel_assets.db.cleanup.safety import Limits
 from channel_assets.db.core.engine import engine_for
 from channel_assets.db.refresh.quota_ledger import QuotaLedger
+from channel_assets.requests.limits import RequestLimits
 from channel_assets.settings import (
     SETTINGS,
     Settings,
@@ -141,6 +142,22 @@ class PipelinePolicy(dg.ConfigurableResource):
         return QuotaLedger(engine, self.quota_pipeline_limit, now=now)
 
 
+class AppRequestsPolicy(dg.ConfigurableResource):
+    """The limits on the gallery app's requests (channel_assets.requests): per-user rate, flood caps, the
+    user requests' part of the quota share, and how fresh a channel is answered from what is stored."""
+
+    user_per_hour: int = setting_field("requests_user_per_hour")
+    user_max_ids: int = setting_field("requests_user_max_ids")
+    user_max_pending: int = setting_field("requests_user_max_pending")
+    user_quota_share: str = setting_field("requests_user_quota_share")
+    fresh_minutes: int = setting_field("requests_fresh_minutes")
+
+    def limits(self, policy: PipelinePolicy) -> RequestLimits:
+        return RequestLimits(self.user_per_hour, self.user_max_ids, self.user_max_pending,
+                             read_field(self, "user_quota_share"), self.fresh_minutes, policy.quota_daily_limit,
+                             policy.share)
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     return {"app_db": from_environment(AppDatabase), "policy": from_environment(PipelinePolicy),
-            "youtube": from_environment(YouTubeApi)}
+            "youtube": from_environment(YouTubeApi), "requests_policy": from_environment(AppRequestsPolicy)}

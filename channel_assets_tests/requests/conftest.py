@@ -1,15 +1,28 @@
-"""Requests fixtures: the refresh tests' emulator and helpers, and request limits small enough to hit."""
+"""Requests fixtures: the refresh tests' helpers on a small emulator world (the requests name a few channels)."""
 
 from __future__ import annotations
 
 import pytest
 
+from channel_assets.emulator import EmulatorServer, World
 from channel_assets_tests.refresh.conftest import (  # noqa: F401 - fixtures reused
+    SEED,
+    START,
+    Emu,
     client_factory,
-    emulator,
     insert_channels,
     ledger_factory,
 )
+
+WORLD_SIZE = 50
+
+
+@pytest.fixture
+def emulator():
+    server = EmulatorServer(World(WORLD_SIZE, SEED, START))
+    server.start()
+    yield Emu(server)
+    server.stop()
 
 
 @pytest.fixture
