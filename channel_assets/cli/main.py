@@ -309,6 +309,74 @@ def cmd_channel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_request(req: dict) -> int:
+    """One line per request (and its outcome per channel); exit 1 for a refused or failed request."""
+    what = f"refresh of {len(req['channel_ids'] or [])} channel(s)" if req["kind"] == "refresh" \
+        else req["kind"].replace("_", " ")
+    line = f"request {req['id']}: {req['status']} ({what}, by {req['requested_by']})"
+    if req["status_reason"]:
+        line += f": {req['status_reason']}"
+    if req["run_id"]:
+        line += f" [run {req['run_id']}]"
+    print(line, file=sys.stderr if req["status"] in ("refused", "failed") else sys.stdout)
+    for key, value in (req["outcome"] or {}).items():
+        print(f"  {key}: {value}")
+    return 1 if req["status"] in ("refused", "failed") else 0
+
+
+def _requester(by: str) -> str | int:
+    return int(by) if by.isdigit() else by
+
+
+def cmd_request(args: argparse.Namespace) -> int:
+    from channel_assets.app import api
+
+    try:
+        if args.request_command == "refresh":
+            req = api.request_refresh(_engine(), args.channel_ids, _requester(args.by), args.reason)
+        elif args.request_command == "cleanup":
+            req = api.request_cleanup(_engine(), dry_run=args.dry_run, requested_by=_requester(args.by),
+                                      reason=args.reason)
+        else:
+            req = api.request_status(_engine(), args.request_id)
+            if req is None:
+                raise UserError(f"no request {args.request_id}")
+    except (TypeError, ValueError) as exc:
+        raise UserError(" ".join(str(exc).split())) from None
+    except _schema_errors() as exc:
+        raise UserError(_one_line(exc)) from None
+    return _print_request(req)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Seed 000's update status (the app's `update_status`), next run from the instance when DAGSTER_HOME is set."""
+    import json
+
+    from channel_assets.app import api
+    from channel_assets.defs.reporting.last_runs import instance_from_environment
+
+    schedules = None
+    if instance_from_environment() is not None:
+        from channel_assets.defs.requests.schedule_states import instance_schedule_states
+
+        schedules = instance_schedule_states
+    try:
+        status = api.update_status(_engine(), schedules=schedules)
+    except _schema_errors() as exc:
+        raise UserError(_one_line(exc)) from None
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    q = status["quota_usage"]
+    print(f"channels: {status['total_channels']}, updated today: {status['channels_updated_today']}, "
+          f"failing: {status['failed_updates']}")
+    print(f"last update: {status['last_update_run'] or 'never'}")
+    print(f"quota today: {q['used']} used of {q['limit']} (the pipeline's share), {q['remaining']} left")
+    print(f"next scheduled update: {status['next_scheduled_update'] or 'unknown'}"
+          + (f" ({status['next_scheduled_update_reason']})" if status["next_scheduled_update_reason"] else ""))
+    return 0
+
+
 def cmd_alerts_test(args: argparse.Namespace) -> int:
     from channel_assets.alerts.config import load_alert_config
     from channel_assets.alerts.notifiers import Message, SendError
@@ -331,6 +399,8 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import os
+
     from channel_assets.refresh.operator_actions import ACTIONS
 
     parser = argparse.ArgumentParser(prog="channel-assets", description=__doc__)
@@ -402,6 +472,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     quota = sub.add_parser("quota", help="today's YouTube quota: used, reserved, left, next reset")
     quota.set_defaults(func=needs_database(cmd_quota))
+
+    request = sub.add_parser("request", help="the gallery app's requests (channel_pipeline_requests): ask for a "
+                             "refresh or a cleanup, see where one stands; served by app_requests_sensor").add_subparsers(
+        dest="request_command", required=True)
+    who = {"default": f"operator:{os.environ.get('USER') or 'cli'}",
+           "help": "who asks: staff:<name>, operator:<name> (default operator:$USER) or a user id (user limits apply)"}
+    refresh = request.add_parser("refresh", help="refresh these channels (each once, whoever else asked)")
+    refresh.add_argument("channel_ids", nargs="+", metavar="UC…", help="channel ids")
+    refresh.add_argument("--by", **who)
+    refresh.add_argument("--reason", default="", help="why (kept with the request)")
+    refresh.set_defaults(func=needs_database(cmd_request))
+    cleanup = request.add_parser("cleanup", help="run the cleanup cycle (staff and operators only)")
+    cleanup.add_argument("--dry-run", action="store_true", help="report what it would remove, change nothing")
+    cleanup.add_argument("--by", **who)
+    cleanup.add_argument("--reason", default="", help="why (kept with the request)")
+    cleanup.set_defaults(func=needs_database(cmd_request))
+    req_status = request.add_parser("status", help="where a request stands, with its outcome per channel")
+    req_status.add_argument("request_id", type=int)
+    req_status.set_defaults(func=needs_database(cmd_request))
+
+    status = sub.add_parser("status", help="seed 000's update status: channels, updated today, failing, quota, "
+                            "last and next scheduled update (the app's update_status)")
+    status.add_argument("--json", action="store_true", help="the ChannelUpdateStatus JSON the app gets")
+    status.set_defaults(func=needs_database(cmd_status))
 
     alerts = sub.add_parser("alerts", help="alert channels").add_subparsers(dest="alerts_command", required=True)
     alerts.add_parser("test", help="send a test message on every configured channel; exit 1 if one fails"

@@ -3,7 +3,8 @@
 A user's mistake or a limit never raises: the request is stored 'refused' with a one-line reason (so the app
 can show it) and returned. Only the caller's own bugs raise (TypeError / ValueError: wrong argument types,
 an unknown requester kind). Staff and operators are trusted: their requests skip the per-user limits and
-are forced (never answered from stored), up to the forced refresh's own cap on ids.
+are forced (never answered from stored), up to the forced refresh's own cap on ids. A user may only ask
+for channels they follow (an active users_userchannel row).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from channel_assets.db.refresh.quota_ledger import next_reset, quota_day
-from channel_assets.db.requests.reads import known_channels, quota_row
+from channel_assets.db.requests.reads import known_channels, not_followed, quota_row
 from channel_assets.db.requests.session import Session
 from channel_assets.db.requests.store import insert_request, user_counts
 from channel_assets.refresh.forced import MAX_FORCED
@@ -87,6 +88,10 @@ def _refusal(s: Session, who: Requester, ids: list[str], asked: list, now: datet
     unknown = [cid for cid in ids if not (cid in known and known[cid]["live"])]
     if unknown:
         return f"not in videos_channel (or soft-deleted): {_shown(unknown)}"
+    if who.user_id is not None:
+        strangers = not_followed(s, who.user_id, ids)
+        if strangers:
+            return f"user {who.user_id} does not follow {_shown(strangers)}"
     return None
 
 

@@ -14,16 +14,21 @@ from channel_assets.db.core.engine import transaction
 from channel_assets.db.core.models import ApiQuotaLedger, Channel
 from channel_assets.db.refresh.quota_ledger import quota_day
 
-from .conftest import insert_channels
+from .conftest import follow, insert_channels
 
 A, B, C = "UC" + "a" * 22, "UC" + "b" * 22, "UC" + "c" * 22
 REQUEST_KEYS = {"id", "kind", "status", "status_reason", "channel_ids", "requested_by", "user_id", "reason",
                 "run_id", "outcome", "created_at", "started_at", "finished_at"}
 
 
+USERS = (1, 3, 5, 7, 8, 9)
+
+
 @pytest.fixture
 def channels(engine):
     insert_channels(engine, [A, B, C])
+    for user in USERS:  # a user may only ask for channels they follow
+        follow(engine, user, [A, B, C])
 
 
 def iso(value: str | None) -> datetime | None:
@@ -52,6 +57,14 @@ def test_bad_input_is_refused_with_one_line_never_raised(url, channels, ids, rea
     assert req["status"] == "refused" and reason in req["status_reason"] and "\n" not in req["status_reason"]
     assert req["finished_at"] is not None
     assert api.request_status(url, req["id"])["status_reason"] == req["status_reason"]  # stored, for the app
+
+
+def test_a_user_may_only_ask_for_channels_they_follow(engine, url, channels):
+    follow(engine, 2, [A])
+    refused = api.request_refresh(url, [A, B, C], 2)
+    assert refused["status"] == "refused" and refused["status_reason"] == f"user 2 does not follow {B}, {C}"
+    assert api.request_refresh(url, [A], 2)["status"] == "queued"
+    assert api.request_refresh(url, [B], "staff:alice")["status"] == "queued"  # staff need not follow
 
 
 def test_a_soft_deleted_channel_is_unknown(engine, url, channels):

@@ -17,7 +17,7 @@ from channel_assets.defs.requests.sensors import app_requests_sensor
 from channel_assets.defs.resources import AppDatabase, AppRequestsPolicy, PipelinePolicy, YouTubeApi
 from channel_assets.emulator import DEFAULT_API_KEY
 
-from .conftest import insert_channels
+from .conftest import follow, insert_channels
 
 MISSING = "UC" + "m" * 22
 
@@ -68,6 +68,8 @@ def test_many_requests_one_run_each_channel_once_with_outcomes(engine, url, emul
     insert_channels(engine, ids)
     gone = ids[5]
     emulator.world.set_status(gone, "deleted")
+    follow(engine, 7, ids[2:4])
+    follow(engine, 8, ids[3:])
     reqs = [api.request_refresh(url, ids[0:2], "staff:alice", "support ticket"),
             api.request_refresh(url, ids[1:3], "operator:ops"),
             api.request_refresh(url, ids[2:4], 7),
@@ -116,6 +118,7 @@ def test_an_unchanged_channel_and_a_user_channel_answered_from_stored_in_the_run
     # The run's clock is the emulator's (in the past): at intake (wall clock) the channels look old, so the
     # user's request is queued; in the run (refreshed at its own `now`) it is answered from what is stored.
     # Staff's request is forced and finds nothing changed.
+    follow(engine, 3, ids[:1])
     user = api.request_refresh(url, ids[:1], 3)
     staff = api.request_refresh(url, ids[1:], "staff:bob")
     assert user["status"] == "queued"
@@ -129,6 +132,7 @@ def test_an_unchanged_channel_and_a_user_channel_answered_from_stored_in_the_run
 def test_the_user_requests_cap_defers_their_channels_in_the_run(engine, url, emulator, resources, instance):
     ids = emulator.ids(2)
     insert_channels(engine, ids)
+    follow(engine, 5, ids)
     user = api.request_refresh(url, ids, 5)
     assert user["status"] == "queued"
     capped = resources | {"requests_policy": AppRequestsPolicy(user_quota_share="0.0001")}  # 0 units a day

@@ -15,6 +15,16 @@ def known_channels(s: Session, channel_ids: Sequence[str]) -> dict[str, dict]:
     return {r["channel_id"]: r for r in rows}
 
 
+def not_followed(s: Session, user_id: int, channel_ids: Sequence[str]) -> list[str]:
+    """The ids the user has no active subscription to (users_userchannel's (user_id, channel_id) unique index)."""
+    rows = s.rows("""SELECT c.channel_id FROM videos_channel c
+                     JOIN users_userchannel uc ON uc.channel_id = c.uuid
+                     WHERE uc.user_id = %(user_id)s AND uc.is_active AND c.channel_id = ANY(%(ids)s)""",
+                  {"user_id": user_id, "ids": list(channel_ids)})
+    followed = {r["channel_id"] for r in rows}
+    return [cid for cid in channel_ids if cid not in followed]
+
+
 def channel_totals(s: Session, midnight: datetime) -> dict:
     """Live channels, those refreshed since `midnight`, those whose last refresh failed, the latest refresh."""
     return s.one("""
