@@ -168,7 +168,7 @@ def test_posts_need_the_csrf_token(app):
     assert resp.status_code == 202
     user = app.user()
     app.follow(user, channel)
-    user_client = csrf_client(user)
+    user_client = csrf_client(user)  # the user endpoint: the same CSRF rule
     assert user_client.post(f"{API}/channels/{channel.uuid}/request_refresh/").status_code == 403
     assert not app.requests_of(f"user:{user.pk}")
 
@@ -184,12 +184,17 @@ def test_a_user_refreshes_a_channel_they_follow_only(app):
                        content_type="application/json")
     assert resp.status_code == 202, resp.content
     body = resp.json()
-    assert body["user_id"] == user.pk and body["requested_by"] == f"user:{user.pk}"
+    assert body["status"] == "queued" and body["user_id"] == user.pk and body["requested_by"] == f"user:{user.pk}"
     assert body["channel_ids"] == [followed.channel_id] and body["reason"] == "stale avatar"
+    refused = []
     for channel in (unfollowed, stopped):
         resp = client.post(f"{API}/channels/{channel.uuid}/request_refresh/")
-        assert resp.status_code == 403 and resp.json() == {"error": "you can ask only for channels you follow"}
-    assert [r.id for r in app.requests_of(f"user:{user.pk}")] == [body["id"]]
+        assert resp.status_code == 409, resp.content
+        refused.append(resp.json())
+        assert refused[-1]["status"] == "refused"
+        assert refused[-1]["status_reason"] == f"user {user.pk} does not follow {channel.channel_id}"
+    assert [(r.id, r.status) for r in app.requests_of(f"user:{user.pk}")] == [
+        (body["id"], "queued"), *((r["id"], "refused") for r in refused)]
     assert app.client(None).post(f"{API}/channels/{followed.uuid}/request_refresh/").status_code == 401
 
 

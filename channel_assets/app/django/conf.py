@@ -16,12 +16,8 @@ from django.utils.module_loading import import_string
 DEFAULTS: dict[str, Any] = {
     # Who may call the management endpoints and use the admin actions: callable(request) -> bool.
     "PERMISSION": "channel_assets.app.django.permissions.is_staff",
-    # Whether a user follows a channel (the user endpoint refreshes only those): callable(user, channel_id) -> bool.
-    "FOLLOWS": "channel_assets.app.django.permissions.follows_actively",
     # The app's Channel model (seed 000's videos.Channel: `uuid` primary key, `channel_id` the YouTube id).
     "CHANNEL_MODEL": "videos.Channel",
-    # The app's subscription model (seed 000's users.UserChannel: user, channel, is_active).
-    "FOLLOW_MODEL": "users.UserChannel",
     # The Django database alias whose connection the API is called with.
     "DATABASE": "default",
     # Optional callable returning the Dagster schedule states, passed to api.update_status (None: the API's own).
@@ -50,10 +46,6 @@ def pipeline_db():
 
 def channel_model():
     return _model("CHANNEL_MODEL")
-
-
-def follow_model():
-    return _model("FOLLOW_MODEL")
 
 
 def _model(name: str):

@@ -1,8 +1,6 @@
-"""The default rules: staff for the management endpoints, an active subscription for a user's refresh."""
+"""The default rule of the management endpoints, the admin actions and the read-only admins: staff."""
 
 from __future__ import annotations
-
-from . import conf
 
 
 def is_staff(request) -> bool:
@@ -10,7 +8,3 @@ def is_staff(request) -> bool:
     user = request.user
     return bool(user.is_authenticated and user.is_active and user.is_staff)
 
-
-def follows_actively(user, channel_id: str) -> bool:
-    """The pipeline's "followed" rule for one user: an active subscription of theirs to the channel."""
-    return conf.follow_model().objects.filter(user=user, channel__channel_id=channel_id, is_active=True).exists()
