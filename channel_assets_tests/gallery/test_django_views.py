@@ -82,6 +82,7 @@ def test_unknown_primary_key_and_bad_input_are_one_line_json_errors(app):
         (client.get(f"{API}/channels/{channel.uuid}/force_update/"), 405),
         (client.post(f"{API}/channels/update_status/"), 405),
         (client.get(f"{API}/requests/999999999/"), 404),
+        (client.get(f"{API}/requests/99999999999999999999999/"), 404),
     ]
     for resp, status in cases:
         assert resp.status_code == status, (resp.request["PATH_INFO"], resp.content)
@@ -161,7 +162,9 @@ def test_posts_need_the_csrf_token(app):
     channel = app.channel()
     client = csrf_client(staff)
     for path in (f"/channels/{channel.uuid}/force_update/", "/channels/trigger_cleanup/"):
-        assert client.post(API + path).status_code == 403
+        refused = client.post(API + path)
+        assert refused.status_code == 403 and refused.json()["error"].startswith("CSRF check failed")
+    assert client.post(f"{API}/channels/trigger_cleanup/", HTTP_X_CSRFTOKEN="forged" * 6).status_code == 403
     assert not app.requests_of(f"staff:{staff.username}")
     token = client.get("/admin/").cookies["csrftoken"].value  # any page of the app with a form hands one out
     resp = client.post(f"{API}/channels/{channel.uuid}/force_update/", HTTP_X_CSRFTOKEN=token)
