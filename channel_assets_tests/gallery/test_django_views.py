@@ -259,3 +259,20 @@ def test_json_bodies_are_plain_json(app):
     resp = app.client(app.user(staff=True)).get(f"{API}/channels/update_status/")
     assert resp["Content-Type"] == "application/json"
     json.loads(resp.content)
+
+
+def test_the_schedules_setting_gives_next_scheduled_update(app):
+    from django.test import override_settings
+
+    from channel_assets.app.api import ScheduleState
+
+    client = app.client(app.user(staff=True))
+    without = client.get(f"{API}/channels/update_status/").json()
+    assert without["next_scheduled_update"] is None and without["next_scheduled_update_reason"]
+    states = [ScheduleState("priority_refresh", True, "*/30 * * * *", "UTC"),
+              ScheduleState("daily_cleanup", False, "0 3 * * *", "UTC")]
+    with override_settings(CHANNEL_ASSETS_DJANGO={"SCHEDULES": lambda: states}):
+        body = client.get(f"{API}/channels/update_status/").json()
+    when = datetime.fromisoformat(body["next_scheduled_update"])
+    assert when.minute in (0, 30) and when > datetime.now(UTC) - timedelta(minutes=1)
+    assert body["next_scheduled_update_reason"] is None
