@@ -86,6 +86,8 @@ def test_unknown_primary_key_and_bad_input_are_one_line_json_errors(app):
     ]
     for resp, status in cases:
         assert resp.status_code == status, (resp.request["PATH_INFO"], resp.content)
+        assert resp.get("Allow") == ({"GET": "POST", "POST": "GET"}[resp.request["REQUEST_METHOD"]]
+                                     if status == 405 else None)
         error = resp.json()["error"]
         assert error and "\n" not in error and "Traceback" not in error
 

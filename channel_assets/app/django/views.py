@@ -42,7 +42,9 @@ def _endpoint(method: str, *, staff: bool):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if request.method != method:
-                return error(405, f"use {method}")
+                refused = error(405, f"use {method}")
+                refused["Allow"] = method
+                return refused
             if method == "POST" and _csrf.process_view(request, view, args, kwargs) is not None:
                 return error(403, "CSRF check failed: send the csrftoken cookie's value as the X-CSRFToken header")
             if not request.user.is_authenticated:
