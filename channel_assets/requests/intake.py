@@ -53,7 +53,7 @@ def _shown(ids: Sequence[str]) -> str:
 
 
 def _asked_ids(channel_ids) -> list:
-    if isinstance(channel_ids, str | bytes) or not isinstance(channel_ids, Sequence | set | frozenset | tuple):
+    if isinstance(channel_ids, str | bytes) or not isinstance(channel_ids, Sequence | set | frozenset):
         raise TypeError(f"channel_ids must be a list of channel ids, not {type(channel_ids).__name__}")
     return list(channel_ids)
 

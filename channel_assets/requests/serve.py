@@ -22,10 +22,11 @@ from sqlalchemy import Engine
 from channel_assets.cycle import Cycle
 from channel_assets.db.core.sharding import SHARD_COUNT
 from channel_assets.db.refresh.quota_ledger import QuotaLedger, UserRequestLedger
+from channel_assets.db.refresh.selection import live_channels
 from channel_assets.db.requests.reads import known_channels, run_outcomes
 from channel_assets.db.requests.session import session
 from channel_assets.db.requests.store import claim_requests, fail_requests, finish_requests
-from channel_assets.refresh.forced import force_refresh
+from channel_assets.refresh.forced import UnknownChannels, force_refresh
 from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets.requests.cleanup_run import CleanupRules, run_cleanup
@@ -65,6 +66,8 @@ def channel_outcome(row: dict | None) -> str:
         if changes.get("is_available") == [True, False]:
             return "gone"
         return "refreshed" if changes else "unchanged"
+    if not row["live"]:
+        return NOT_STORED  # soft-deleted while the run started
     if row["written"] and not row["is_available"]:
         return "gone"  # confirmed missing again: no log row, the row rescheduled
     return "deferred"
@@ -72,13 +75,20 @@ def channel_outcome(row: dict | None) -> str:
 
 def _refresh_group(engine: Engine, cycle: Cycle, ids: list[str], ledger: QuotaLedger, open_api: OpenApi,
                    in_flight: int, summary: ServeSummary) -> dict[str, str]:
+    asked = list(ids)
     with open_api(ledger) as (gate, client):
-        force_refresh(engine, client, gate, cycle, ids, in_flight=in_flight)
-        refresh_uploads(engine, client, gate, cycle, range(SHARD_COUNT), in_flight=in_flight, channel_ids=ids)
+        try:
+            force_refresh(engine, client, gate, cycle, ids, in_flight=in_flight)
+        except UnknownChannels:  # removed since the requests were checked: refresh those still stored
+            ids = list(live_channels(engine, ids))
+            if ids:
+                force_refresh(engine, client, gate, cycle, ids, in_flight=in_flight)
+        if ids:
+            refresh_uploads(engine, client, gate, cycle, range(SHARD_COUNT), in_flight=in_flight, channel_ids=ids)
         summary.quota_units += gate.total
     with session(engine) as s:
-        rows = run_outcomes(s, cycle.run_id, ids, cycle.now)
-    return {cid: channel_outcome(rows.get(cid)) for cid in ids}
+        rows = run_outcomes(s, cycle.run_id, asked, cycle.now)
+    return {cid: channel_outcome(rows.get(cid)) for cid in asked}
 
 
 def serve_refresh(engine: Engine, cycle: Cycle, requests: Sequence[dict], limits: RequestLimits,

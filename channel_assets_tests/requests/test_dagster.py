@@ -226,3 +226,28 @@ def test_cleanup_and_dry_run_requests_in_one_run(engine, url, emulator, resource
         orphaned = conn.execute(select(func.count()).select_from(Channel).where(Channel.orphaned_at.is_not(None))
                                 ).scalar_one()
     assert orphaned == 2
+
+
+def test_a_channel_removed_while_the_run_starts_is_an_outcome_not_a_failed_run(engine, url, emulator, resources,
+                                                                                instance, monkeypatch):
+    from sqlalchemy import update
+
+    from channel_assets.db.core.engine import transaction
+    from channel_assets.requests import serve
+
+    ids = emulator.ids(2)
+    insert_channels(engine, ids)
+    req = api.request_refresh(url, ids, "staff:alice")
+    stale = serve.known_channels
+
+    def seen_before_the_delete(s, channel_ids):  # the run's check saw both; then the app removed one
+        found = stale(s, channel_ids)
+        with transaction(engine) as conn:
+            conn.execute(update(Channel).where(Channel.channel_id == ids[1]).values(soft_deleted_at=emulator.world.now))
+        return found
+
+    monkeypatch.setattr(serve, "known_channels", seen_before_the_delete)
+    assert launch(instance, resources, tick(instance, resources).run_requests[0], emulator.world.now).success
+    done = status(url, req["id"])
+    assert done["status"] == "done"
+    assert done["outcome"] == {ids[0]: "refreshed", ids[1]: "failed: not in videos_channel (or soft-deleted)"}

@@ -50,7 +50,7 @@ def test_repository_loads_with_the_asset_graph_operators_see(ui_stack):
     jobs = {p["name"] for p in repo["pipelines"]}
     assert {"force_refresh_channels", "restore_channels", "override_held_removals", "refresh_all_shards"} <= jobs
     assert {s["name"] for s in repo["sensors"]} == {"new_subscription_sensor", "subscription_cleanup_sensor",
-                                                  "alerts_sensor", "run_failure_alerts"}
+                                                  "alerts_sensor", "run_failure_alerts", "app_requests_sensor"}
     assert {"daily_full_refresh", "priority_refresh", "daily_cleanup"} <= {s["name"] for s in repo["schedules"]}
 
     nodes = {"/".join(n["assetKey"]["path"]): n for n in gql(ASSET_NODES)["assetNodes"]}

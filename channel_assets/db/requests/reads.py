@@ -52,7 +52,8 @@ def run_outcomes(s: Session, run_id: str, channel_ids: Sequence[str], since: dat
     """What a run's metadata refresh wrote per channel: its log row (status, changes, error) and the channel's
     state (available, written by the pipeline at `since`) for those without one (still gone, deferred)."""
     rows = s.rows("""
-        SELECT c.channel_id, c.is_available, c.pipeline_written_at = %(since)s AS written,
+        SELECT c.channel_id, c.is_available, c.soft_deleted_at IS NULL AS live,
+               c.pipeline_written_at = %(since)s AS written,
                l.status, l.changes_made, l.error_message
         FROM videos_channel c
         LEFT JOIN LATERAL (
