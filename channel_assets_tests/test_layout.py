@@ -33,3 +33,17 @@ def test_no_sql_outside_the_data_access_layer():
 
 def test_the_check_sees_sql_where_there_is_some():
     assert _violations(PACKAGE / "db" / "refresh" / "selection.py")
+
+
+def test_the_package_needs_no_django():
+    """Django is an optional extra: the code location, the CLI and the app's API load with Django absent
+    (import-linter sees static imports; this sees the rest)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['django'] = None\n"
+            "import channel_assets.definitions, channel_assets.cli.main, channel_assets.app.api\n"
+            "assert not any(m == 'channel_assets.app.django' or m.startswith('channel_assets.app.django.') "
+            "for m in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

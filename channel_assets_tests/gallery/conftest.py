@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import psycopg
 import pytest
@@ -60,3 +61,51 @@ def gallery_url(gallery_template):
     """An empty gallery app database, schema by `manage.py migrate`."""
     with GalleryDatabase(gallery_template) as url:
         yield url
+
+
+@dataclass
+class DjangoGallery:
+    """The gallery app's Django, configured in this process on a database of its own (pipeline schema too)."""
+
+    url: str
+    engine: object
+
+
+@pytest.fixture(scope="session")
+def django_gallery(gallery_template):
+    """Django's settings are global to a process, so one database per worker session: `migrate` (by cloning
+    the template), then `db upgrade`, then `django.setup()` here for Django's test client. Tests keep to
+    rows of their own (fresh users and channel ids)."""
+    from channel_assets.db.core import migrate
+    from channel_assets.db.core.engine import make_engine
+
+    with GalleryDatabase(gallery_template) as url:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        _setup_django(url)
+        try:
+            yield DjangoGallery(url, engine)
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+            engine.dispose()
+
+
+def _setup_django(url: str) -> None:
+    """django.setup() with the gallery settings on `url`; the environment is put back (subprocesses of other
+    tests name their own database)."""
+    import django
+    from django.test.utils import setup_test_environment
+
+    saved = {k: os.environ.get(k) for k in ("GALLERY_DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    os.environ.update(GALLERY_DATABASE_URL=url, DJANGO_SETTINGS_MODULE=SETTINGS)
+    try:
+        django.setup()
+        setup_test_environment()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -114,12 +114,19 @@ def save_stale(spec: dict) -> dict:
     return {"saved": spec["fields"]["channel_id"]}
 
 
+def create_staff(spec: dict) -> dict:
+    """A superuser who signs in to the admin with a password (what `createsuperuser` makes)."""
+    user = User.objects.create_superuser(spec["username"], password=spec["password"])
+    return {"id": user.id}
+
+
 def _jsonable(value):
     return value.isoformat() if isinstance(value, datetime) else str(value) if hasattr(value, "hex") else value
 
 
 OPS = {"seed": seed, "unsubscribe_quietly": unsubscribe_quietly, "subscribe": subscribe,
-       "create_channel": create_channel, "crud": crud, "load_channel": load_channel, "save_stale": save_stale}
+       "create_channel": create_channel, "create_staff": create_staff, "crud": crud, "load_channel": load_channel,
+       "save_stale": save_stale}
 
 if __name__ == "__main__":
     print(json.dumps(OPS[sys.argv[1]](json.loads(sys.argv[2]) if len(sys.argv) > 2 else {})))
