@@ -42,6 +42,6 @@ def update_status(s: Session, now: datetime, limits: RequestLimits,
 
 
 def channel_history(s: Session, channel_id: str, limit: int) -> list[dict]:
-    return [{"update_type": r["update_type"], "status": r["status"], "error_message": r["error_message"],
+    return [{"id": str(r["id"]), "update_type": r["update_type"], "status": r["status"], "error_message": r["error_message"],
              "changes_made": r["changes_made"], "api_quota_used": int(r["api_quota_used"] or 0),
              "created_at": iso(r["created_at"])} for r in update_log(s, channel_id, limit)]

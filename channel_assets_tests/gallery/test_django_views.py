@@ -16,7 +16,7 @@ from .django_helpers import API, GalleryApp, csrf_client
 
 SEED_STATUS = {"total_channels": int, "last_update_run": (str, type(None)), "channels_updated_today": int,
                "failed_updates": int, "quota_usage": dict, "next_scheduled_update": (str, type(None))}
-SEED_LOG = {"update_type": str, "status": str, "error_message": (str, type(None)),
+SEED_LOG = {"id": str, "update_type": str, "status": str, "error_message": (str, type(None)),
             "changes_made": (dict, type(None)), "api_quota_used": int, "created_at": str}
 
 

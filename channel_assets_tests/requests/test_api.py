@@ -204,9 +204,11 @@ def test_channel_history_in_the_seeds_shape(engine, url, emulator, ledger_factor
     gate = ledger_factory()
     force_refresh(engine, client_factory(gate), gate, Cycle(emulator.world.now, "run-1", "test"), ids)
     rows = api.channel_history(url, ids[0])
-    assert rows and set(rows[0]) == {"update_type", "status", "error_message", "changes_made", "api_quota_used",
+    assert rows and set(rows[0]) == {"id", "update_type", "status", "error_message", "changes_made", "api_quota_used",
                                      "created_at"}
     assert rows[0]["update_type"] == "metadata" and rows[0]["status"] == "success"
+    other = api.channel_history(url, ids[1])  # the log row's own id, as the seed's `id: string`
+    assert rows[0]["id"].isdigit() and other and rows[0]["id"] not in {r["id"] for r in other}
     assert isinstance(rows[0]["changes_made"], dict) and iso(rows[0]["created_at"]) == emulator.world.now
     assert api.channel_history(url, "nonsense") == [] and api.channel_history(url, "UC" + "q" * 22) == []
     with pytest.raises(ValueError):

@@ -43,7 +43,7 @@ def quota_row(s: Session, day: date) -> dict | None:
 
 def update_log(s: Session, channel_id: str, limit: int) -> list[dict]:
     """A channel's channel_update_logs rows, newest first (channel_update_logs_channel_created_idx)."""
-    return s.rows("""SELECT update_type, status, error_message, changes_made, api_quota_used, created_at
+    return s.rows("""SELECT id, update_type, status, error_message, changes_made, api_quota_used, created_at
                      FROM channel_update_logs WHERE channel_id = %(cid)s
                      ORDER BY created_at DESC, id DESC LIMIT %(limit)s""", {"cid": channel_id, "limit": limit})
 
