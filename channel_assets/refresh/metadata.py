@@ -32,7 +32,7 @@ from channel_assets.db.refresh.channel_writes import (
 )
 from channel_assets.db.refresh.selection import DueChannel, count_by_tier, select_due
 from channel_assets.refresh.error_types import DATABASE_BUSY, INVALID_DATA, error_type_of
-from channel_assets.refresh.pump import Grouping, Pump, Stopped
+from channel_assets.refresh.pump import Grouping, Pump
 from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.refresh.tiers import (
     FAILURE_CAP,
@@ -132,17 +132,8 @@ class _Refresher:
 
     # -- API side (the pump's fetch threads) ----------------------------------------------------
     def fetch(self, batch: _Batch) -> _Outcome:
-        out = _Outcome(batch.ids, batch.second_pass)
-        before, start = self.gate.thread_units(), time.perf_counter()
-        try:
-            out.batch = self.pump.call(self.client.list_channels, batch.ids)
-        except Stopped:
-            out.stopped = True
-        except YouTubeError as exc:
-            out.error = exc
-        out.units = self.gate.thread_units() - before
-        out.ms = int((time.perf_counter() - start) * 1000)
-        return out
+        call = self.pump.counted_call(self.gate, self.client.list_channels, batch.ids)
+        return _Outcome(batch.ids, batch.second_pass, call.answer, call.error, call.stopped, call.units, call.ms)
 
     # -- DB side (the pump's writers) -----------------------------------------------------------
     def write(self, outs: Sequence[_Outcome]) -> list[str]:

@@ -41,6 +41,7 @@ from channel_assets.youtube import (
     ConfigurationError,
     QuotaExceeded,
     QuotaShareExhausted,
+    YouTubeError,
     one_line,
 )
 
@@ -77,6 +78,17 @@ class PumpResult:
     unfinished: list[Any] = field(default_factory=list)  # items never fetched because the pump stopped
 
 
+@dataclass
+class CountedCall:
+    """One API call of a fetch thread: its answer, or the failure or the pump's stop that took its place."""
+
+    answer: Any = None
+    error: YouTubeError | None = None
+    stopped: bool = False  # the pump stopped (quota, breaker) before or during the call
+    units: int = 0
+    ms: int = 0
+
+
 class Pump(Generic[Item, Answer]):
     def __init__(self, fetch: Callable[[Item], Answer], write: Callable[[list[Answer]], Any],
                  give_up: Callable[[list[Answer], BaseException], None], *, in_flight: int, grouping: Grouping,
@@ -89,6 +101,21 @@ class Pump(Generic[Item, Answer]):
         self._lock = Lock()
         self._pool = ThreadPoolExecutor(self.in_flight, thread_name_prefix=f"{name}-fetch")
         self._writers = ThreadPoolExecutor(grouping.writers, thread_name_prefix=f"{name}-write")
+
+    def counted_call(self, gate, fn: Callable, *args) -> CountedCall:
+        """``call`` measured for the fetcher's log row: the answer, or the error or stop instead, with the units
+        the calling thread spent (``gate.thread_units``) and the milliseconds it took."""
+        out = CountedCall()
+        before, start = gate.thread_units(), time.perf_counter()
+        try:
+            out.answer = self.call(fn, *args)
+        except Stopped:
+            out.stopped = True
+        except YouTubeError as exc:
+            out.error = exc
+        out.units = gate.thread_units() - before
+        out.ms = int((time.perf_counter() - start) * 1000)
+        return out
 
     def call(self, fn: Callable, *args):
         """One API call on a fetcher's behalf; raises Stopped when the pump has stopped or this call stops it.

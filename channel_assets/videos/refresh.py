@@ -29,7 +29,7 @@ from channel_assets.db.videos.selection import DueVideo, count_by_tier, select_d
 from channel_assets.db.videos.tiering import VideoTierRules
 from channel_assets.db.videos.writes import AnsweredBatch, BatchOutcome, apply_video_answers
 from channel_assets.refresh.error_types import DATABASE_BUSY, INVALID_DATA, error_type_of
-from channel_assets.refresh.pump import Grouping, Pump, Stopped
+from channel_assets.refresh.pump import Grouping, Pump
 from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.youtube import (
     MAX_IDS_PER_CALL,
@@ -130,17 +130,8 @@ class _Refresher:
                                                  grouping=grouping, name="videos")
 
     def fetch(self, batch: _Batch) -> _Outcome:
-        out = _Outcome(batch)
-        before, start = self.gate.thread_units(), time.perf_counter()
-        try:
-            out.answer = self.pump.call(self.client.list_video_details, batch.ids)
-        except Stopped:
-            out.stopped = True
-        except YouTubeError as exc:
-            out.error = exc
-        out.units = self.gate.thread_units() - before
-        out.ms = int((time.perf_counter() - start) * 1000)
-        return out
+        call = self.pump.counted_call(self.gate, self.client.list_video_details, batch.ids)
+        return _Outcome(batch, call.answer, call.error, call.stopped, call.units, call.ms)
 
     def write(self, outs: Sequence[_Outcome]) -> list[tuple]:
         """One transaction for the group; returns the rows to ask again on the second pass."""

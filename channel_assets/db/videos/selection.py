@@ -68,8 +68,12 @@ class DueVideo:
 
 
 def ensure_scheduled(engine: Engine) -> int:
-    """Give every video without a schedule row one, due now; returns how many got one."""
+    """Give every video without a schedule row one, due now; returns how many got one.
+
+    A hash anti-join, always: on the first run the schedule table's statistics say it is empty, and a nested
+    loop would scan it once per video while the same statement fills it (202 s at 100k videos, 1.4 s hashed)."""
     with transaction(engine) as conn, conn.connection.driver_connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_nestloop = off")
         cur.execute(_ENSURE)
         return cur.rowcount
 
