@@ -372,10 +372,14 @@ def video_layout(videos: int, seed: int, per_channel: int) -> tuple[int, list[tu
     return i, out
 
 
-def fill_videos(videos: int, seed: int, per_channel: int) -> Callable[[psycopg.Connection], dict]:
+def fill_videos(videos: int, seed: int, per_channel: int, full_pages: bool = False) -> Callable[[psycopg.Connection], dict]:
     """Channels (refreshed, one follower each) and ``videos`` of their videos never refreshed by the video
     metadata refresh, stale text and counts (a write that misses a row shows in the world check); users,
-    5% of the videos watched in the last 30 days before the build, 5% long before."""
+    5% of the videos watched in the last 30 days before the build, 5% long before.
+
+    ``full_pages``: videos_video's rows are written with fillfactor 100 (its storage parameter put back
+    after), as in an app database adopted after the app filled its pages: no room for an updated row
+    version on the same page until the rows have moved once."""
 
     def fill(conn: psycopg.Connection) -> dict:
         from datetime import UTC, datetime, timedelta
@@ -410,8 +414,15 @@ def fill_videos(videos: int, seed: int, per_channel: int) -> Callable[[psycopg.C
                               f"{published}\t{v % 1000}\t{ids[i]}\t{BASE_TS}\t{BASE_TS}\n")
                 yield buf.getvalue()
 
+        options = conn.execute("SELECT reloptions FROM pg_class WHERE oid = 'videos_video'::regclass").fetchone()[0]
+        if full_pages:
+            conn.execute("ALTER TABLE videos_video SET (fillfactor = 100)")
         n_videos = _copy(conn, "videos_video", "uuid, video_id, channel_id, title, description, published_at, "
                          "view_count, channel_id_snapshot, created_at, updated_at", video_chunks())
+        if full_pages:
+            conn.execute("ALTER TABLE videos_video RESET (fillfactor)")
+            for option in options or ():
+                conn.execute(f"ALTER TABLE videos_video SET ({option})")
 
         def watch_chunks() -> Iterator[str]:
             for r in _ranges(len(layout)):
@@ -430,7 +441,8 @@ def fill_videos(videos: int, seed: int, per_channel: int) -> Callable[[psycopg.C
         n_watch = _copy(conn, "users_uservideo", "id, user_id, video_id, is_watched, watched_at, created_at, "
                         "updated_at", watch_chunks())
         return {"users": n_users, "channels": n_channels, "subscriptions": n_subs, "videos": n_videos,
-                "watch_rows": n_watch, "per_channel": per_channel, "watched_recently_as_of": built.isoformat()}
+                "watch_rows": n_watch, "per_channel": per_channel, "watched_recently_as_of": built.isoformat(),
+                "video_pages": "full (fillfactor 100 when written)" if full_pages else f"as the schema says ({options})"}
 
     return fill
 
@@ -572,9 +584,11 @@ def sensor_template(subscriptions: int, drop_indexes: bool = True, rebuild: bool
     return name, ensure_template(name, lambda url: _bulk(url, fill_sensor(subscriptions), drop_indexes), rebuild)
 
 
-def videos_template(videos: int, seed: int, per_channel: int, rebuild: bool = False) -> tuple[str, dict]:
-    name = template_name("videos", f"{videos}_{per_channel}", seed)
-    return name, ensure_template(name, lambda url: _bulk(url, fill_videos(videos, seed, per_channel)), rebuild)
+def videos_template(videos: int, seed: int, per_channel: int, full_pages: bool = False,
+                    rebuild: bool = False) -> tuple[str, dict]:
+    name = template_name("videos", f"{videos}_{per_channel}{'_full' if full_pages else ''}", seed)
+    return name, ensure_template(name, lambda url: _bulk(url, fill_videos(videos, seed, per_channel, full_pages)),
+                                 rebuild)
 
 
 def main() -> None:
@@ -598,7 +612,7 @@ def main() -> None:
         if args.population == "uploads":
             return uploads_template(args.channels, args.seed, rebuild)
         if args.population == "videos":
-            return videos_template(args.videos, args.seed, args.per_channel, rebuild)
+            return videos_template(args.videos, args.seed, args.per_channel, rebuild=rebuild)
         if args.population == "cleanup":
             return cleanup_template(args.channels, args.orphans, args.watch_rows, drop, rebuild)
         return sensor_template(args.subscriptions, drop, rebuild)

@@ -14,6 +14,7 @@ as a count of mismatches; the videos and watch rows counted before and after (no
 
     .venv/bin/python bench/videos.py --videos 1000000 [--latency-ms 0] [--per-channel 50]
     .venv/bin/python bench/videos.py --videos 10000 --check-template   # ids resolve; no pipeline run
+    .venv/bin/python bench/videos.py --videos 1000000 --full-pages     # pages the app filled before adoption
 
 A missing ``video_metadata`` asset is a loud failure (exit 2, ``bench.common.find_asset``), never a fake figure.
 """
@@ -58,6 +59,24 @@ def _counts(dsn: str) -> dict:
                 "watch_rows": conn.execute("SELECT count(*) FROM users_uservideo").fetchone()[0]}
 
 
+def _lsn(dsn: str) -> str:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]
+
+
+def write_stats(dsn: str, lsn0: str) -> dict:
+    """What the run wrote, per table (this clone's own counters: inserts, updates, the HOT share, size), and
+    the WAL the server wrote meanwhile (server-wide: other sessions' writes are in it too)."""
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, pg_total_relation_size(relid) FROM pg_stat_user_tables "
+            "WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname").fetchall()
+        wal = conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)", (lsn0,)).fetchone()[0]
+    return {"tables": {name: {"inserted": ins, "updated": upd, "hot_share": round(hot / upd, 3) if upd else None,
+                              "total_mb": round(size / 2**20, 1)} for name, ins, upd, hot, size in rows},
+            "wal_mb_server_wide": round(float(wal) / 2**20, 1)}
+
+
 def run_pipeline() -> dict:
     """The measured refresh: one Dagster run materializing ``video_metadata`` over all shards."""
     import dagster as dg
@@ -81,7 +100,7 @@ def measured_refresh(template: str, channels: int, args: argparse.Namespace) -> 
         os.environ["YOUTUBE_QUOTA_DAILY_LIMIT"] = str(QUOTA_DAILY_LIMIT)
         dsn = pg_dsn(db_url.rsplit("/", 1)[1])
         before = _counts(dsn)
-        stats0, quota0 = emulator.stats(), emulator.quota()["used"]
+        stats0, quota0, lsn0 = emulator.stats(), emulator.quota()["used"], _lsn(dsn)
         log(f"video refresh of {args.videos} videos ({channels} channels) at {args.latency_ms} ms ...")
         measure = Measure()
         with measure.run():
@@ -117,6 +136,7 @@ def measured_refresh(template: str, channels: int, args: argparse.Namespace) -> 
         from channel_assets.db.core.engine import engine_for
 
         engine_for(db_url).dispose()
+        out["writes"] = write_stats(dsn, lsn0)  # after the comparison: the backends' counters are flushed by then
     return out
 
 
@@ -135,17 +155,19 @@ def main() -> None:
     p.add_argument("--in-flight", type=int, default=16, help="YOUTUBE_MAX_CALLS_IN_FLIGHT (production default 16)")
     p.add_argument("--advance-days", type=float, default=3.0, help="emulator clock moved before the run")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--full-pages", action="store_true",
+                   help="videos_video's pages written full (fillfactor 100), as in an adopted app database")
     p.add_argument("--rebuild", action="store_true", help="rebuild the cached template")
     p.add_argument("--check-template", action="store_true", help="only check the template's ids against the world")
     args = p.parse_args()
-    template, pop = videos_template(args.videos, args.seed, args.per_channel, args.rebuild)
+    template, pop = videos_template(args.videos, args.seed, args.per_channel, args.full_pages, args.rebuild)
     channels = pop["channels"]
     result: dict = {"scenario": "videos", "videos": args.videos, "channels": channels,
                     "latency_ms": args.latency_ms, "in_flight": args.in_flight, "advance_days": args.advance_days,
                     "backend": "postgres", "emulator": "subprocess", "quota_daily_limit": QUOTA_DAILY_LIMIT,
                     "populate_s": pop["populate_s"], "populate_cache_hit": pop["cache_hit"],
                     "population": {k: pop.get(k) for k in ("users", "subscriptions", "watch_rows", "per_channel",
-                                                           "watched_recently_as_of", "db_size_mb")}}
+                                                           "watched_recently_as_of", "video_pages", "db_size_mb")}}
     if args.check_template:
         result["template_check"] = check_template(template, channels, args)
         emit(result)
