@@ -19,10 +19,11 @@ from channel_assets.defs.refresh.sensors import new_subscription_sensor
 from channel_assets.defs.reporting.assets import channel_freshness_report, freshness_report_job
 from channel_assets.defs.reporting.schedules import daily_freshness_report
 from channel_assets.defs.resources import build_resources
+from channel_assets.defs.videos.assets import video_metadata
 
 defs = dg.Definitions(
-    assets=[channel_metadata, channel_uploads, channel_statistics, channel_freshness_report, *cleanup_assets,
-            alerts],
+    assets=[channel_metadata, channel_uploads, channel_statistics, video_metadata, channel_freshness_report,
+            *cleanup_assets, alerts],
     asset_checks=[*metadata_checks, *cleanup_checks],
     jobs=[*refresh_jobs, freshness_report_job, *cleanup_jobs],
     schedules=[*refresh_schedules, daily_freshness_report, *cleanup_schedules],

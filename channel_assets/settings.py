@@ -172,6 +172,19 @@ class Settings:
     quota_pipeline_share: float = setting(
         "YOUTUBE_QUOTA_PIPELINE_SHARE", fraction, "0.8",
         doc="Fraction of the daily limit this pipeline may spend; the rest is left for the app.")
+    video_quota_share: float = setting(
+        "CHANNEL_ASSETS_VIDEO_QUOTA_SHARE", fraction, "0.25",
+        doc="Part of the pipeline's share the video metadata refresh may spend per day, after the due "
+            "channels; what it leaves unused is never given to anything else.")
+    video_new_days: int = setting(
+        "CHANNEL_ASSETS_VIDEO_NEW_DAYS", integer(minimum=1), "7",
+        doc="Videos published fewer days ago are refreshed daily.")
+    video_recent_days: int = setting(
+        "CHANNEL_ASSETS_VIDEO_RECENT_DAYS", integer(minimum=1), "90",
+        doc="Videos published fewer days ago are refreshed weekly; older ones monthly.")
+    video_watched_days: int = setting(
+        "CHANNEL_ASSETS_VIDEO_WATCHED_DAYS", integer(minimum=1), "30",
+        doc="Videos any user watched in this many days are refreshed at least weekly.")
     max_calls_in_flight: int = setting(
         "YOUTUBE_MAX_CALLS_IN_FLIGHT", integer(minimum=1), "16", doc="Concurrent API calls per run.")
     max_feeds_in_flight: int = setting(

@@ -20,7 +20,9 @@ from sqlalchemy import Engine
 from channel_assets.db.cleanup.safety import Limits
 from channel_assets.db.core.engine import engine_for
 from channel_assets.db.refresh.quota_ledger import QuotaLedger
+from channel_assets.db.videos.tiering import VideoTierRules
 from channel_assets.settings import SETTINGS, Settings, load_settings, resolve_feed_base_url
+from channel_assets.videos.tiers import video_tier_rules
 
 
 def setting_field(name: str):
@@ -105,10 +107,23 @@ class PipelinePolicy(dg.ConfigurableResource):
     max_watch_rows: int = setting_field("max_watch_rows")
     max_users: int = setting_field("max_users")
     max_videos: int = setting_field("max_videos")
+    video_quota_share: str = setting_field("video_quota_share")
+    video_new_days: int = setting_field("video_new_days")
+    video_recent_days: int = setting_field("video_recent_days")
+    video_watched_days: int = setting_field("video_watched_days")
 
     @cached_property
     def share(self) -> float:
         return read_field(self, "quota_pipeline_share")
+
+    @property
+    def video_quota_limit(self) -> int:
+        """Units per Pacific day the video refresh may spend: its part of the pipeline's share."""
+        return int(self.quota_pipeline_limit * read_field(self, "video_quota_share"))
+
+    @property
+    def video_tiers(self) -> VideoTierRules:
+        return video_tier_rules(self.video_new_days, self.video_recent_days, self.video_watched_days)
 
     @cached_property
     def dry_run(self) -> bool:
@@ -133,6 +148,10 @@ class PipelinePolicy(dg.ConfigurableResource):
     def ledger(self, engine: Engine, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> QuotaLedger:
         """The quota ledger at the pipeline's share (the one place it is built from the policy)."""
         return QuotaLedger(engine, self.quota_pipeline_limit, now=now)
+
+    def video_ledger(self, engine: Engine, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> QuotaLedger:
+        """The same ledger, its grants also capped at (and counted in) the video refresh's part."""
+        return QuotaLedger(engine, self.quota_pipeline_limit, now=now, video_limit=self.video_quota_limit)
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:

@@ -24,7 +24,17 @@ from .ids import (
     validate_video_ids,
 )
 from .parsing import parse_channel_list, parse_playlist_page, parse_video_list
-from .records import ChannelBatch, ChannelRecord, FeedEntry, FeedResult, PlaylistPage, VideoBatch, VideoRecord
+from .records import (
+    ChannelBatch,
+    ChannelRecord,
+    FeedEntry,
+    FeedResult,
+    PlaylistPage,
+    VideoBatch,
+    VideoDetails,
+    VideoDetailsBatch,
+    VideoRecord,
+)
 from .redaction import install_log_redaction, one_line, redact, register_secret
 from .resilience import CircuitBreaker
 
@@ -33,7 +43,7 @@ __all__ = [
     "ChannelBatch", "ChannelForbidden", "ChannelRecord", "CircuitBreaker", "CircuitOpen",
     "ConfigurationError", "FeedEntry", "FeedResult", "InvalidChannelId", "InvalidVideoId", "NotFound",
     "PlaylistPage", "QuotaExceeded", "QuotaGate", "QuotaShareExhausted", "RateLimited", "TransientError",
-    "VideoBatch", "VideoRecord", "YouTubeClient", "YouTubeError",
+    "VideoBatch", "VideoDetails", "VideoDetailsBatch", "VideoRecord", "YouTubeClient", "YouTubeError",
     "classify_error", "install_log_redaction", "is_valid_channel_id", "is_valid_video_id", "parse_channel_list",
     "one_line", "parse_feed", "parse_playlist_page", "parse_video_list", "redact", "register_secret",
     "validate_channel_ids", "validate_video_ids",

@@ -13,10 +13,20 @@ from typing import Any
 
 from .errors import TransientError
 from .ids import is_valid_video_id
-from .records import ChannelBatch, ChannelRecord, PlaylistPage, VideoBatch, VideoRecord
+from .records import (
+    ChannelBatch,
+    ChannelRecord,
+    PlaylistPage,
+    VideoBatch,
+    VideoDetails,
+    VideoDetailsBatch,
+    VideoRecord,
+)
 
 CHANNEL_PARTS = ("snippet", "statistics", "contentDetails")
 VIDEO_PARTS = ("snippet", "contentDetails", "statistics")
+VIDEO_DETAIL_PARTS = ("statistics", "snippet", "contentDetails", "status")
+MAX_TAGS = 500
 _BIGINT_MAX = 2**63 - 1  # PostgreSQL bigint
 _RFC3339_RE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 _DURATION_RE = re.compile(
@@ -169,6 +179,72 @@ def parse_video_item(item: dict, parts: Collection[str] = VIDEO_PARTS) -> VideoR
     )
 
 
+def _tags(snippet: dict) -> tuple[str, ...] | None:
+    tags = snippet.get("tags")
+    if tags is None:
+        return None
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags) or len(tags) > MAX_TAGS:
+        raise ItemError("tags is not a list of strings")
+    return tuple(clean_text(t) for t in tags)
+
+
+def _flag(obj: dict, key: str) -> bool | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise ItemError(f"{key} is not a boolean")
+    return value
+
+
+def _region(details: dict) -> dict | None:
+    restriction = details.get("regionRestriction")
+    if restriction is None:
+        return None
+    if not isinstance(restriction, dict) or not all(
+            k in ("allowed", "blocked") and isinstance(v, list) and all(isinstance(c, str) for c in v)
+            for k, v in restriction.items()):
+        raise ItemError("regionRestriction is not a map of country lists")
+    return restriction or None
+
+
+def unavailable_reason(privacy: str | None, upload: str | None, region: dict | None) -> str | None:
+    """What an answered item says against showing the video (None: nothing)."""
+    if privacy == "private":
+        return "private"
+    if upload in ("rejected", "failed"):
+        return upload
+    if region and (region.get("blocked") or "allowed" in region):
+        return "region-blocked"
+    return None
+
+
+def parse_video_details(item: dict, parts: Collection[str] = VIDEO_DETAIL_PARTS) -> VideoDetails:
+    snippet = _obj(item, "snippet", required="snippet" in parts)
+    details = _obj(item, "contentDetails", required="contentDetails" in parts)
+    stats = _obj(item, "statistics", required="statistics" in parts)
+    status = _obj(item, "status", required="status" in parts)
+    duration = details.get("duration")
+    region = _region(details)
+    privacy, upload = _text(status, "privacyStatus", max_len=20), _text(status, "uploadStatus", max_len=20)
+    return VideoDetails(
+        video_id=item["id"],
+        channel_id=_text(snippet, "channelId", required=True, max_len=MAX_ID),
+        title=_text(snippet, "title", required=True, max_len=MAX_TITLE),
+        description=_text(snippet, "description") or "",
+        tags=_tags(snippet),
+        thumbnail_url=_thumbnail(snippet),
+        published_at=_published(snippet, "publishedAt"),
+        duration_seconds=None if duration is None else parse_duration(duration),
+        view_count=_count(stats, "viewCount"),
+        like_count=_count(stats, "likeCount"),
+        comment_count=_count(stats, "commentCount"),
+        privacy_status=privacy,
+        upload_status=upload,
+        embeddable=_flag(status, "embeddable"),
+        region_restriction=region,
+        unavailable=unavailable_reason(privacy, upload, region),
+    )
+
+
 def _sort_items(payload: Any, requested: Sequence[str], parse) -> tuple[dict, list[str], dict[str, str]]:
     """Shared found/missing/invalid bookkeeping for id-filtered list calls."""
     wanted = set(requested)
@@ -208,6 +284,12 @@ def parse_video_list(payload: Any, requested: Sequence[str], parts: Collection[s
                      calls: int = 0) -> VideoBatch:
     found, missing, invalid = _sort_items(payload, requested, lambda it: parse_video_item(it, parts))
     return VideoBatch(found=found, missing=missing, invalid=invalid, calls=calls)
+
+
+def parse_video_details_list(payload: Any, requested: Sequence[str], parts: Collection[str] = VIDEO_DETAIL_PARTS,
+                             calls: int = 0) -> VideoDetailsBatch:
+    found, missing, invalid = _sort_items(payload, requested, lambda it: parse_video_details(it, parts))
+    return VideoDetailsBatch(found=found, missing=missing, invalid=invalid, calls=calls)
 
 
 def parse_playlist_page(payload: Any, calls: int = 0) -> PlaylistPage:

@@ -35,6 +35,31 @@ class VideoRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class VideoDetails:
+    """A video as the metadata refresh stores it (videos.list with snippet, contentDetails, statistics, status).
+
+    ``unavailable`` is what the answer itself says against showing the video: ``private``, ``rejected``,
+    ``failed`` (processing) or ``region-blocked`` (a regionRestriction); None when it says nothing."""
+
+    video_id: str
+    channel_id: str
+    title: str
+    description: str
+    tags: tuple[str, ...] | None
+    thumbnail_url: str | None
+    published_at: datetime | None
+    duration_seconds: int | None
+    view_count: int | None
+    like_count: int | None
+    comment_count: int | None
+    privacy_status: str | None
+    upload_status: str | None
+    embeddable: bool | None
+    region_restriction: dict | None
+    unavailable: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class FeedEntry:
     video_id: str
     channel_id: str
@@ -56,6 +81,17 @@ class ChannelBatch:
 @dataclass(frozen=True, slots=True)
 class VideoBatch:
     found: dict[str, VideoRecord] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    invalid: dict[str, str] = field(default_factory=dict)
+    calls: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class VideoDetailsBatch:
+    """Every requested id lands in exactly one of found / missing (deleted or private: indistinguishable
+    with an API key) / invalid (unusable answer)."""
+
+    found: dict[str, VideoDetails] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     invalid: dict[str, str] = field(default_factory=dict)
     calls: int = 0

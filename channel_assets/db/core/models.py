@@ -155,11 +155,28 @@ class Video(Base):
     channel_title_snapshot: Mapped[str | None] = mapped_column(String(500))
     # The YouTube channel id, set on import and kept after removal: the key for re-linking.
     channel_id_snapshot: Mapped[str | None] = mapped_column(String(64))
+    # The video metadata refresh (revision 0010): YouTube's values, none of them indexed, so a refresh
+    # that rewrites them is a HOT update (fillfactor 80, revision 0010, leaves room for a new row version on the page).
+    like_count: Mapped[int | None] = mapped_column(BigInteger)
+    comment_count: Mapped[int | None] = mapped_column(BigInteger)
+    tags: Mapped[list | None] = mapped_column(JSONB)
+    thumbnail_url: Mapped[str | None] = mapped_column(String(500))
+    privacy_status: Mapped[str | None] = mapped_column(String(20))
+    upload_status: Mapped[str | None] = mapped_column(String(20))
+    embeddable: Mapped[bool | None] = mapped_column(Boolean)
+    region_restriction: Mapped[dict | None] = mapped_column(JSONB)
+    unavailable_reason: Mapped[str | None] = mapped_column(String(20))  # deleted, private, rejected, failed, …
+    unavailable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unavailable_suspected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # one pass said so
+    metadata_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last write of new values
+    metadata_refresh_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # refresh next run
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=_now_default())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=_now_default())
 
     __table_args__ = (
         UniqueConstraint("channel_id_snapshot", "video_id", name="videos_video_channel_video_uniq"),
+        # Requested refreshes: the marker changes only on requested rows, so the rest stay HOT.
+        Index("video_refresh_requested_idx", "metadata_refresh_requested_at"),
         Index("video_channel_idx", "channel_id"),
         # Uploads find stored videos by the channel link: the app's imports have no channel_id_snapshot.
         Index("video_channel_video_idx", "channel_id", "video_id"),
@@ -183,6 +200,8 @@ class UserVideo(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "video_id", name="users_uservideo_user_video_uniq"),
         Index("users_uservideo_video_idx", "video_id"),
+        # Video tiers: "watched by any user in the last 30 days" (revision 0010).
+        Index("users_uservideo_watched_idx", "watched_at"),
     )
     # PostgreSQL: fillfactor 80 (migration 0002) so the cleanup's channel_context update stays HOT.
     # Not declared here: SQLAlchemy's Table has no storage-parameter option (only Index has
@@ -226,6 +245,22 @@ class ApiQuotaLedger(Base):
     units_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     exhausted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=_now_default())
+    video_units: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # of units_reserved
+
+
+class VideoRefreshSchedule(Base):
+    """When each video was last refreshed and is next due: the pipeline's own narrow table, so the index the
+    due selection needs is rewritten here and never on videos_video (whose updates then stay HOT).
+    No foreign key: a video the app deletes leaves a row the selection's join skips."""
+
+    __tablename__ = "video_refresh_schedule"
+
+    video_uuid: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger)  # hashtext(video_id) & 15
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("video_refresh_schedule_due_idx", "shard", "due_at"),)
 
 
 class ChannelStatisticsDaily(Base):

@@ -5,6 +5,10 @@ that refuses to cross the pipeline's share, so concurrent runs (threads or proce
 overspend: PostgreSQL re-checks the WHERE clause under the row lock. Runs reserve in blocks
 (``reserve_block``, one transaction for many calls) and give back what a block did not use
 (``release``); units and used are moved together, so they stay equal to the calls made.
+
+The video metadata refresh reserves through a ledger with a ``video_limit``: its grants count in
+``units_reserved`` like every other unit (the share, the checks and the alerts see them) and also in
+``video_units``, which never passes the video cap; a video ledger's grant is the least of the two rests.
 """
 
 from __future__ import annotations
@@ -38,6 +42,22 @@ _RESERVE_BLOCK = text("""
 """)
 
 
+# The video ledger's grant: also under the video cap, and counted in video_units.
+_RESERVE_VIDEO_BLOCK = text("""
+    WITH cur AS (
+        SELECT units_reserved, video_units FROM api_quota_ledger
+        WHERE quota_day = :day AND exhausted_at IS NULL AND units_reserved < :limit AND video_units < :vlimit
+        FOR UPDATE)
+    UPDATE api_quota_ledger AS l
+    SET units_reserved = l.units_reserved + LEAST(:units, :limit - cur.units_reserved, :vlimit - cur.video_units),
+        units_used = l.units_used + LEAST(:units, :limit - cur.units_reserved, :vlimit - cur.video_units),
+        video_units = l.video_units + LEAST(:units, :limit - cur.units_reserved, :vlimit - cur.video_units),
+        updated_at = :now
+    FROM cur WHERE l.quota_day = :day
+    RETURNING LEAST(:units, :limit - cur.units_reserved, :vlimit - cur.video_units)
+""")
+
+
 def quota_day(now: datetime) -> date:
     return now.astimezone(PACIFIC).date()
 
@@ -57,18 +77,23 @@ class QuotaStatus:
     used: int
     exhausted: bool
     resets_at: datetime
+    video_used: int = 0
+    video_limit: int | None = None  # set on a video ledger's status
 
     @property
     def left(self) -> int:
-        return 0 if self.exhausted else max(self.limit - self.reserved, 0)
+        """Units this ledger may still grant today (a video ledger: also under the video cap)."""
+        left = 0 if self.exhausted else max(self.limit - self.reserved, 0)
+        return left if self.video_limit is None else min(left, max(self.video_limit - self.video_used, 0))
 
 
 class QuotaLedger:
     """Implements the YouTube client's QuotaGate protocol on the app database."""
 
-    def __init__(self, engine: Engine, limit: int, now=lambda: datetime.now(UTC)):
+    def __init__(self, engine: Engine, limit: int, now=lambda: datetime.now(UTC), video_limit: int | None = None):
         self.engine = engine
         self.limit = limit
+        self.video_limit = video_limit  # set: the video refresh's ledger (grants also count in video_units)
         self._now = now
         self._row_day: date | None = None
 
@@ -91,8 +116,11 @@ class QuotaLedger:
         day = quota_day(now)
         with transaction(self.engine) as conn:
             self._ensure_row(conn, day)
-            granted = conn.execute(_RESERVE_BLOCK, {"day": day, "limit": self.limit, "units": units,
-                                                    "now": now}).scalar()
+            params = {"day": day, "limit": self.limit, "units": units, "now": now}
+            if self.video_limit is None:
+                granted = conn.execute(_RESERVE_BLOCK, params).scalar()
+            else:
+                granted = conn.execute(_RESERVE_VIDEO_BLOCK, params | {"vlimit": self.video_limit}).scalar()
         self._row_day = day  # committed: later blocks of the day skip the INSERT
         return day, int(granted or 0)
 
@@ -100,16 +128,24 @@ class QuotaLedger:
         """Give back `units` reserved on `day` but never spent (the rest of a block at the end of a step)."""
         if units <= 0:
             return
+        values = {"units_reserved": ApiQuotaLedger.units_reserved - units,
+                  "units_used": ApiQuotaLedger.units_used - units, "updated_at": self._now()}
+        if self.video_limit is not None:
+            values["video_units"] = ApiQuotaLedger.video_units - units
         with transaction(self.engine) as conn:
             conn.execute(
                 update(ApiQuotaLedger)
                 .where(ApiQuotaLedger.quota_day == day, ApiQuotaLedger.units_reserved >= units)
-                .values(units_reserved=ApiQuotaLedger.units_reserved - units,
-                        units_used=ApiQuotaLedger.units_used - units, updated_at=self._now())
+                .values(**values)
             )
 
     def try_reserve(self, units: int = 1) -> bool:
         """Reserve `units` for today if the share allows it; one atomic statement, no read-modify-write."""
+        if self.video_limit is not None:
+            day, granted = self.reserve_block(units)
+            if granted < units:  # the caps' last units: not enough for this call
+                self.release(day, granted)
+            return granted >= units
         now = self._now()
         day = quota_day(now)
         with transaction(self.engine) as conn:
@@ -153,4 +189,6 @@ class QuotaLedger:
             used=row.units_used if row else 0,
             exhausted=bool(row and row.exhausted_at),
             resets_at=next_reset(now),
+            video_used=row.video_units if row else 0,
+            video_limit=self.video_limit,
         )

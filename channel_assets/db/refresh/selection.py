@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, case, or_, select
+from sqlalchemy import Engine, case, func, or_, select
 
 from channel_assets.db.core.models import Channel
-from channel_assets.db.core.sharding import assign_missing_shards
+from channel_assets.db.core.sharding import SHARD_COUNT, assign_missing_shards
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +98,11 @@ def upload_candidate_rows(engine: Engine, shards: Sequence[int], checked_before:
         query = query.where(c.channel_id.in_(list(channel_ids)))
     with engine.connect() as conn:
         return conn.execute(query).all()
+
+
+def count_due_channels(engine: Engine, now: datetime) -> int:
+    """How many live channels of any shard are due at `now` (the (shard, next_refresh_at) index)."""
+    c = Channel.__table__.c
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(Channel.__table__).where(
+            c.shard.in_(range(SHARD_COUNT)), *due_filter(now))).scalar()

@@ -12,14 +12,16 @@ from channel_assets.defs.refresh.assets import (
     channel_uploads,
 )
 from channel_assets.defs.resources import AppDatabase, PipelinePolicy, YouTubeApi
+from channel_assets.defs.videos.assets import video_metadata
 from channel_assets.refresh.forced import UnknownChannels, force_refresh
 from channel_assets.refresh.operator_actions import apply_channel_action
 from channel_assets.refresh.uploads import refresh_uploads
 from channel_assets.youtube import InvalidChannelId
 
 refresh_all_shards_job = dg.define_asset_job(
-    "refresh_all_shards", selection=[channel_metadata, channel_uploads],
-    description="Metadata then uploads of every due channel; schedules run all shards in one run.")
+    "refresh_all_shards", selection=[channel_metadata, channel_uploads, video_metadata],
+    description="Metadata then uploads of every due channel, then the due videos' metadata (within the video "
+                "part of the quota); schedules run all shards in one run.")
 priority_refresh_job = dg.define_asset_job(
     "priority_refresh", selection=[channel_metadata],
     config={"ops": {"channel_metadata": {"config": {"priority_only": True}}}},

@@ -1,0 +1,68 @@
+"""End to end against the emulator: counts and titles updated, one log row per batch, old->new."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from channel_assets.cycle import Cycle
+from channel_assets.db.core.models import ChannelUpdateLog, Video, VideoRefreshSchedule
+from channel_assets.db.videos.tiering import VideoTierRules
+from channel_assets.videos.refresh import refresh_video_shards
+
+RULES = VideoTierRules()
+ALL = range(16)
+
+
+def _cycle(world, n: int = 1) -> Cycle:
+    return Cycle(world.now, f"run-{n}", "test")
+
+
+def _refresh(engine, videos, client_factory, video_gate, n=1, **gate):
+    gate = video_gate(**gate)
+    client = client_factory(gate)
+    return refresh_video_shards(engine, client, gate, _cycle(videos.world, n), ALL, RULES, in_flight=4)
+
+
+def test_first_pass_stores_what_the_emulator_says(engine, videos, client_factory, video_gate):
+    ids = videos.store()
+    s = _refresh(engine, videos, client_factory, video_gate)
+    truth = videos.truth(ids)
+    rows = videos.rows()
+    listed = [vid for vid in ids if truth[vid]["listed"]]
+    assert s.due == len(ids) and s.answered == len(ids)
+    assert s.quota_units == -(-len(ids) // 50) and s.videos_per_unit >= 49 * len(ids) / (50 * s.quota_units)
+    for vid in listed:
+        t, r = truth[vid], rows[vid]
+        assert (r.title, r.description, r.view_count, r.like_count, r.comment_count) == (
+            t["title"], t["description"], t["viewCount"], t["likeCount"], t["commentCount"])
+        assert r.privacy_status == t["privacyStatus"] and r.upload_status == t["uploadStatus"]
+        assert r.embeddable == t["embeddable"] and r.tags == (t["tags"] or None)
+        assert r.metadata_refreshed_at == videos.world.now
+    with engine.connect() as conn:
+        logs = conn.execute(select(ChannelUpdateLog.changes_made, ChannelUpdateLog.api_quota_used).where(
+            ChannelUpdateLog.update_type == "video_metadata")).all()
+        scheduled = conn.execute(select(func.count()).select_from(VideoRefreshSchedule).where(
+            VideoRefreshSchedule.due_at > videos.world.now)).scalar()
+    assert len(logs) == s.batches and sum(units for _, units in logs) == s.quota_units
+    assert sum(c["batch"]["asked"] for c, _ in logs) == len(ids)
+    first = [c for c, _ in logs if "changes" in c]
+    assert first and all(c["changes"][vid]["title"][0] == "as imported" for c in first for vid in c["changes"])
+    assert scheduled == len(ids)
+
+
+def test_nothing_due_after_a_pass_and_changes_logged_old_to_new(engine, videos, client_factory, video_gate):
+    ids = videos.store()
+    _refresh(engine, videos, client_factory, video_gate)
+    again = _refresh(engine, videos, client_factory, video_gate, n=2)
+    assert again.due == 0 and again.quota_units == 0
+    target = ids[3]
+    old_title = videos.rows()[target].title
+    videos.world.set_video_title(target, "A new title")
+    videos.advance(28)  # past the monthly interval: every video is due
+    s = _refresh(engine, videos, client_factory, video_gate, n=3)
+    assert s.due > 0 and videos.rows()[target].title == "A new title"
+    with engine.connect() as conn:
+        logs = conn.execute(select(ChannelUpdateLog.changes_made).where(
+            ChannelUpdateLog.update_type == "video_metadata", ChannelUpdateLog.run_id == "run-3")).scalars().all()
+    changed = [c["changes"][target] for c in logs if target in c.get("changes", {})]
+    assert changed == [{"title": [old_title, "A new title"]}]
