@@ -50,31 +50,32 @@ def template_resolves(dsn: str, emulator: Emulator) -> dict:
 # The database's columns for what videos.list says (truth key -> videos_video column).
 COMPARED = {"title": "title", "description": "description", "viewCount": "view_count", "likeCount": "like_count",
             "commentCount": "comment_count"}
-# A video the answer leaves out or marks unavailable is believed after a SECOND pass (issue 20, item 3): after
-# one pass it is pending (or already confirmed); the world's statuses that are not plain "available".
-NOT_AVAILABLE = ("deleted", "private", "rejected", "failed", "region-blocked", "channel-gone")
-
-
+# The reason a confirmed unavailable video must carry, by the world's status: an API-key answer leaves deleted
+# and private videos (and a gone channel's) out alike, so "missing" is recorded as deleted.
+EXPECTED_REASON = {"deleted": "deleted", "private": "deleted", "channel-gone": "deleted", "rejected": "rejected",
+                   "failed": "failed", "region-blocked": "region-blocked"}
 # The row's availability as the video refresh records it: confirmed (unavailable_at, with its reason), or
 # suspected by one pass and awaiting the second (unavailable_suspected_at).
 AVAILABILITY_SQL = "unavailable_at, unavailable_reason, unavailable_suspected_at"
 
 
 def classify_availability(values: tuple) -> str:
-    unavailable_at, _reason, suspected_at = values
+    """"available", "pending" (one answer said gone) or "unavailable:<reason>" (confirmed)."""
+    unavailable_at, reason, suspected_at = values
     if unavailable_at is not None:
-        return "unavailable"
+        return f"unavailable:{reason}"
     return "pending" if suspected_at is not None else "available"
 
 
 def compare_with_truth(dsn: str, emulator: Emulator, availability_sql: str = AVAILABILITY_SQL,
                        classify=classify_availability) -> dict:
-    """Every video row against the world's truth at its clock. ``availability_sql`` selects the row's
-    availability columns, ``classify(values)`` maps them to "available", "pending" or "unavailable".
+    """Every video row against the world's truth at its clock, after one run (whose second pass confirms
+    what its first found gone). ``availability_sql`` selects the row's availability columns, ``classify``
+    maps them to "available", "pending" or "unavailable:<reason>".
 
-    A listed, available video must equal the answer (title, description, the three counts, None where the
-    API leaves one out) and be available; a video the world has unavailable must be pending or confirmed
-    unavailable (and, when still listed, carry the answer's text and counts).
+    A listed video must carry the answer's title, description and three counts (None where the API leaves
+    one out); an available one must be available; one the world has gone must be confirmed unavailable
+    with the reason the answer gives (``EXPECTED_REASON``). Pending after the run is a mismatch.
     """
     cols = ", ".join(COMPARED.values())
     statuses: Counter[str] = Counter()
@@ -106,9 +107,8 @@ def compare_with_truth(dsn: str, emulator: Emulator, availability_sql: str = AVA
                     diff = {k: (want[k], got[k]) for k in COMPARED if want[k] != got[k]}
                     bad(t["id"], f"{status}: world != db {diff!r}")
                     continue
-            if status == "available" and state != "available":
-                bad(t["id"], f"available in the world, {state} in the db")
-            elif status in NOT_AVAILABLE and state == "available":
-                bad(t["id"], f"{status} in the world, available in the db")
+            expected = "available" if status == "available" else f"unavailable:{EXPECTED_REASON[status]}"
+            if state != expected:
+                bad(t["id"], f"{status} in the world: expected {expected}, the db has {state}")
     return {"checked": checked, "mismatched": mismatched, "world_statuses": dict(statuses),
             "world_status_vs_db_state": dict(states), "examples": examples}
