@@ -372,14 +372,20 @@ def video_layout(videos: int, seed: int, per_channel: int) -> tuple[int, list[tu
     return i, out
 
 
-def fill_videos(videos: int, seed: int, per_channel: int, full_pages: bool = False) -> Callable[[psycopg.Connection], dict]:
+def fill_videos(videos: int, seed: int, per_channel: int, full_pages: bool = False,
+                scheduled: bool = True) -> Callable[[psycopg.Connection], dict]:
     """Channels (refreshed, one follower each) and ``videos`` of their videos never refreshed by the video
     metadata refresh, stale text and counts (a write that misses a row shows in the world check); users,
     5% of the videos watched in the last 30 days before the build, 5% long before.
 
     ``full_pages``: videos_video's rows are written with fillfactor 100 (its storage parameter put back
     after), as in an app database adopted after the app filled its pages: no room for an updated row
-    version on the same page until the rows have moved once."""
+    version on the same page until the rows have moved once.
+
+    ``scheduled``: each video has its video_refresh_schedule row as the pipeline's own ``ensure_scheduled``
+    statement makes it (due at once, never refreshed), made here with nested loops off: on a schedule table
+    the planner believes empty, that statement's anti-join re-scans the table it is filling once per video
+    (quadratic: 10k 1.3 s, 100k 202 s). Without it, the measured run makes them itself."""
 
     def fill(conn: psycopg.Connection) -> dict:
         from datetime import UTC, datetime, timedelta
@@ -440,7 +446,14 @@ def fill_videos(videos: int, seed: int, per_channel: int, full_pages: bool = Fal
 
         n_watch = _copy(conn, "users_uservideo", "id, user_id, video_id, is_watched, watched_at, created_at, "
                         "updated_at", watch_chunks())
-        return {"users": n_users, "channels": n_channels, "subscriptions": n_subs, "videos": n_videos,
+        n_scheduled = 0
+        if scheduled:
+            from channel_assets.db.videos.selection import _ENSURE
+
+            conn.execute("SET enable_nestloop = off")
+            n_scheduled = conn.execute(_ENSURE).rowcount
+            conn.execute("RESET enable_nestloop")
+        return {"schedule_rows": n_scheduled,"users": n_users, "channels": n_channels, "subscriptions": n_subs, "videos": n_videos,
                 "watch_rows": n_watch, "per_channel": per_channel, "watched_recently_as_of": built.isoformat(),
                 "video_pages": "full (fillfactor 100 when written)" if full_pages else f"as the schema says ({options})"}
 
@@ -584,11 +597,12 @@ def sensor_template(subscriptions: int, drop_indexes: bool = True, rebuild: bool
     return name, ensure_template(name, lambda url: _bulk(url, fill_sensor(subscriptions), drop_indexes), rebuild)
 
 
-def videos_template(videos: int, seed: int, per_channel: int, full_pages: bool = False,
+def videos_template(videos: int, seed: int, per_channel: int, full_pages: bool = False, scheduled: bool = True,
                     rebuild: bool = False) -> tuple[str, dict]:
-    name = template_name("videos", f"{videos}_{per_channel}{'_full' if full_pages else ''}", seed)
-    return name, ensure_template(name, lambda url: _bulk(url, fill_videos(videos, seed, per_channel, full_pages)),
-                                 rebuild)
+    variant = f"{'_full' if full_pages else ''}{'' if scheduled else '_unsch'}"
+    name = template_name("videos", f"{videos}_{per_channel}{variant}", seed)
+    return name, ensure_template(
+        name, lambda url: _bulk(url, fill_videos(videos, seed, per_channel, full_pages, scheduled)), rebuild)
 
 
 def main() -> None:

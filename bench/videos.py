@@ -2,7 +2,7 @@
 
 The population (bench/populate.py ``videos``, a cached COPY-built template cloned per run) holds M videos
 whose ids are the emulator world's (the newest ``--per-channel`` uploads of its channels 0, 1, ...), all
-due, with stale titles, descriptions and counts, their channels, users and 5% of the videos watched in
+due (each with its schedule row, due at once and never refreshed, unless ``--unscheduled``), with stale titles, descriptions and counts, their channels, users and 5% of the videos watched in
 the last 30 days. The emulator runs as a SUBPROCESS serving a world of exactly those channels, its clock
 moved ``--advance-days`` on first (counts grow; some videos are deleted, made private, rejected or
 region-blocked, some channels go). The measured block is ONE Dagster run materializing ``video_metadata``
@@ -19,6 +19,7 @@ as a count of mismatches; the videos and watch rows counted before and after (no
     .venv/bin/python bench/videos.py --videos 1000000 [--latency-ms 0] [--per-channel 50]
     .venv/bin/python bench/videos.py --videos 10000 --check-template   # ids resolve; no pipeline run
     .venv/bin/python bench/videos.py --videos 1000000 --full-pages     # pages the app filled before adoption
+    .venv/bin/python bench/videos.py --videos 10000 --unscheduled      # the run makes the schedule rows itself
 
 A missing ``video_metadata`` asset is a loud failure (exit 2, ``bench.common.find_asset``), never a fake figure.
 """
@@ -176,17 +177,21 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--full-pages", action="store_true",
                    help="videos_video's pages written full (fillfactor 100), as in an adopted app database")
+    p.add_argument("--unscheduled", action="store_true",
+                   help="no video_refresh_schedule rows: the run makes them (quadratic at the moment: 100k ~200 s)")
     p.add_argument("--rebuild", action="store_true", help="rebuild the cached template")
     p.add_argument("--check-template", action="store_true", help="only check the template's ids against the world")
     args = p.parse_args()
-    template, pop = videos_template(args.videos, args.seed, args.per_channel, args.full_pages, args.rebuild)
+    template, pop = videos_template(args.videos, args.seed, args.per_channel, args.full_pages,
+                                    not args.unscheduled, args.rebuild)
     channels = pop["channels"]
     result: dict = {"scenario": "videos", "videos": args.videos, "channels": channels,
                     "latency_ms": args.latency_ms, "in_flight": args.in_flight, "advance_days": args.advance_days,
                     "backend": "postgres", "emulator": "subprocess", "quota_daily_limit": QUOTA_DAILY_LIMIT,
                     "populate_s": pop["populate_s"], "populate_cache_hit": pop["cache_hit"],
                     "population": {k: pop.get(k) for k in ("users", "subscriptions", "watch_rows", "per_channel",
-                                                           "watched_recently_as_of", "video_pages", "db_size_mb")}}
+                                                           "watched_recently_as_of", "video_pages", "schedule_rows",
+                                                           "db_size_mb")}}
     if args.check_template:
         result["template_check"] = check_template(template, channels, args)
         emit(result)
