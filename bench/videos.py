@@ -20,6 +20,7 @@ as a count of mismatches; the videos and watch rows counted before and after (no
     .venv/bin/python bench/videos.py --videos 10000 --check-template   # ids resolve; no pipeline run
     .venv/bin/python bench/videos.py --videos 1000000 --full-pages     # pages the app filled before adoption
     .venv/bin/python bench/videos.py --videos 10000 --unscheduled      # the run makes the schedule rows itself
+    .venv/bin/python bench/videos.py --videos 1000000 --force-custom-plans  # no generic plan for the write
 
 A missing ``video_metadata`` asset is a loud failure (exit 2, ``bench.common.find_asset``), never a fake figure.
 """
@@ -101,6 +102,9 @@ def measured_refresh(template: str, channels: int, args: argparse.Namespace) -> 
     with Emulator(channels, args.seed, args.latency_ms) as emulator, \
             cloned_database(template, f"videos{args.videos}") as (db_url, clone_s):
         out["clone_s"] = round(clone_s, 2)
+        if args.force_custom_plans:
+            with psycopg.connect(pg_dsn("postgres"), autocommit=True) as admin:
+                admin.execute(f'ALTER DATABASE "{db_url.rsplit("/", 1)[1]}" SET plan_cache_mode = force_custom_plan')
         emulator.http.post("/_emulator/clock", json={"advance_days": args.advance_days}).raise_for_status()
         out["emulator_clock"] = emulator.clock()
         configure_env(db_url, emulator, args.in_flight)
@@ -179,6 +183,10 @@ def main() -> None:
                    help="videos_video's pages written full (fillfactor 100), as in an adopted app database")
     p.add_argument("--unscheduled", action="store_true",
                    help="no video_refresh_schedule rows: the run makes them (quadratic at the moment: 100k ~200 s)")
+    p.add_argument("--force-custom-plans", action="store_true",
+                   help="plan_cache_mode = force_custom_plan on the run's database: psycopg prepares a statement on "
+                        "its 5th execution and PostgreSQL's generic plan of the video write (from its 11th) takes "
+                        "~30 s per 5,000-row group instead of ~1 s")
     p.add_argument("--rebuild", action="store_true", help="rebuild the cached template")
     p.add_argument("--check-template", action="store_true", help="only check the template's ids against the world")
     args = p.parse_args()
@@ -188,6 +196,8 @@ def main() -> None:
     result: dict = {"scenario": "videos", "videos": args.videos, "channels": channels,
                     "latency_ms": args.latency_ms, "in_flight": args.in_flight, "advance_days": args.advance_days,
                     "backend": "postgres", "emulator": "subprocess", "quota_daily_limit": QUOTA_DAILY_LIMIT,
+                    "plan_cache_mode": "force_custom_plan (database setting, not the pipeline's)"
+                    if args.force_custom_plans else "server default (auto)",
                     "populate_s": pop["populate_s"], "populate_cache_hit": pop["cache_hit"],
                     "population": {k: pop.get(k) for k in ("users", "subscriptions", "watch_rows", "per_channel",
                                                            "watched_recently_as_of", "video_pages", "schedule_rows",
