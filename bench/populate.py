@@ -599,7 +599,7 @@ def sensor_template(subscriptions: int, drop_indexes: bool = True, rebuild: bool
 
 def videos_template(videos: int, seed: int, per_channel: int, full_pages: bool = False, scheduled: bool = True,
                     rebuild: bool = False) -> tuple[str, dict]:
-    variant = f"{'_full' if full_pages else ''}{'' if scheduled else '_unsch'}"
+    variant = f"{'_full' if full_pages else ''}{'_sch' if scheduled else ''}"
     name = template_name("videos", f"{videos}_{per_channel}{variant}", seed)
     return name, ensure_template(
         name, lambda url: _bulk(url, fill_videos(videos, seed, per_channel, full_pages, scheduled)), rebuild)
