@@ -11,6 +11,9 @@ Populations (deterministic for their parameters):
   watch history; a few orphans exceed the seed's safety limits (>=100 videos; >=10,000 watch rows
   by >=1,000 users) and must be held.
 - ``sensor``: S subscriptions over 500k channels and S/20 users, ``updated_at`` spread over 30 days.
+- ``videos``: M videos whose ids are the emulator world's (the newest ``per_channel`` uploads of its channels
+  0, 1, ... at its start clock), never refreshed, with stale titles and counts; their channels (one follower
+  each), M/50 users, 5% of the videos watched in the last 30 days before the build and 5% long before.
 - ``app`` (derived from another template by ``app_ready_template``): the gallery app's rows a population
   lacks, so the app load has users to serve: users, subscriptions (every channel followed once except
   every 50th, the top 1% by 20 more users), 2 app-imported videos per channel, 5 watch rows per user.
@@ -350,6 +353,113 @@ def fill_cleanup(channels: int, orphans: int, watch_rows: int, users: int | None
     return fill
 
 
+VIDEO_WATCH_EVERY = 20     # every 20th video watched in the last 30 days (5%) ...
+VIDEO_OLD_WATCH_OFFSET = 10  # ... and every 20th from the 10th on watched 200-400 days ago (5%)
+
+
+def video_layout(videos: int, seed: int, per_channel: int) -> tuple[int, list[tuple[int, str, float]]]:
+    """(channels used, [(channel index, video id, published ts)]): the newest ``per_channel`` uploads of
+    the world's channels 0, 1, ... at its start clock until ``videos`` are taken. These are the world's
+    own ids, so videos.list finds them; the emulator serves a world of exactly ``channels used``."""
+    from channel_assets.emulator.world import World
+
+    world = World(max(videos, 1), seed)  # the ids of channel i do not depend on the world's size
+    out: list[tuple[int, str, float]] = []
+    i = 0
+    while len(out) < videos:
+        out += [(i, vid, ts) for vid, ts in world.uploads(i, 0, min(per_channel, videos - len(out)))]
+        i += 1
+    return i, out
+
+
+def fill_videos(videos: int, seed: int, per_channel: int, full_pages: bool = False,
+                scheduled: bool = True) -> Callable[[psycopg.Connection], dict]:
+    """Channels (refreshed, one follower each) and ``videos`` of their videos never refreshed by the video
+    metadata refresh, stale text and counts (a write that misses a row shows in the world check); users,
+    5% of the videos watched in the last 30 days before the build, 5% long before.
+
+    ``full_pages``: videos_video's rows are written with fillfactor 100 (its storage parameter put back
+    after), as in an app database adopted after the app filled its pages: no room for an updated row
+    version on the same page until the rows have moved once.
+
+    ``scheduled``: each video has its video_refresh_schedule row as the pipeline's own ``ensure_scheduled``
+    statement makes it (due at once, never refreshed), made here with nested loops off: on a schedule table
+    the planner believes empty, that statement's anti-join re-scans the table it is filling once per video
+    (quadratic: 10k 1.3 s, 100k 202 s). Without it, the measured run makes them itself."""
+
+    def fill(conn: psycopg.Connection) -> dict:
+        from datetime import UTC, datetime, timedelta
+
+        from channel_assets.db.core.sharding import shard_of
+        from channel_assets.emulator.world import channel_ids
+
+        channels, layout = video_layout(videos, seed, per_channel)
+        ids = channel_ids(channels, seed)
+        users = max(1000, videos // 50)
+        built = datetime.now(UTC).replace(microsecond=0)
+        n_users = _copy(conn, "users_user", "id, username, is_active, last_login, created_at",
+                        (_lines(f"{u + 1}\tvuser{u + 1:08d}\tt\t{BASE_TS}\t{BASE_TS}\n" for u in r)
+                         for r in _ranges(users)))
+        n_channels = _copy(
+            conn, "videos_channel", "uuid, channel_id, url, update_frequency, shard, last_updated, next_refresh_at, "
+            "is_available, created_at, updated_at",
+            (_lines(f"{channel_uuid(i)}\t{ids[i]}\thttps://www.youtube.com/channel/{ids[i]}\tweekly\t"
+                    f"{shard_of(ids[i])}\t{BASE_TS}\t2099-01-01 00:00:00+00\tt\t{BASE_TS}\t{BASE_TS}\n" for i in r)
+             for r in _ranges(channels)))
+        n_subs = _copy(conn, "users_userchannel", "id, user_id, channel_id, subscribed_at, is_active, created_at, "
+                       "updated_at", (_lines(f"{i + 1}\t{(i * 7 + 3) % users + 1}\t{channel_uuid(i)}\t{BASE_TS}\tt\t"
+                                             f"{BASE_TS}\t{BASE_TS}\n" for i in r) for r in _ranges(channels)))
+
+        def video_chunks() -> Iterator[str]:
+            for r in _ranges(len(layout)):
+                buf = io.StringIO()
+                for v in r:
+                    i, vid, ts = layout[v]
+                    published = datetime.fromtimestamp(ts, UTC).isoformat()
+                    buf.write(f"{video_uuid(v)}\t{vid}\t{channel_uuid(i)}\tStale title {v}\tStale description\t"
+                              f"{published}\t{v % 1000}\t{ids[i]}\t{BASE_TS}\t{BASE_TS}\n")
+                yield buf.getvalue()
+
+        options = conn.execute("SELECT reloptions FROM pg_class WHERE oid = 'videos_video'::regclass").fetchone()[0]
+        if full_pages:
+            conn.execute("ALTER TABLE videos_video SET (fillfactor = 100)")
+        n_videos = _copy(conn, "videos_video", "uuid, video_id, channel_id, title, description, published_at, "
+                         "view_count, channel_id_snapshot, created_at, updated_at", video_chunks())
+        if full_pages:
+            conn.execute("ALTER TABLE videos_video RESET (fillfactor)")
+            for option in options or ():
+                conn.execute(f"ALTER TABLE videos_video SET ({option})")
+
+        def watch_chunks() -> Iterator[str]:
+            for r in _ranges(len(layout)):
+                buf = io.StringIO()
+                for v in r:
+                    if v % VIDEO_WATCH_EVERY == 0:
+                        when = built - timedelta(days=1 + v // VIDEO_WATCH_EVERY % 28, hours=v % 24)
+                    elif v % VIDEO_WATCH_EVERY == VIDEO_OLD_WATCH_OFFSET:
+                        when = built - timedelta(days=200 + v // VIDEO_WATCH_EVERY % 200)
+                    else:
+                        continue
+                    ts = when.isoformat()
+                    buf.write(f"{v + 1}\t{(v * 7919) % users + 1}\t{video_uuid(v)}\tt\t{ts}\t{ts}\t{ts}\n")
+                yield buf.getvalue()
+
+        n_watch = _copy(conn, "users_uservideo", "id, user_id, video_id, is_watched, watched_at, created_at, "
+                        "updated_at", watch_chunks())
+        n_scheduled = 0
+        if scheduled:
+            from channel_assets.db.videos.selection import _ENSURE
+
+            conn.execute("SET enable_nestloop = off")
+            n_scheduled = conn.execute(_ENSURE).rowcount
+            conn.execute("RESET enable_nestloop")
+        return {"schedule_rows": n_scheduled,"users": n_users, "channels": n_channels, "subscriptions": n_subs, "videos": n_videos,
+                "watch_rows": n_watch, "per_channel": per_channel, "watched_recently_as_of": built.isoformat(),
+                "video_pages": "full (fillfactor 100 when written)" if full_pages else f"as the schema says ({options})"}
+
+    return fill
+
+
 SENSOR_CHANNELS = 500_000
 
 
@@ -487,9 +597,19 @@ def sensor_template(subscriptions: int, drop_indexes: bool = True, rebuild: bool
     return name, ensure_template(name, lambda url: _bulk(url, fill_sensor(subscriptions), drop_indexes), rebuild)
 
 
+def videos_template(videos: int, seed: int, per_channel: int, full_pages: bool = False, scheduled: bool = True,
+                    rebuild: bool = False) -> tuple[str, dict]:
+    variant = f"{'_full' if full_pages else ''}{'_sch' if scheduled else ''}"
+    name = template_name("videos", f"{videos}_{per_channel}{variant}", seed)
+    return name, ensure_template(
+        name, lambda url: _bulk(url, fill_videos(videos, seed, per_channel, full_pages, scheduled)), rebuild)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("population", choices=["refresh", "uploads", "cleanup", "sensor"])
+    p.add_argument("population", choices=["refresh", "uploads", "cleanup", "sensor", "videos"])
+    p.add_argument("--videos", type=int, default=100_000)
+    p.add_argument("--per-channel", type=int, default=50)
     p.add_argument("--channels", type=int, default=100_000)
     p.add_argument("--orphans", type=int, default=20_000)
     p.add_argument("--watch-rows", type=int, default=10_000_000)
@@ -505,6 +625,8 @@ def main() -> None:
             return refresh_template(args.channels, args.seed, drop, rebuild)
         if args.population == "uploads":
             return uploads_template(args.channels, args.seed, rebuild)
+        if args.population == "videos":
+            return videos_template(args.videos, args.seed, args.per_channel, rebuild=rebuild)
         if args.population == "cleanup":
             return cleanup_template(args.channels, args.orphans, args.watch_rows, drop, rebuild)
         return sensor_template(args.subscriptions, drop, rebuild)

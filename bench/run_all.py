@@ -11,7 +11,8 @@ The ``*_under_app_load`` scenarios run each pipeline job quiet and beside the ga
 baseline; their targets are Round 3's (app p99 <= 100 ms, max <= 1 s, no app-visible error, no app
 backend waiting > 1 s on a pipeline lock, the job <= 25% slower than quiet). ``table_health`` runs 30
 daily cycles on 100k channels on a throw-away stock PostgreSQL (autovacuum on; the shared server has it
-off) and takes about an hour.
+off) and takes about an hour. ``videos_*`` (issue 20): the video metadata refresh of 1M due videos at 0 and
+150 ms and of 100k (the cost curve's other point), each checked video by video against the emulator.
 
     .venv/bin/python bench/run_all.py [--only refresh_0ms,sensor] [--quick]
 
@@ -69,13 +70,18 @@ SCENARIOS: dict[str, tuple[list[str], str | None]] = {
     "restore_under_app_load": (["bench/restore.py", "--channels", "1000000", "--orphans", "20000", "--watch-rows",
                                 "10000000", "--resubscribed", "1000", "--app-load", "4"], None),
     "table_health": (["bench/table_health.py", "--channels", "100000", "--days", "30", "--private-server"], None),
+    # Issue 20: the video metadata refresh of 1M due videos at 0 and 150 ms, and 100k for its cost curve.
+    "videos_0ms": (["bench/videos.py", "--videos", "1000000", "--latency-ms", "0"], None),
+    "videos_150ms": (["bench/videos.py", "--videos", "1000000", "--latency-ms", "150"], None),
+    "videos_100k": (["bench/videos.py", "--videos", "100000", "--latency-ms", "0"], None),
 }
 UNDER_APP_LOAD = ("refresh_under_app_load", "uploads_under_app_load", "stats_snapshot_under_app_load",
                   "cleanup_under_app_load", "restore_under_app_load")
 TIMEOUTS = {"table_health": 7200}  # seconds, where a scenario needs more than --timeout
 # (scenario, kind) per point of the cost curve, smallest first
 COST_CURVE = (("refresh_10k", "refresh"), ("refresh_30k", "refresh"), ("refresh_0ms", "refresh"),
-              ("cleanup_100k", "cleanup"), ("cleanup", "cleanup"))
+              ("cleanup_100k", "cleanup"), ("cleanup", "cleanup"), ("videos_100k", "videos"), ("videos_0ms", "videos"))
+UNIT = {"refresh": "channels", "cleanup": "channels", "videos": "videos"}  # what a point's cost is per
 QUICK = {
     "emulator": ["--channels", "5000"],
     "refresh_0ms": ["--channels", "5000", "--baseline-channels", "200"],
@@ -96,6 +102,9 @@ QUICK = {
     "restore_under_app_load": ["--channels", "20000", "--orphans", "400", "--watch-rows", "200000",
                                "--resubscribed", "100", "--idle-seconds", "5"],
     "table_health": ["--channels", "2000", "--days", "3", "--settle-max-s", "0"],
+    "videos_0ms": ["--videos", "5000"],
+    "videos_150ms": ["--videos", "5000"],
+    "videos_100k": ["--videos", "2000"],
 }
 
 
@@ -144,6 +153,29 @@ def targets(r: dict) -> dict:
         "sensor_missed_rows==0": check(get("sensor", "missed_rows"), lambda v: v == 0),
         **app_load_targets(r),
         **table_health_targets(r),
+        **video_targets(r),
+    }
+
+
+def video_targets(r: dict) -> dict:
+    """Issue 20's bars: videos per unit, the database equal to the world, 1M videos at 0 ms in <= 60 s within
+    500 MB, nothing lost, the cost per video (beyond the fixed per-run cost) flat within ±25% from 100k to 1M."""
+    def get(name: str, key: str):
+        return (r.get(name) or {}).get(key)
+
+    def check(value, ok) -> dict:
+        return {"value": value, "pass": None if value is None else bool(ok(value))}
+
+    curve = cost_curve(r)
+    flat = [p.get("flat_25pct_beyond_fixed") for p in curve.values() if p["kind"] == "videos"]
+    return {
+        "videos_per_unit>=49": check(get("videos_0ms", "videos_per_unit"), lambda v: v >= 49),
+        "videos_1M_0ms_wall<=60s": check(get("videos_0ms", "wall_s"), lambda v: v <= 60),
+        "videos_peak_rss<=500MB": check(get("videos_0ms", "peak_rss_mb"), lambda v: v <= 500),
+        "videos_db_matches_truth_0ms": check(get("videos_0ms", "mismatches"), lambda v: v == 0),
+        "videos_db_matches_truth_150ms": check(get("videos_150ms", "mismatches"), lambda v: v == 0),
+        "videos_rows_lost==0": check(get("videos_0ms", "rows_lost"), lambda v: v == 0),
+        "videos_cost_curve_flat_25pct": check(all(flat) if len(flat) > 1 else None, lambda v: v),
     }
 
 
@@ -164,23 +196,33 @@ def table_health_targets(r: dict) -> dict:
 
 
 def cost_curve(r: dict) -> dict:
-    """Wall time and time per channel at each scale; per kind, each point's cost relative to the
-    largest scale's (flat means within ±25%)."""
+    """Wall time and time per channel (video) at each scale; per kind, each point's cost relative to the
+    largest scale's (flat means within ±25%); where the scenario reports its asset's own wall time, the
+    same beyond its fixed per-run cost (``*_beyond_fixed``: the scenario's run repeated with nothing due)."""
     points = {}
     for name, kind in COST_CURVE:
         out = r.get(name) or {}
-        wall, channels = out.get("wall_s"), out.get("channels")
-        if wall is None or not channels:
+        unit = UNIT[kind]
+        wall, n = out.get("wall_s"), out.get(unit)
+        if wall is None or not n or "error" in out:
             continue
-        points[name] = {"kind": kind, "channels": channels, "wall_s": wall,
-                        "ms_per_channel": round(wall / channels * 1000, 4)}
-    for kind in ("refresh", "cleanup"):
+        points[name] = {"kind": kind, unit: n, "wall_s": wall, f"ms_per_{unit[:-1]}": round(wall / n * 1000, 4)}
+        if out.get("fixed_run_s") is not None:  # the fixed per-run cost split out: the same run with nothing due
+            points[name].update({"fixed_run_s": out["fixed_run_s"], f"ms_per_{unit[:-1]}_beyond_fixed":
+                                 round((wall - float(out["fixed_run_s"])) / n * 1000, 4)})
+    for kind, unit in UNIT.items():
         mine = [p for p in points.values() if p["kind"] == kind]
-        if mine:
-            ref = max(mine, key=lambda p: p["channels"])["ms_per_channel"]
+        if not mine:
+            continue
+        largest = max(mine, key=lambda p: p[unit])
+        for suffix in ("", "_beyond_fixed"):
+            key = f"ms_per_{unit[:-1]}{suffix}"
+            if key not in largest:
+                continue
             for p in mine:
-                p["vs_largest"] = round(p["ms_per_channel"] / ref, 2)
-                p["flat_25pct"] = abs(p["vs_largest"] - 1) <= 0.25
+                if key in p:
+                    p[f"vs_largest{suffix}"] = round(p[key] / largest[key], 2)
+                    p[f"flat_25pct{suffix}"] = abs(p[f"vs_largest{suffix}"] - 1) <= 0.25
     return points
 
 
