@@ -223,10 +223,20 @@ def drop_database(name: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def template_name(scenario: str, scale: str, seed: int) -> str:
-    from channel_assets.db.core.migrate import head_revision
+def schema_digest() -> str:
+    """A digest of every migration file: a template built before any revision changed (a new one, or one
+    re-chained under the same id) is never reused."""
+    import hashlib
 
-    name = f"{TEMPLATE_PREFIX}{scenario}_{scale}_s{seed}_g{GENERATOR_VERSION}_{head_revision()}"
+    versions = ROOT / "channel_assets" / "db" / "core" / "migrations" / "versions"
+    digest = hashlib.sha1()
+    for path in sorted(versions.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def template_name(scenario: str, scale: str, seed: int) -> str:
+    name = f"{TEMPLATE_PREFIX}{scenario}_{scale}_s{seed}_g{GENERATOR_VERSION}_{schema_digest()}"
     return name[:63].lower()
 
 
