@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from threading import Lock
 
@@ -22,10 +23,9 @@ from sqlalchemy import Engine
 
 from channel_assets.cycle import Cycle
 from channel_assets.db.audit.update_log import AuditEvent, log_run_stop, write_events
-from channel_assets.db.core.batching import chunks
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.refresh.selection import count_due_channels
-from channel_assets.db.videos.selection import DueVideo, count_by_tier, select_due_videos
+from channel_assets.db.videos.selection import DueVideo, DueVideos, select_due_videos
 from channel_assets.db.videos.tiering import VideoTierRules
 from channel_assets.db.videos.writes import AnsweredBatch, BatchOutcome, apply_video_answers
 from channel_assets.refresh.error_types import DATABASE_BUSY, INVALID_DATA, error_type_of
@@ -92,6 +92,7 @@ class VideoRefreshSummary:
 @dataclass(frozen=True)
 class _Batch:
     videos: list[tuple]  # (row uuid, video id)
+    tiers: list[str]  # of each row, for the deferred counts
     second_pass: bool
 
     @property
@@ -109,13 +110,22 @@ class _Outcome:
     ms: int = 0
 
 
-def _batches(videos: Sequence[tuple], second_pass: bool) -> list[_Batch]:
-    """Up to 50 distinct video ids per batch; every stored row of an id rides with it."""
-    rows_of: dict[str, list[tuple]] = {}
-    for row in videos:
-        rows_of.setdefault(row[1], []).append(row)
-    return [_Batch([row for vid in ids for row in rows_of[vid]], second_pass)
-            for ids in chunks(list(rows_of), MAX_IDS_PER_CALL)]
+def _batches(videos: Iterable[DueVideo], second_pass: bool) -> Iterator[_Batch]:
+    """Up to 50 distinct video ids per batch, built as the pump asks for them; every stored row of an id
+    rides with it (the rows of one id are adjacent: db.videos.selection.DueVideos)."""
+    rows: list[tuple] = []
+    tiers: list[str] = []
+    ids = 0
+    for v in videos:
+        if not rows or rows[-1][1] != v.video_id:
+            if ids == MAX_IDS_PER_CALL:
+                yield _Batch(rows, tiers, second_pass)
+                rows, tiers, ids = [], [], 0
+            ids += 1
+        rows.append((v.uuid, v.video_id))
+        tiers.append(v.tier)
+    if rows:
+        yield _Batch(rows, tiers, second_pass)
 
 
 class _Refresher:
@@ -123,7 +133,7 @@ class _Refresher:
                  rules: VideoTierRules, in_flight: int) -> None:
         self.engine, self.client, self.gate, self.cycle, self.rules = engine, client, gate, cycle, rules
         self.summary = VideoRefreshSummary()
-        self.unfinished: list[tuple] = []
+        self.unfinished: list[_Batch] = []
         self._lock = Lock()
         grouping = Grouping(min(MIN_GROUP, max(in_flight // 2, 1)), MAX_GROUP, MAX_GROUP_WAIT_S, WRITERS)
         self.pump: Pump[_Batch, _Outcome] = Pump(self.fetch, self.write, self.give_up, in_flight=in_flight,
@@ -156,7 +166,8 @@ class _Refresher:
                 result = by_out.get(id(o))
                 if result is not None and not o.batch.second_pass:
                     suspected = set(result.suspected)
-                    to_confirm += [row for row in o.batch.videos if row[1] in suspected]
+                    to_confirm += [DueVideo(u, vid, tier) for (u, vid), tier in zip(o.batch.videos, o.batch.tiers,
+                                                                                    strict=True) if vid in suspected]
         return to_confirm
 
     def _events(self, o: _Outcome, result: BatchOutcome | None, write_ms: int) -> list[AuditEvent]:
@@ -197,7 +208,7 @@ class _Refresher:
         s = self.summary
         s.quota_units += o.units
         if o.stopped:
-            self.unfinished += o.batch.videos
+            self.unfinished.append(o.batch)
             return
         s.batches += 1
         first = not o.batch.second_pass
@@ -225,43 +236,43 @@ class _Refresher:
 
     def give_up(self, outs: Sequence[_Outcome], exc: BaseException) -> None:
         """A group the database kept refusing: nothing of it was written, its videos wait for the next run."""
-        rows = [row for o in outs for row in o.batch.videos]
         units = sum(o.units for o in outs)
-        log_run_stop(self.engine, self.cycle, UPDATE_TYPE, DATABASE_BUSY, one_line(exc), len(rows), units=units)
+        log_run_stop(self.engine, self.cycle, UPDATE_TYPE, DATABASE_BUSY, one_line(exc),
+                     sum(len(o.batch.videos) for o in outs), units=units)
         with self._lock:
-            self.unfinished += rows
+            self.unfinished += [o.batch for o in outs]
             self.summary.quota_units += units
 
-    def run(self, videos: Sequence[DueVideo]) -> VideoRefreshSummary:
+    def run(self, videos: DueVideos) -> VideoRefreshSummary:
         start = time.perf_counter()
-        tiers = {v.uuid: v.tier for v in videos}
         try:
-            first = self.pump.run(_batches([(v.uuid, v.video_id) for v in videos], False))
+            first = self.pump.run(_batches(videos, False))
             to_confirm = [row for rows in first.written for row in rows]
             second = self.pump.run(_batches(to_confirm, True))
         finally:
             self.pump.close()
-        self.unfinished += [row for result in (first, second) for b in result.unfinished for row in b.videos]
+        self.unfinished += [b for result in (first, second) for b in result.unfinished]
         s = self.summary
         s.stopped_by_quota = self.pump.stopped.quota
         s.stopped_by_circuit = self.pump.stopped.circuit
-        s.deferred = count_by_tier([DueVideo(u, vid, tiers.get(u, "requested")) for u, vid in
-                                    dict.fromkeys(self.unfinished)])
-        self.pump.record_circuit_stop(self.engine, self.cycle, UPDATE_TYPE, len(self.unfinished))
+        rows = {row: tier for b in self.unfinished for row, tier in zip(b.videos, b.tiers, strict=True)}
+        s.deferred = dict(sorted(Counter(rows.values()).items()))
+        self.pump.record_circuit_stop(self.engine, self.cycle, UPDATE_TYPE, len(rows))
         s.wall_s = round(time.perf_counter() - start, 3)
         return s
 
 
 def refresh_videos(engine: Engine, client: YouTubeClient, gate: CountingGate, cycle: Cycle,
-                   videos: Sequence[DueVideo], rules: VideoTierRules, *, in_flight: int = 16) -> VideoRefreshSummary:
+                   videos: Iterable[DueVideo], rules: VideoTierRules, *, in_flight: int = 16) -> VideoRefreshSummary:
     """Refresh exactly these videos (in the given order); the gate's unused units go back at the end. Rows
     whose video id has the wrong shape (written by the app; the API cannot know them) are counted as
     invalid and never sent: one bad row must not fail its batch, let alone the run."""
-    valid = [v for v in videos if is_valid_video_id(v.video_id)]
+    videos = DueVideos.of(videos)
+    valid = videos.keeping_ids(is_valid_video_id)
     if len(valid) < len(videos):
-        bad = [v.video_id for v in videos if not is_valid_video_id(v.video_id)]
+        bad = next(v.video_id for v in videos if not is_valid_video_id(v.video_id))
         logging.getLogger(__name__).warning("skipped %d video row(s) with a malformed video id, e.g. %r",
-                                            len(bad), str(bad[0])[:40])
+                                            len(videos) - len(valid), str(bad)[:40])
     try:
         summary = _Refresher(engine, client, gate, cycle, rules, in_flight).run(valid)
     finally:
@@ -270,20 +281,14 @@ def refresh_videos(engine: Engine, client: YouTubeClient, gate: CountingGate, cy
     return summary
 
 
-def plan_within_budget(videos: Sequence[DueVideo], units_left: int) -> tuple[list[DueVideo], dict[str, int]]:
+def plan_within_budget(videos: DueVideos, units_left: int) -> tuple[DueVideos, dict[str, int]]:
     """Take videos in priority order while the units last, keeping one unit for the second pass."""
-    needed = math.ceil(len({v.video_id for v in videos}) / MAX_IDS_PER_CALL)
-    if needed <= units_left:
-        return list(videos), {}
+    ids = videos.distinct_ids()
+    if math.ceil(ids / MAX_IDS_PER_CALL) <= units_left:
+        return videos, {}
     batches = max(units_left - 1, 0) if units_left > 1 else units_left
-    ids: dict[str, None] = {}
-    take = 0
-    for v in videos:
-        if v.video_id not in ids and len(ids) >= batches * MAX_IDS_PER_CALL:
-            break
-        ids[v.video_id] = None
-        take += 1
-    return list(videos[:take]), count_by_tier(videos[take:])
+    take = videos.rows_of_first_ids(batches * MAX_IDS_PER_CALL)
+    return videos[:take], videos[take:].tier_counts()
 
 
 def refresh_video_shards(engine: Engine, client: YouTubeClient, gate: CountingGate, cycle: Cycle,

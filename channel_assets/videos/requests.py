@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from channel_assets.cycle import Cycle
-from channel_assets.db.videos.selection import DueVideo, ensure_scheduled, request_refresh, videos_by_id
+from channel_assets.db.videos.selection import DueVideos, ensure_scheduled, request_refresh, videos_by_id
 from channel_assets.db.videos.tiering import VideoTierRules
 from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.videos.refresh import VideoRefreshSummary, plan_within_budget, refresh_videos
@@ -21,7 +21,7 @@ class UnknownVideos(ValueError):
     """Ids that are well formed but not in videos_video: the app imports videos, not the pipeline."""
 
 
-def resolve_videos(engine: Engine, video_ids: Sequence[str], now: datetime, rules: VideoTierRules) -> list[DueVideo]:
+def resolve_videos(engine: Engine, video_ids: Sequence[str], now: datetime, rules: VideoTierRules) -> DueVideos:
     """Validate (raises InvalidVideoId naming the bad id) and look the ids up; nothing is changed."""
     ids = validate_video_ids(video_ids)
     if not ids:
@@ -29,7 +29,8 @@ def resolve_videos(engine: Engine, video_ids: Sequence[str], now: datetime, rule
     if len(ids) > MAX_REQUESTED:
         raise ValueError(f"at most {MAX_REQUESTED} video ids per request, got {len(ids)}")
     found = videos_by_id(engine, ids, now, rules)
-    unknown = [vid for vid in ids if vid not in {v.video_id for v in found}]
+    stored = set(found.video_ids())
+    unknown = [vid for vid in ids if vid not in stored]
     if unknown:
         shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
         raise UnknownVideos(f"not in videos_video: {shown}")

@@ -23,11 +23,11 @@ def _one_pass_of(engine, videos, client_factory, video_gate, rows, run="one-pass
 
     refresher = r._Refresher(engine, client, gate, Cycle(videos.world.now, run, "test"), RULES, 2)
     try:
-        result = refresher.pump.run(r._batches([(v.uuid, v.video_id) for v in rows], False))
+        result = refresher.pump.run(r._batches(rows, False))
     finally:
         refresher.pump.close()
         gate.release()
-    return refresher.summary, [row for rows in result.written for row in rows]
+    return refresher.summary, [(v.uuid, v.video_id) for rows in result.written for v in rows]
 
 
 def _all(engine, videos) -> list[DueVideo]:

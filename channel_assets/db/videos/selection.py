@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 from sqlalchemy import Engine
 
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.core.sharding import SHARD_COUNT
-from channel_assets.db.videos.tiering import WATCHED, VideoTierRules, rank_case, tier_case
+from channel_assets.db.videos.tiering import TIERS, WATCHED, VideoTierRules, rank_case, tier_case
 
+FETCH_ROWS = 20_000
 SHARD_SQL = f"(hashtext({{v}}.video_id) & {SHARD_COUNT - 1})"
 
 # Videos the app (or the uploads pass) inserted since the last cycle get their schedule row: due at once.
@@ -40,13 +42,17 @@ due AS (
     UNION
     SELECT s.video_uuid FROM w JOIN video_refresh_schedule s ON s.video_uuid = w.video_id
     WHERE s.shard = ANY(%(shards)s) AND (s.refreshed_at IS NULL OR s.refreshed_at <= %(watched_due)s)
+),
+ranked AS (
+    SELECT v.uuid, v.video_id, t.tier,
+           row_number() OVER (ORDER BY {rank_case('t.tier')}, s.refreshed_at NULLS FIRST, v.video_id, v.uuid) AS pos
+    FROM due
+    JOIN videos_video v ON v.uuid = due.video_uuid
+    LEFT JOIN video_refresh_schedule s ON s.video_uuid = v.uuid
+    LEFT JOIN w ON w.video_id = v.uuid
+    CROSS JOIN LATERAL (SELECT {tier_case()} AS tier) t
 )
-SELECT v.uuid, v.video_id, t.tier FROM due
-JOIN videos_video v ON v.uuid = due.video_uuid
-LEFT JOIN video_refresh_schedule s ON s.video_uuid = v.uuid
-LEFT JOIN w ON w.video_id = v.uuid
-CROSS JOIN LATERAL (SELECT {tier_case()} AS tier) t
-ORDER BY {rank_case('t.tier')}, s.refreshed_at NULLS FIRST, v.video_id"""
+SELECT uuid, video_id, tier FROM ranked ORDER BY min(pos) OVER (PARTITION BY video_id), pos"""
 
 _BY_ID = f"""
 WITH w AS ({WATCHED})
@@ -67,6 +73,84 @@ class DueVideo:
     tier: str
 
 
+class DueVideos(Sequence[DueVideo]):
+    """Due videos, packed: 16 bytes of uuid and a tier code per row beside the id strings, about 90 bytes a
+    row against some 300 as DueVideo objects (a million due videos must fit the run's 500 MB). Rows of one
+    video id (stored once per channel) are adjacent, so a batch of distinct ids is a run of rows.
+    Indexing gives a DueVideo, slicing another DueVideos."""
+
+    __slots__ = ("_uuids", "_ids", "_tiers")
+
+    def __init__(self, rows: Iterable[tuple[uuid.UUID, str, str]] = ()) -> None:
+        self._uuids, self._ids, self._tiers = bytearray(), [], bytearray()
+        for row_uuid, video_id, tier in rows:
+            self._uuids += row_uuid.bytes
+            self._ids.append(video_id)
+            self._tiers.append(_TIER_CODE[tier])
+
+    @classmethod
+    def of(cls, videos: Iterable[DueVideo]) -> DueVideos:
+        """Packed from DueVideo objects in their order, the later rows of an id moved up beside its first."""
+        if isinstance(videos, DueVideos):
+            return videos
+        rows_of: dict[str, list[DueVideo]] = {}
+        for v in videos:
+            rows_of.setdefault(v.video_id, []).append(v)
+        return cls((v.uuid, v.video_id, v.tier) for rows in rows_of.values() for v in rows)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            if step != 1:
+                raise ValueError("DueVideos slices are contiguous")
+            part = DueVideos()
+            part._uuids, part._ids = self._uuids[16 * start:16 * stop], self._ids[start:stop]
+            part._tiers = self._tiers[start:stop]
+            return part
+        if i < 0:
+            i += len(self)
+        return DueVideo(uuid.UUID(bytes=bytes(self._uuids[16 * i:16 * i + 16])), self._ids[i], TIERS[self._tiers[i]])
+
+    def __iter__(self) -> Iterator[DueVideo]:
+        return (self[i] for i in range(len(self)))
+
+    def keeping_ids(self, keep: Callable[[str], bool]) -> DueVideos:
+        """The rows whose video id passes `keep`, still packed."""
+        kept = [i for i, vid in enumerate(self._ids) if keep(vid)]
+        if len(kept) == len(self):
+            return self
+        part = DueVideos()
+        part._ids = [self._ids[i] for i in kept]
+        part._tiers = bytearray(self._tiers[i] for i in kept)
+        part._uuids = bytearray(b"".join(self._uuids[16 * i:16 * i + 16] for i in kept))
+        return part
+
+    def video_ids(self) -> list[str]:
+        return list(self._ids)
+
+    def distinct_ids(self) -> int:
+        return sum(1 for a, b in pairwise([None, *self._ids]) if a != b)
+
+    def rows_of_first_ids(self, n: int) -> int:
+        """How many rows the first `n` distinct video ids take."""
+        seen = 0
+        for i, (a, b) in enumerate(pairwise([None, *self._ids])):
+            if a != b:
+                if seen == n:
+                    return i
+                seen += 1
+        return len(self)
+
+    def tier_counts(self) -> dict[str, int]:
+        return {TIERS[code]: n for code, n in sorted(Counter(self._tiers).items(), key=lambda c: TIERS[c[0]])}
+
+
+_TIER_CODE = {tier: code for code, tier in enumerate(TIERS)}
+
+
 def ensure_scheduled(engine: Engine) -> int:
     """Give every video without a schedule row one, due now; returns how many got one.
 
@@ -78,21 +162,27 @@ def ensure_scheduled(engine: Engine) -> int:
         return cur.rowcount
 
 
-def select_due_videos(engine: Engine, shards: Sequence[int], now: datetime, rules: VideoTierRules) -> list[DueVideo]:
+def select_due_videos(engine: Engine, shards: Sequence[int], now: datetime, rules: VideoTierRules) -> DueVideos:
     """Due videos of the shards in spending order: requested, daily, watched, weekly, monthly; never
-    refreshed first within a tier, then the longest unrefreshed."""
+    refreshed first within a tier, then the longest unrefreshed; the other rows of a video id right after
+    its first. Read through a server-side cursor, FETCH_ROWS at a time, so no copy of the whole answer is
+    held beside the packed one."""
     ensure_scheduled(engine)
-    with transaction(engine) as conn, conn.connection.driver_connection.cursor() as cur:
-        cur.execute("SET LOCAL jit = off")
-        cur.execute(_DUE, rules.params(now) | {"shards": list(shards)})
-        return [DueVideo(*r) for r in cur]
+    with transaction(engine) as conn:
+        raw = conn.connection.driver_connection
+        with raw.cursor() as setup:
+            setup.execute("SET LOCAL jit = off")
+        with raw.cursor(name="due_videos") as cur:
+            cur.itersize = FETCH_ROWS
+            cur.execute(_DUE, rules.params(now) | {"shards": list(shards)})
+            return DueVideos(cur)
 
 
-def videos_by_id(engine: Engine, video_ids: Sequence[str], now: datetime, rules: VideoTierRules) -> list[DueVideo]:
+def videos_by_id(engine: Engine, video_ids: Sequence[str], now: datetime, rules: VideoTierRules) -> DueVideos:
     """The stored videos with these YouTube ids (a video id may be stored once per channel), with their tier."""
     with transaction(engine) as conn, conn.connection.driver_connection.cursor() as cur:
         cur.execute(_BY_ID, rules.params(now) | {"ids": list(video_ids)})
-        return [DueVideo(*r) for r in cur]
+        return DueVideos(cur)
 
 
 def request_refresh(engine: Engine, video_ids: Sequence[str], now: datetime) -> int:
@@ -101,8 +191,3 @@ def request_refresh(engine: Engine, video_ids: Sequence[str], now: datetime) -> 
     with transaction(engine) as conn, conn.connection.driver_connection.cursor() as cur:
         cur.execute(_REQUEST, {"now": now, "ids": list(video_ids)})
         return cur.fetchone()[0]
-
-
-def count_by_tier(videos: Sequence[DueVideo]) -> dict[str, int]:
-    counts = Counter(v.tier for v in videos)
-    return {tier: counts[tier] for tier in sorted(counts)}
