@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from channel_assets.cycle import Cycle
 from channel_assets.db.cleanup import removal as removal_module
+from channel_assets.db.cleanup.orphans import detect_orphans
 from channel_assets.db.cleanup.removal import run_removal, snapshot_due
 from channel_assets.db.cleanup.snapshots import fill_missing_watch_context
 from channel_assets.db.core.engine import make_engine, transaction
@@ -268,3 +269,34 @@ def test_the_next_cycle_gives_a_watch_recorded_after_a_removal_its_context(world
     assert _unpreserved(engine) == (0, 1)
     next_day = run_removal(engine, Cycle(DAY8 + timedelta(days=1)), 7, LIMITS)
     assert next_day.watch_rows_late == 1 and _unpreserved(engine) == (0, 0)
+
+
+def test_a_follow_or_an_import_in_flight_never_waits_on_the_detection_the_soft_delete_or_the_snapshots(world, engine):
+    """The app holds FOR KEY SHARE on doomed channels (a follow and a video import, not yet committed) while
+    the detection, the soft delete and the snapshot step run: those lock only FOR NO KEY UPDATE, so they go
+    through without waiting and the app's transaction is not blocked either (a pipeline on FOR UPDATE
+    would wait out its lock timeout on every attempt and leave the page refused). The hard delete does
+    wait for them; once the app commits, the re-follow wins and the imported video is preserved."""
+    users = world.add_users(4)
+    unmarked = [world.add_channel(inactive=users[:1], videos=2, watchers=users[:1]) for _ in range(3)]
+    world.set_channel(unmarked[2].channel_id, orphaned_at=NOW - timedelta(days=9))
+    pipeline = make_engine(engine.url.render_as_string(hide_password=False), lock_timeout_ms=300)
+    app = make_engine(engine.url.render_as_string(hide_password=False), lock_timeout_ms=300)
+    try:
+        with transaction(app) as conn:  # a follow of one doomed channel, an import for another: in flight
+            conn.execute(sa.insert(UserChannel).values(user_id=users[3], channel_id=unmarked[0].uuid, is_active=True))
+            conn.execute(sa.insert(Video).values(uuid=uuid.uuid4(), video_id="imported-in-flight",
+                                                 channel_id=unmarked[1].uuid, title="imported by the app"))
+            detection = detect_orphans(pipeline, Cycle(NOW), NOW.date())
+            removal = removal_module.soft_delete_orphans(pipeline, Cycle(NOW), LIMITS)
+            snapshots = snapshot_due(pipeline, Cycle(DAY8), 7, LIMITS)
+            assert (detection.new, removal.soft_deleted, removal.batches_refused) == (2, 3, 0)
+            assert (snapshots.channels, snapshots.batches_refused) == (3, 0)
+        result = run_removal(pipeline, Cycle(DAY8), 7, LIMITS)
+    finally:
+        pipeline.dispose()
+        app.dispose()
+    assert (result.hard_deleted, result.restored, result.batches_refused) == (2, 1, 0)
+    assert world.channel(unmarked[0].channel_id).soft_deleted_at is None  # the re-follow won
+    assert world.count(Video, Video.video_id == "imported-in-flight", Video.original_channel_metadata.is_not(None)) == 1
+    assert _unpreserved(engine) == (0, 0)

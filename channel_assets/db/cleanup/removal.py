@@ -121,10 +121,19 @@ def _pages(engine: Engine, where, batch_size: int) -> Iterator[list[uuid.UUID]]:
         yield ids[start : start + batch_size]
 
 
-def _rows(conn: Connection, ids: Sequence[uuid.UUID], where, *, lock: bool) -> list:
-    """The page's channels still matching `where`; locked FOR UPDATE in channel-id order when `lock`."""
+# How _rows locks: for a change of the pipeline's own columns, FOR NO KEY UPDATE (the app's follows, video
+# imports and watches take FOR KEY SHARE on the channel for their foreign key: they never wait on it; an
+# admin save does); for the delete, FOR UPDATE (they wait, for the one short transaction of the page).
+FOR_CHANGE, FOR_DELETE = "change", "delete"
+
+
+def _rows(conn: Connection, ids: Sequence[uuid.UUID], where, *, lock: str | None) -> list:
+    """The page's channels still matching `where`; locked in channel-id order (`lock`: FOR_CHANGE or
+    FOR_DELETE), or read without a lock (None)."""
     query = sa.select(*CHANNEL_COLUMNS).where(in_uuids(Channel.uuid, ids), *where).order_by(Channel.channel_id)
-    return conn.execute(query.with_for_update() if lock else query).all()
+    if lock is not None:
+        query = query.with_for_update(key_share=lock == FOR_CHANGE)
+    return conn.execute(query).all()
 
 
 def _page_work(engine: Engine, work: Callable[[Connection], T], result, **retry) -> T | None:
@@ -147,7 +156,14 @@ def soft_delete_orphans(engine: Engine, cycle: Cycle, limits: Limits, *, dry_run
     where = (Channel.soft_deleted_at.is_(None), Channel.removal_hold_reason.is_(None), due)
 
     def page(conn: Connection, ids: list[uuid.UUID]) -> _Batch:
-        allowed, held = split(analyze(conn, _rows(conn, ids, where, lock=not dry_run)), limits)
+        # the impact is read before the rows are locked (the slow part of the page; a soft delete only stops
+        # refreshes and the hard delete counts again under its locks), then only the rows still matching
+        # are locked, held or soft-deleted
+        impacts = analyze(conn, _rows(conn, ids, where, lock=None))
+        if not dry_run:
+            still = {r.uuid for r in _rows(conn, ids, where, lock=FOR_CHANGE)}
+            impacts = [i for i in impacts if i.channel_uuid in still]
+        allowed, held = split(impacts, limits)
         batch = _Batch(held=held)
         if dry_run:
             batch.soft_deleted = len(allowed)
@@ -238,10 +254,10 @@ def _hard_delete(engine: Engine, where, cycle: Cycle, limits: Limits | None, *, 
         result.batches += 1
         if dry_run:
             with engine.connect() as conn:
-                _hard_delete_batch(conn, _rows(conn, ids, where, lock=False), cycle, limits, dry_run=True).into(result)
+                _hard_delete_batch(conn, _rows(conn, ids, where, lock=None), cycle, limits, dry_run=True).into(result)
             continue
         batch = _page_work(engine, lambda conn, ids=ids: _hard_delete_batch(
-            conn, _rows(conn, ids, where, lock=True), cycle, limits, dry_run=False), result,
+            conn, _rows(conn, ids, where, lock=FOR_DELETE), cycle, limits, dry_run=False), result,
             isolation_level="REPEATABLE READ", retry_on=(ConcurrentSubscriptionError,))
         if batch is None:
             continue
@@ -344,7 +360,7 @@ def snapshot_due(engine: Engine, cycle: Cycle, cooldown_days: int, limits: Limit
     where = (*due_for_hard_delete(cycle.now, cooldown_days), ~has_active_subscription())
 
     def page(conn: Connection, ids: list[uuid.UUID]) -> tuple[list[Impact], list[tuple[Impact, str]], int, int]:
-        allowed, held = split(analyze(conn, _rows(conn, ids, where, lock=not dry_run)), limits)
+        allowed, held = split(analyze(conn, _rows(conn, ids, where, lock=None if dry_run else FOR_CHANGE)), limits)
         if dry_run:
             return allowed, held, sum(i.videos for i in allowed), sum(i.watch_rows for i in allowed)
         hold(conn, held, cycle)

@@ -27,7 +27,8 @@ def restore_followed(conn: Connection, cycle: Cycle, ids: Sequence[uuid.UUID] | 
     soft_deleted_at and any hold are cleared, and a 'restore' is logged for each soft-deleted one."""
     query = sa.select(Channel.uuid, Channel.channel_id, Channel.soft_deleted_at).where(
         sa.or_(Channel.orphaned_at.is_not(None), Channel.soft_deleted_at.is_not(None)), has_active_subscription()
-    ).order_by(Channel.channel_id).with_for_update()  # locked in channel-id order, the pipeline's lock order
+    ).order_by(Channel.channel_id).with_for_update(key_share=True)  # in channel-id order, the pipeline's
+    # lock order; FOR NO KEY UPDATE: only the pipeline's columns change, so a follow never waits on it
     rows = []
     for batch in chunks(list(ids), BATCH) if ids is not None else [None]:
         rows += conn.execute(query if batch is None else query.where(in_uuids(Channel.uuid, batch))).all()
