@@ -14,7 +14,8 @@ same snapshot, and only then deletes. A row the app changed after the snapshot m
 transaction (serialization failure), and so do a lock timeout and a deadlock: the batch is run again a
 moment later, and after a few refusals left for the next cycle; never a failed run, never a half-written
 batch. Watch rows recorded meanwhile (inserts do not conflict with those locks) are invisible to the
-snapshot: they get their context right after the commit, and the cycle's last sweep catches any later one.
+snapshot: they get their context right after the commit (a pass per 5,000 detached videos), and the cycle's
+last sweep catches any later one.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from channel_assets.db.cleanup.restore import RequestRefused, operator_request, 
 from channel_assets.db.cleanup.safety import Impact, Limits, analyze, hold, split
 from channel_assets.db.cleanup.snapshots import (
     CLEANUP_REASON,
+    VIDEO_CHUNK,
     context_watch_rows,
     detach_videos,
     fill_missing_watch_context,
@@ -250,6 +252,16 @@ def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: s
 
 def _hard_delete(engine: Engine, where, cycle: Cycle, limits: Limits | None, *, dry_run: bool,
                  batch_size: int | None, result: Removal) -> Removal:
+    detached: list[uuid.UUID] = []
+
+    def late_context() -> None:
+        """Watch rows the app recorded while the batches ran (after their snapshots) get their context, a
+        VIDEO_CHUNK of detached videos at a time (one pass per chunk instead of one per page); a refusal
+        leaves them to the sweep of the cycle's end or the next cycle's."""
+        late = _page_work(engine, lambda conn, vids=list(detached): context_watch_rows(conn, vids), result)
+        result.watch_rows_late += late or 0
+        detached.clear()
+
     for ids in _pages(engine, where, batch_size or HARD_DELETE_BATCH):
         result.batches += 1
         if dry_run:
@@ -259,13 +271,13 @@ def _hard_delete(engine: Engine, where, cycle: Cycle, limits: Limits | None, *, 
         batch = _page_work(engine, lambda conn, ids=ids: _hard_delete_batch(
             conn, _rows(conn, ids, where, lock=FOR_DELETE), cycle, limits, dry_run=False), result,
             isolation_level="REPEATABLE READ", retry_on=(ConcurrentSubscriptionError,))
-        if batch is None:
-            continue
-        batch.into(result)
-        # watch rows the app recorded while the batch ran (after its snapshot): their context now (a
-        # refusal here leaves them to the sweep at the end of the cycle)
-        late = _page_work(engine, lambda conn, vids=batch.detached: context_watch_rows(conn, vids), result)
-        result.watch_rows_late += late or 0
+        if batch is not None:
+            batch.into(result)
+            detached += batch.detached
+            if len(detached) >= VIDEO_CHUNK:
+                late_context()
+    if detached:
+        late_context()
     return result
 
 
