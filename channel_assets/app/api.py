@@ -23,12 +23,12 @@ from channel_assets.requests.limits import RequestLimits
 from channel_assets.requests.schedules import ScheduleState
 from channel_assets.youtube import is_valid_channel_id
 
-REQUEST_FIELDS = ("id", "kind", "status", "status_reason", "channel_ids", "requested_by", "user_id", "reason",
+REQUEST_FIELDS = ("id", "kind", "status", "status_reason", "channel_ids", "video_ids", "requested_by", "user_id", "reason",
                   "run_id", "outcome", "created_at", "started_at", "finished_at")
 HISTORY_MAX = 1_000
 
 __all__ = ["ScheduleState", "channel_history", "request_cleanup", "request_refresh", "request_status",
-           "update_status"]
+           "request_video_refresh", "update_status"]
 
 
 def _now() -> datetime:
@@ -40,7 +40,8 @@ def _request_dict(row: dict[str, Any]) -> dict[str, Any]:
     for name in ("created_at", "started_at", "finished_at"):
         out[name] = status.iso(out[name])
     out["id"] = int(out["id"])
-    out["channel_ids"] = list(out["channel_ids"]) if out["channel_ids"] is not None else None
+    for name in ("channel_ids", "video_ids"):
+        out[name] = list(out[name]) if out[name] is not None else None
     return out
 
 
@@ -61,6 +62,17 @@ def request_refresh(db, channel_ids: Sequence[str], requested_by: str | int, rea
     with session(db) as s:
         return _request_dict(intake.take_refresh(s, channel_ids, requested_by, reason, _now(),
                                                  RequestLimits.from_environment()))
+
+
+def request_video_refresh(db, video_ids: Sequence[str], requested_by: str | int, reason: str = "") -> dict:
+    """Ask for these videos (YouTube ids, already in videos_video) to be refreshed. `requested_by` as for
+    request_refresh: a user may ask only for videos of channels they follow, under the same rate limit
+    and caps; staff and operators for any stored video. Returns the request (queued, done or refused);
+    once served, `outcome` maps each video id to refreshed, unchanged, unavailable: <reason>, deferred,
+    answered_from_stored or failed: not in videos_video."""
+    with session(db) as s:
+        return _request_dict(intake.take_video_refresh(s, video_ids, requested_by, reason, _now(),
+                                                       RequestLimits.from_environment()))
 
 
 def request_cleanup(db, *, dry_run: bool = False, requested_by: str | int, reason: str = "") -> dict:

@@ -316,9 +316,10 @@ def cmd_channel(args: argparse.Namespace) -> int:
 
 
 def _print_request(req: dict) -> int:
-    """One line per request (and its outcome per channel); exit 1 for a refused or failed request."""
-    what = f"refresh of {len(req['channel_ids'] or [])} channel(s)" if req["kind"] == "refresh" \
-        else req["kind"].replace("_", " ")
+    """One line per request (and its outcome per channel or video); exit 1 for a refused or failed request."""
+    what = {"refresh": f"refresh of {len(req['channel_ids'] or [])} channel(s)",
+            "video_refresh": f"refresh of video(s) {', '.join(req['video_ids'] or [])}"}.get(
+        req["kind"], req["kind"].replace("_", " "))
     line = f"request {req['id']}: {req['status']} ({what}, by {req['requested_by']})"
     if req["status_reason"]:
         line += f": {req['status_reason']}"
@@ -340,6 +341,8 @@ def cmd_request(args: argparse.Namespace) -> int:
     try:
         if args.request_command == "refresh":
             req = api.request_refresh(_engine(), args.channel_ids, _requester(args.by), args.reason)
+        elif args.request_command == "videos":
+            req = api.request_video_refresh(_engine(), args.video_ids, _requester(args.by), args.reason)
         elif args.request_command == "cleanup":
             req = api.request_cleanup(_engine(), dry_run=args.dry_run, requested_by=_requester(args.by),
                                       reason=args.reason)
@@ -513,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
     quota.set_defaults(func=needs_database(cmd_quota))
 
     request = sub.add_parser("request", help="the gallery app's requests (channel_pipeline_requests): ask for a "
-                             "refresh or a cleanup, see where one stands; served by app_requests_sensor").add_subparsers(
+                             "refresh of channels or videos or a cleanup, see where one stands; served by app_requests_sensor").add_subparsers(
         dest="request_command", required=True)
     who = {"default": f"operator:{os.environ.get('USER') or 'cli'}",
            "help": "who asks: staff:<name>, operator:<name> (default operator:$USER) or a user id (user limits apply)"}
@@ -522,12 +525,17 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("--by", **who)
     refresh.add_argument("--reason", default="", help="why (kept with the request)")
     refresh.set_defaults(func=needs_database(cmd_request))
+    videos = request.add_parser("videos", help="refresh these videos (already in videos_video; each once)")
+    videos.add_argument("video_ids", nargs="+", metavar="ID", help="YouTube video ids (11 characters)")
+    videos.add_argument("--by", **who)
+    videos.add_argument("--reason", default="", help="why (kept with the request)")
+    videos.set_defaults(func=needs_database(cmd_request))
     cleanup = request.add_parser("cleanup", help="run the cleanup cycle (staff and operators only)")
     cleanup.add_argument("--dry-run", action="store_true", help="report what it would remove, change nothing")
     cleanup.add_argument("--by", **who)
     cleanup.add_argument("--reason", default="", help="why (kept with the request)")
     cleanup.set_defaults(func=needs_database(cmd_request))
-    req_status = request.add_parser("status", help="where a request stands, with its outcome per channel")
+    req_status = request.add_parser("status", help="where a request stands, with its outcome per channel or video")
     req_status.add_argument("request_id", type=int)
     req_status.set_defaults(func=needs_database(cmd_request))
 

@@ -174,7 +174,7 @@ class AppRequestsPolicy(dg.ConfigurableResource):
     def limits(self, policy: PipelinePolicy) -> RequestLimits:
         return RequestLimits(self.user_per_hour, self.user_max_ids, self.user_max_pending,
                              read_field(self, "user_quota_share"), self.fresh_minutes, policy.quota_daily_limit,
-                             policy.share)
+                             policy.share, read_field(policy, "video_quota_share"))
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:

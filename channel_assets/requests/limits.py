@@ -13,7 +13,8 @@ from datetime import timedelta
 from channel_assets.settings import SETTINGS, pipeline_quota_limit, read_fields
 
 FIELDS = ("requests_user_per_hour", "requests_user_max_ids", "requests_user_max_pending",
-          "requests_user_quota_share", "requests_fresh_minutes", "quota_daily_limit", "quota_pipeline_share")
+          "requests_user_quota_share", "requests_fresh_minutes", "quota_daily_limit", "quota_pipeline_share",
+          "video_quota_share")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class RequestLimits:
     fresh_minutes: int = 5
     daily_limit: int = 10_000
     pipeline_share: float = 0.8
+    video_share: float = 0.25  # of the pipeline's share: video requests spend it, as the video refresh does
 
     @classmethod
     def from_environment(cls) -> RequestLimits:
@@ -32,7 +34,7 @@ class RequestLimits:
         v = read_fields({name: os.environ.get(SETTINGS[name].variable) for name in FIELDS})
         return cls(v["requests_user_per_hour"], v["requests_user_max_ids"], v["requests_user_max_pending"],
                    v["requests_user_quota_share"], v["requests_fresh_minutes"], v["quota_daily_limit"],
-                   v["quota_pipeline_share"])
+                   v["quota_pipeline_share"], v["video_quota_share"])
 
     @property
     def pipeline_limit(self) -> int:
@@ -43,6 +45,11 @@ class RequestLimits:
     def user_quota_limit(self) -> int:
         """Units a Pacific day all user requests together may spend, within the pipeline's share."""
         return int(self.pipeline_limit * self.user_quota_share)
+
+    @property
+    def video_limit(self) -> int:
+        """Units a Pacific day video refreshes may spend (as PipelinePolicy.video_quota_limit)."""
+        return int(self.pipeline_limit * self.video_share)
 
     @property
     def fresh_for(self) -> timedelta:

@@ -248,7 +248,7 @@ def test_request_status_shows_a_user_their_own_requests_and_staff_all(app):
                                                               ("status", "status_reason", "run_id", "outcome",
                                                                "started_at", "finished_at")}
     assert set(seen.json()) == {"id", "kind", "status", "status_reason", "channel_ids", "requested_by", "user_id",
-                                "reason", "run_id", "outcome", "created_at", "started_at", "finished_at"}
+                                "reason", "run_id", "outcome", "created_at", "started_at", "finished_at", "video_ids"}
     assert app.client(other).get(f"{API}/requests/{made['id']}/").status_code == 404
     staff_cleanup = app.client(app.user(staff=True)).post(f"{API}/channels/trigger_cleanup/").json()
     assert app.client(owner).get(f"{API}/requests/{staff_cleanup['id']}/").status_code == 404

@@ -17,8 +17,8 @@ from channel_assets.db.refresh.quota_ledger import quota_day
 from .conftest import follow, insert_channels
 
 A, B, C = "UC" + "a" * 22, "UC" + "b" * 22, "UC" + "c" * 22
-REQUEST_KEYS = {"id", "kind", "status", "status_reason", "channel_ids", "requested_by", "user_id", "reason",
-                "run_id", "outcome", "created_at", "started_at", "finished_at"}
+REQUEST_KEYS = {"id", "kind", "status", "status_reason", "channel_ids", "video_ids", "requested_by", "user_id",
+                "reason", "run_id", "outcome", "created_at", "started_at", "finished_at"}
 
 
 USERS = (1, 3, 5, 7, 8, 9)

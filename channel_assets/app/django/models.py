@@ -38,6 +38,7 @@ class PipelineRequest(models.Model):
     id = models.BigAutoField(primary_key=True)
     kind = models.TextField()
     channel_ids = ArrayField(models.TextField(), null=True)
+    video_ids = ArrayField(models.TextField(), null=True)
     requested_by = models.TextField()
     user_id = models.BigIntegerField(null=True)
     reason = models.TextField()

@@ -179,6 +179,8 @@ class Video(Base):
         UniqueConstraint("channel_id_snapshot", "video_id", name="videos_video_channel_video_uniq"),
         # Requested refreshes: the marker changes only on requested rows, so the rest stay HOT.
         Index("video_refresh_requested_idx", "metadata_refresh_requested_at"),
+        # Requests by id (revision 0011): the other indexes on video_id lead with a channel column.
+        Index("video_video_id_idx", "video_id"),
         Index("video_channel_idx", "channel_id"),
         # Uploads find stored videos by the channel link: the app's imports have no channel_id_snapshot.
         Index("video_channel_video_idx", "channel_id", "video_id"),
@@ -327,14 +329,16 @@ class AlertOutbox(Base):
 
 
 class ChannelPipelineRequest(Base):
-    """The gallery app's requests to the pipeline (revision 0009): a refresh of some channels, a cleanup or a
-    cleanup dry run, queued -> running -> done | failed, or refused at once with a one-line reason."""
+    """The gallery app's requests to the pipeline (revision 0009): a refresh of some channels, a refresh of
+    some videos (revision 0011), a cleanup or a cleanup dry run, queued -> running -> done | failed, or refused
+    at once with a one-line reason."""
 
     __tablename__ = "channel_pipeline_requests"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     kind: Mapped[str] = mapped_column(Text)
     channel_ids: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    video_ids: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     requested_by: Mapped[str] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -347,7 +351,8 @@ class ChannelPipelineRequest(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        CheckConstraint("kind IN ('refresh', 'cleanup', 'cleanup_dry_run')", name="channel_pipeline_requests_kind_check"),
+        CheckConstraint("kind IN ('refresh', 'cleanup', 'cleanup_dry_run', 'video_refresh')",
+                        name="channel_pipeline_requests_kind_check"),
         CheckConstraint("status IN ('queued', 'running', 'done', 'failed', 'refused')",
                         name="channel_pipeline_requests_status_check"),
         Index("channel_pipeline_requests_pending_idx", "id", postgresql_where=text("status IN ('queued', 'running')")),

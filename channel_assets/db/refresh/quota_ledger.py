@@ -9,11 +9,13 @@ overspend: PostgreSQL re-checks the WHERE clause under the row lock. Runs reserv
 The video metadata refresh reserves through a ledger with a ``video_limit``: its grants count in
 ``units_reserved`` like every other unit (the share, the checks and the alerts see them) and also in
 ``video_units``, which never passes the video cap; a video ledger's grant is the least of the two rests.
+The app's user requests spend through UserRequestLedger (also under their own daily cap), their video
+requests through UserVideoRequestLedger (under all three).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -259,3 +261,61 @@ class UserRequestLedger(QuotaLedger):
             return share
         return QuotaStatus(day=share.day, limit=self.user_limit, reserved=spent, used=spent,
                            exhausted=share.exhausted, resets_at=share.resets_at)
+
+
+# As _RESERVE_USER_BLOCK, and also within the video cap (the app's users' video requests).
+_RESERVE_USER_VIDEO_BLOCK = text("""
+    WITH cur AS (
+        SELECT LEAST(:units, :limit - units_reserved, :user_limit - user_request_units,
+                     :vlimit - video_units) AS granted
+        FROM api_quota_ledger
+        WHERE quota_day = :day AND exhausted_at IS NULL AND units_reserved < :limit
+          AND user_request_units < :user_limit AND video_units < :vlimit
+        FOR UPDATE)
+    UPDATE api_quota_ledger AS l
+    SET units_reserved = l.units_reserved + cur.granted, units_used = l.units_used + cur.granted,
+        user_request_units = l.user_request_units + cur.granted, video_units = l.video_units + cur.granted,
+        updated_at = :now
+    FROM cur WHERE l.quota_day = :day
+    RETURNING cur.granted
+""")
+
+
+class UserVideoRequestLedger(UserRequestLedger):
+    """The users' video requests: within the pipeline's share, the user requests' cap and the video cap,
+    all three checked in one statement; the units count in user_request_units and video_units."""
+
+    def __init__(self, engine: Engine, limit: int, user_limit: int, video_limit: int,
+                 now=lambda: datetime.now(UTC)):
+        super().__init__(engine, limit, user_limit, now)
+        self.video_limit = video_limit
+
+    def reserve_block(self, units: int) -> tuple[date, int]:
+        now = self._now()
+        day = quota_day(now)
+        with transaction(self.engine) as conn:
+            self._ensure_row(conn, day)
+            granted = conn.execute(_RESERVE_USER_VIDEO_BLOCK, {
+                "day": day, "limit": self.limit, "units": units, "user_limit": self.user_limit,
+                "vlimit": self.video_limit, "now": now}).scalar()
+        self._row_day = day
+        return day, int(granted or 0)
+
+    def release(self, day: date, units: int) -> None:
+        if units <= 0:
+            return
+        with transaction(self.engine) as conn:
+            conn.execute(
+                update(ApiQuotaLedger)
+                .where(ApiQuotaLedger.quota_day == day, ApiQuotaLedger.units_reserved >= units,
+                       ApiQuotaLedger.user_request_units >= units, ApiQuotaLedger.video_units >= units)
+                .values(units_reserved=ApiQuotaLedger.units_reserved - units,
+                        units_used=ApiQuotaLedger.units_used - units,
+                        user_request_units=ApiQuotaLedger.user_request_units - units,
+                        video_units=ApiQuotaLedger.video_units - units, updated_at=self._now())
+            )
+
+    def status(self) -> QuotaStatus:
+        """The user requests' status, its `left` also under what the video cap leaves."""
+        video = QuotaLedger.status(self)
+        return replace(super().status(), video_used=video.video_used, video_limit=self.video_limit)

@@ -37,7 +37,7 @@ def channel_totals(s: Session, midnight: datetime) -> dict:
 
 def quota_row(s: Session, day: date) -> dict | None:
     """The quota ledger's row of a Pacific day (None before its first call)."""
-    return s.one("""SELECT units_reserved, units_used, user_request_units, exhausted_at
+    return s.one("""SELECT units_reserved, units_used, user_request_units, video_units, exhausted_at
                     FROM api_quota_ledger WHERE quota_day = %(day)s""", {"day": day})
 
 
@@ -63,3 +63,34 @@ def run_outcomes(s: Session, run_id: str, channel_ids: Sequence[str], since: dat
             ORDER BY created_at DESC, id DESC LIMIT 1) l ON true
         WHERE c.channel_id = ANY(%(ids)s)""", {"ids": list(channel_ids), "run_id": run_id, "since": since})
     return {r["channel_id"]: r for r in rows}
+
+
+def stored_videos(s: Session, video_ids: Sequence[str]) -> dict[str, datetime | None]:
+    """video_id -> when every stored row of it was last refreshed (None while one never was), for the ids
+    in videos_video (video_video_id_idx; a video id may be stored once per channel)."""
+    rows = s.rows("""SELECT v.video_id,
+                            CASE WHEN bool_and(r.refreshed_at IS NOT NULL) THEN min(r.refreshed_at) END AS refreshed_at
+                     FROM videos_video v LEFT JOIN video_refresh_schedule r ON r.video_uuid = v.uuid
+                     WHERE v.video_id = ANY(%(ids)s) GROUP BY v.video_id""", {"ids": list(video_ids)})
+    return {r["video_id"]: r["refreshed_at"] for r in rows}
+
+
+def videos_not_followed(s: Session, user_id: int, video_ids: Sequence[str]) -> list[str]:
+    """The ids none of whose rows links to a channel the user actively follows (a video whose channel was
+    removed has no link: never followed)."""
+    rows = s.rows("""SELECT DISTINCT v.video_id FROM videos_video v
+                     JOIN users_userchannel uc ON uc.channel_id = v.channel_id
+                     WHERE uc.user_id = %(user_id)s AND uc.is_active AND v.video_id = ANY(%(ids)s)""",
+                  {"user_id": user_id, "ids": list(video_ids)})
+    followed = {r["video_id"] for r in rows}
+    return [vid for vid in video_ids if vid not in followed]
+
+
+def video_run_outcomes(s: Session, video_ids: Sequence[str], now: datetime) -> dict[str, dict]:
+    """What a video refresh stamped `now` did per video id, over its stored rows: answered (its schedule
+    row stamped: found, or confirmed gone), written (new values stored), and its unavailable reason."""
+    return {r["video_id"]: r for r in s.rows("""
+        SELECT v.video_id, bool_or(r.refreshed_at = %(now)s) AS answered,
+               bool_or(v.metadata_refreshed_at = %(now)s) AS written, max(v.unavailable_reason) AS unavailable
+        FROM videos_video v LEFT JOIN video_refresh_schedule r ON r.video_uuid = v.uuid
+        WHERE v.video_id = ANY(%(ids)s) GROUP BY v.video_id""", {"ids": list(video_ids), "now": now})}

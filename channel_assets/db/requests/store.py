@@ -13,23 +13,24 @@ from datetime import datetime
 
 from channel_assets.db.requests.session import Session, jsonb
 
-COLUMNS = ("id, kind, status, status_reason, channel_ids, requested_by, user_id, reason, run_id, outcome, "
+COLUMNS = ("id, kind, status, status_reason, channel_ids, video_ids, requested_by, user_id, reason, run_id, outcome, "
            "created_at, started_at, finished_at")
 PENDING = ("queued", "running")
 
 _INSERT = f"""
-INSERT INTO channel_pipeline_requests (kind, channel_ids, requested_by, user_id, reason, status, status_reason,
-                                       outcome, finished_at)
-VALUES (%(kind)s, %(channel_ids)s, %(requested_by)s, %(user_id)s, %(reason)s, %(status)s, %(status_reason)s,
+INSERT INTO channel_pipeline_requests (kind, channel_ids, video_ids, requested_by, user_id, reason, status,
+                                       status_reason, outcome, finished_at)
+VALUES (%(kind)s, %(channel_ids)s, %(video_ids)s, %(requested_by)s, %(user_id)s, %(reason)s, %(status)s, %(status_reason)s,
         %(outcome)s, CASE WHEN %(status)s IN ('done', 'refused') THEN now() END)
 RETURNING {COLUMNS}"""
 
 
 def insert_request(s: Session, *, kind: str, channel_ids: Sequence[str] | None, requested_by: str,
                    user_id: int | None, reason: str, status: str = "queued", status_reason: str | None = None,
-                   outcome: dict | None = None) -> dict:
+                   outcome: dict | None = None, video_ids: Sequence[str] | None = None) -> dict:
     """The new row (a refused or answered request is stored finished, so the app can show why)."""
     return s.one(_INSERT, {"kind": kind, "channel_ids": list(channel_ids) if channel_ids is not None else None,
+                           "video_ids": list(video_ids) if video_ids is not None else None,
                            "requested_by": requested_by, "user_id": user_id, "reason": reason, "status": status,
                            "status_reason": status_reason, "outcome": jsonb(outcome) if outcome is not None else None})
 

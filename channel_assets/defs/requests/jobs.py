@@ -40,20 +40,22 @@ def serve_app_requests_op(context: dg.OpExecutionContext, config: ServeRequestsC
         summary = serve_requests(
             app_db.engine, cycle, config.request_ids, limits=requests_policy.limits(policy),
             cleanup=CleanupRules(policy.cooldown_days, policy.limits, policy.dry_run), open_api=open_api,
-            in_flight=youtube.max_calls_in_flight)
+            video_rules=policy.video_tiers, in_flight=youtube.max_calls_in_flight)
     except ConfigurationError as exc:
         raise one_line_failure(exc) from None
     context.log.info(f"served {summary.claimed} of {len(config.request_ids)} request(s): {summary.done} done, "
-                     f"{summary.failed} failed; {summary.channels} channel(s): {dict(summary.outcomes)}")
+                     f"{summary.failed} failed; {summary.channels} channel(s), {summary.videos} video(s): "
+                     f"{dict(summary.outcomes)}")
     return dg.Output(None, metadata={
         **cycle_metadata(cycle), "requests_given": len(config.request_ids), "requests_served": summary.claimed,
         "requests_done": summary.done, "requests_failed": summary.failed, "channels": summary.channels,
-        "outcomes": dg.MetadataValue.json(dict(summary.outcomes)), "quota_units": summary.quota_units,
-        "cleanup_runs": summary.cleanups})
+        "videos": summary.videos, "outcomes": dg.MetadataValue.json(dict(summary.outcomes)),
+        "quota_units": summary.quota_units, "cleanup_runs": summary.cleanups})
 
 
-@dg.job(description="Serve the gallery app's requests (channel_pipeline_requests): refresh their channels, each "
-                    "once, or run the cleanup; each request's status and per-channel outcome written back.",
+@dg.job(description="Serve the gallery app's requests (channel_pipeline_requests): refresh their channels or "
+                    "videos, each once, or run the cleanup; each request's status and per-channel or per-video "
+                    "outcome written back.",
         tags={"domain": "requests"})
 def serve_app_requests():
     serve_app_requests_op()
