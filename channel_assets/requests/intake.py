@@ -15,7 +15,7 @@ a user's also the user requests' cap.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -154,13 +154,20 @@ def take_refresh(s: Session, channel_ids, requested_by: str | int, reason: str, 
     ids = _as_given(asked)
     row = {"kind": "refresh", "channel_ids": ids, "requested_by": who.label, "user_id": who.user_id,
            "reason": reason.strip()}
-    refused = _refusal(s, who, ids, asked, now, limits)
+    return _store(s, row, ids, who, _refusal(s, who, ids, asked, now, limits),
+                  lambda: _fresh(s, ids, now, limits), now, limits, noun="channel")
+
+
+def _store(s: Session, row: dict, ids: list[str], who: Requester, refused: str | None, fresh: Callable[[], bool],
+           now: datetime, limits: RequestLimits, *, noun: str, videos: bool = False) -> dict:
+    """The request stored as it stands: refused (why), answered from stored (a user's, all `fresh()`), or
+    queued; a user's request that passed the checks is still refused when the quota it would spend is gone."""
     if refused is None and who.user_id is not None:
-        if _fresh(s, ids, now, limits):
+        if fresh():
             return insert_request(s, **row, status="done", outcome=dict.fromkeys(ids, ANSWERED),
-                                  status_reason=f"answered from stored: every channel was refreshed in the last "
+                                  status_reason=f"answered from stored: every {noun} was refreshed in the last "
                                                 f"{limits.fresh_minutes} minutes")
-        refused = _user_quota_spent(s, now, limits)
+        refused = _user_quota_spent(s, now, limits, videos=videos)
     if refused is not None:
         return insert_request(s, **row, status="refused", status_reason=refused)
     return insert_request(s, **row)
@@ -202,17 +209,10 @@ def take_video_refresh(s: Session, video_ids, requested_by: str | int, reason: s
     ids = _as_given(asked)
     row = {"kind": "video_refresh", "channel_ids": None, "video_ids": ids, "requested_by": who.label,
            "user_id": who.user_id, "reason": reason.strip()}
-    refused = _video_refusal(s, who, ids, asked, now, limits)
-    if refused is None and who.user_id is not None:
-        if limits.fresh_minutes > 0 and all(
-                at is not None and at >= now - limits.fresh_for for at in stored_videos(s, ids).values()):
-            return insert_request(s, **row, status="done", outcome=dict.fromkeys(ids, ANSWERED),
-                                  status_reason=f"answered from stored: every video was refreshed in the last "
-                                                f"{limits.fresh_minutes} minutes")
-        refused = _user_quota_spent(s, now, limits, videos=True)
-    if refused is not None:
-        return insert_request(s, **row, status="refused", status_reason=refused)
-    return insert_request(s, **row)
+    return _store(s, row, ids, who, _video_refusal(s, who, ids, asked, now, limits),
+                  lambda: limits.fresh_minutes > 0 and all(
+                      at is not None and at >= now - limits.fresh_for for at in stored_videos(s, ids).values()),
+                  now, limits, noun="video", videos=True)
 
 
 def take_cleanup(s: Session, *, dry_run: bool, requested_by: str | int, reason: str) -> dict:

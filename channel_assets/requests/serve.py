@@ -176,7 +176,8 @@ def _refresh_video_group(engine: Engine, cycle: Cycle, ids: list[str], ledger: Q
                 summaries.append(refresh_videos_now(engine, client, gate, cycle, part, rules, in_flight=in_flight))
             except UnknownVideos:  # deleted since the requests were checked: refresh those still stored
                 with session(engine) as s:
-                    part = [vid for vid in part if vid in stored_videos(s, part)]
+                    still = stored_videos(s, part)
+                part = [vid for vid in part if vid in still]
                 if part:
                     summaries.append(refresh_videos_now(engine, client, gate, cycle, part, rules,
                                                         in_flight=in_flight))

@@ -217,31 +217,38 @@ class UserRequestLedger(QuotaLedger):
     units a day for all user requests together (counted in api_quota_ledger.user_request_units), both
     checked in one statement under the day's row lock."""
 
+    _RESERVE = _RESERVE_USER_BLOCK
+    _COUNTED = ("user_request_units",)  # the columns beside units_reserved/units_used a block counts in
+
     def __init__(self, engine: Engine, limit: int, user_limit: int, now=lambda: datetime.now(UTC)):
         super().__init__(engine, limit, now)
         self.user_limit = user_limit
+
+    def _caps(self) -> dict:
+        return {"user_limit": self.user_limit}
 
     def reserve_block(self, units: int) -> tuple[date, int]:
         now = self._now()
         day = quota_day(now)
         with transaction(self.engine) as conn:
             self._ensure_row(conn, day)
-            granted = conn.execute(_RESERVE_USER_BLOCK, {"day": day, "limit": self.limit, "units": units,
-                                                         "user_limit": self.user_limit, "now": now}).scalar()
+            granted = conn.execute(self._RESERVE, {"day": day, "limit": self.limit, "units": units, "now": now,
+                                                   **self._caps()}).scalar()
         self._row_day = day
         return day, int(granted or 0)
 
     def release(self, day: date, units: int) -> None:
         if units <= 0:
             return
+        counted = [getattr(ApiQuotaLedger, name) for name in self._COUNTED]
         with transaction(self.engine) as conn:
             conn.execute(
                 update(ApiQuotaLedger)
                 .where(ApiQuotaLedger.quota_day == day, ApiQuotaLedger.units_reserved >= units,
-                       ApiQuotaLedger.user_request_units >= units)
+                       *(column >= units for column in counted))
                 .values(units_reserved=ApiQuotaLedger.units_reserved - units,
-                        units_used=ApiQuotaLedger.units_used - units,
-                        user_request_units=ApiQuotaLedger.user_request_units - units, updated_at=self._now())
+                        units_used=ApiQuotaLedger.units_used - units, updated_at=self._now(),
+                        **{column.key: column - units for column in counted})
             )
 
     def try_reserve(self, units: int = 1) -> bool:
@@ -285,35 +292,16 @@ class UserVideoRequestLedger(UserRequestLedger):
     """The users' video requests: within the pipeline's share, the user requests' cap and the video cap,
     all three checked in one statement; the units count in user_request_units and video_units."""
 
+    _RESERVE = _RESERVE_USER_VIDEO_BLOCK
+    _COUNTED = ("user_request_units", "video_units")
+
     def __init__(self, engine: Engine, limit: int, user_limit: int, video_limit: int,
                  now=lambda: datetime.now(UTC)):
         super().__init__(engine, limit, user_limit, now)
         self.video_limit = video_limit
 
-    def reserve_block(self, units: int) -> tuple[date, int]:
-        now = self._now()
-        day = quota_day(now)
-        with transaction(self.engine) as conn:
-            self._ensure_row(conn, day)
-            granted = conn.execute(_RESERVE_USER_VIDEO_BLOCK, {
-                "day": day, "limit": self.limit, "units": units, "user_limit": self.user_limit,
-                "vlimit": self.video_limit, "now": now}).scalar()
-        self._row_day = day
-        return day, int(granted or 0)
-
-    def release(self, day: date, units: int) -> None:
-        if units <= 0:
-            return
-        with transaction(self.engine) as conn:
-            conn.execute(
-                update(ApiQuotaLedger)
-                .where(ApiQuotaLedger.quota_day == day, ApiQuotaLedger.units_reserved >= units,
-                       ApiQuotaLedger.user_request_units >= units, ApiQuotaLedger.video_units >= units)
-                .values(units_reserved=ApiQuotaLedger.units_reserved - units,
-                        units_used=ApiQuotaLedger.units_used - units,
-                        user_request_units=ApiQuotaLedger.user_request_units - units,
-                        video_units=ApiQuotaLedger.video_units - units, updated_at=self._now())
-            )
+    def _caps(self) -> dict:
+        return {"user_limit": self.user_limit, "vlimit": self.video_limit}
 
     def status(self) -> QuotaStatus:
         """The user requests' status, its `left` also under what the video cap leaves."""
