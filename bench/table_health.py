@@ -10,8 +10,9 @@ Each cycle d (the emulator's clock at day d, 02:00; Dagster's daily partition of
    subscriptions end, as many new follows start (a tenth of them re-follows of channels in the cleanup
    lifecycle), ``--refollow-removed`` hard-deleted channels are re-created and followed, and
    ``--watches-per-user`` watch rows per user are inserted or updated;
-2. refresh + uploads (one Dagster run, all shards, ``now`` = the clock), the statistics snapshot, the
-   cleanup (detection, snapshots, removal; the default 7-day cool-down), each through Dagster;
+2. refresh + uploads (one Dagster run, all shards, ``now`` = the clock), the video metadata refresh (all
+   shards, within the videos' part of the day's quota), the statistics snapshot, the cleanup (detection,
+   snapshots, removal; the default 7-day cool-down), each through Dagster;
 3. the pipeline's connections closed (their statistics flushed), then the night: a month compressed into
    minutes would give autovacuum (one visit per naptime) almost no time between the days, so the cycle waits
    until no table is over its autovacuum threshold (dead tuples > threshold + scale factor x reltuples),
@@ -63,7 +64,8 @@ from bench.common import (  # noqa: E402
 from bench.populate import fill_app_rows, uploads_template  # noqa: E402
 from bench.refresh import configure_env  # noqa: E402
 
-TABLES = ("videos_channel", "users_userchannel", "videos_video", "users_uservideo", "channel_update_logs")
+TABLES = ("videos_channel", "users_userchannel", "videos_video", "users_uservideo", "channel_update_logs",
+          "video_refresh_schedule")
 WORLD_START = datetime(2026, 1, 1, tzinfo=UTC)  # the emulator's default start, which the uploads template assumes
 CYCLE_HOUR = 2  # the seed's 02:00 daily refresh
 BYTES_PER_ROW_LIMIT = 1.5
@@ -165,6 +167,8 @@ def pipeline_day(day: int, now: datetime) -> dict:
             ("refresh_uploads", lambda: materialize(
                 ["channel_metadata", "channel_uploads"], tags=all_shards_tags(), instance=instance,
                 config={"channel_metadata": {"now": clock}, "channel_uploads": {"now": clock}})),
+            ("videos", lambda: materialize(["video_metadata"], tags=all_shards_tags(), instance=instance,
+                                           config={"video_metadata": {"now": clock}})),
             ("statistics", lambda: materialize(["channel_statistics"], partition_key=partition, instance=instance)),
             ("cleanup", lambda: materialize(CLEANUP_ASSETS, partition_key=partition, instance=instance,
                                             config={name: {"now": clock} for name in CLEANUP_ASSETS})),
