@@ -1,4 +1,5 @@
-"""Orphan detection: one NOT EXISTS statement per change, and the day's orphan set recorded."""
+"""Orphan detection: the newly orphaned marked in short pages, the re-followed released, the day's orphan set
+recorded; the app's follows never wait on it (see _mark_new_orphans)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
 """Soft delete, then hard delete after the cool-down, one transaction per batch of channels.
 
 A batch rolls back whole, so a crash leaves every channel either removed with its snapshots or untouched.
-Batches are small (HARD_DELETE_BATCH channels) so their row locks are held for a fraction of a second: the
-gallery app keeps serving while they run.
+The soft delete and the snapshot step lock their pages FOR NO KEY UPDATE (only the pipeline's columns
+change: the app's follows, imports and watches pass). The hard delete's batches are small
+(HARD_DELETE_BATCH channels) so their FOR UPDATE locks are held for a fraction of a second: the gallery app
+keeps serving while they run.
 
 The deleting transaction runs at REPEATABLE READ and snapshots whatever it is about to detach under the
 locks it holds. It locks the candidate channel rows FOR UPDATE in channel-id order (the pipeline's one lock
