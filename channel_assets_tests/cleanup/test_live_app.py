@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from channel_assets.cycle import Cycle
 from channel_assets.db.cleanup import removal as removal_module
+from channel_assets.db.cleanup.check_reads import removed_without_snapshot
 from channel_assets.db.cleanup.orphans import detect_orphans
 from channel_assets.db.cleanup.removal import run_removal, snapshot_due
 from channel_assets.db.cleanup.snapshots import fill_missing_watch_context
@@ -299,4 +300,27 @@ def test_a_follow_or_an_import_in_flight_never_waits_on_the_detection_the_soft_d
     assert (result.hard_deleted, result.restored, result.batches_refused) == (2, 1, 0)
     assert world.channel(unmarked[0].channel_id).soft_deleted_at is None  # the re-follow won
     assert world.count(Video, Video.video_id == "imported-in-flight", Video.original_channel_metadata.is_not(None)) == 1
+    assert _unpreserved(engine) == (0, 0)
+
+
+def test_a_watch_recorded_after_the_last_batch_is_swept_in_the_same_cycle(world, engine, monkeypatch):
+    """The app records a watch on a preserved video after the hard delete's last batch committed and before
+    the sweep: the cycle's own sweep gives it its context, so the completeness check (rows committed before
+    the sweep's horizon) finds nothing missing."""
+    users = world.add_users(4)
+    due = _due(world, users, 3)
+    app = App(engine)
+    real_hard_delete = removal_module.hard_delete_due
+
+    def hard_delete_then_the_app_watches(*args, **kwargs):
+        done = real_hard_delete(*args, **kwargs)
+        [vid, *_] = _preserved_videos(engine, due[0].channel_id)
+        assert app.watch(users[3], vid)
+        return done
+
+    monkeypatch.setattr(removal_module, "hard_delete_due", hard_delete_then_the_app_watches)
+    done = run_removal(engine, Cycle(DAY8), 7, LIMITS)
+    app.close()
+    assert done.hard_deleted == 3 and done.watch_rows_late == 1
+    assert removed_without_snapshot(engine, done.sweep_horizon) == (0, 0)
     assert _unpreserved(engine) == (0, 0)

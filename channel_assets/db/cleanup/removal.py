@@ -16,8 +16,8 @@ same snapshot, and only then deletes. A row the app changed after the snapshot m
 transaction (serialization failure), and so do a lock timeout and a deadlock: the batch is run again a
 moment later, and after a few refusals left for the next cycle; never a failed run, never a half-written
 batch. Watch rows recorded meanwhile (inserts do not conflict with those locks) are invisible to the
-snapshot: they get their context right after the commit (a pass per 5,000 detached videos), and the cycle's
-last sweep catches any later one.
+snapshot: the sweep right after the hard deletes gives them their context (and any later one the next
+cycle's sweep).
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from channel_assets.db.cleanup.restore import RequestRefused, operator_request, 
 from channel_assets.db.cleanup.safety import Impact, Limits, analyze, hold, split
 from channel_assets.db.cleanup.snapshots import (
     CLEANUP_REASON,
-    VIDEO_CHUNK,
     context_watch_rows,
     detach_videos,
     fill_missing_watch_context,
@@ -104,7 +103,6 @@ class _Batch:
     removed: list[Impact] = field(default_factory=list)
     videos_preserved: int = 0
     watch_rows_preserved: int = 0
-    detached: list[uuid.UUID] = field(default_factory=list)
 
     def into(self, result: Removal) -> None:
         result.soft_deleted += self.soft_deleted
@@ -214,16 +212,21 @@ def hard_delete_due(engine: Engine, cycle: Cycle, cooldown_days: int, limits: Li
 
 def run_removal(engine: Engine, cycle: Cycle, cooldown_days: int, limits: Limits, *, dry_run: bool = False,
                 batch_size: int | None = None) -> Removal:
-    """One cleanup cycle's removal: soft delete of orphans, then hard delete of those past the cool-down,
-    then the sweep that gives the watch rows of the videos of channels removed by earlier cycles their context
-    (rows the app recorded on them since; this cycle's own batches did theirs right after each commit)."""
+    """One cycle's removal: soft delete of orphans, hard delete of those past the cool-down, then the sweep
+    that gives their context to watch rows recorded on the removed channels' videos while or after they were
+    removed (by this cycle's batches, after their snapshots, or by earlier cycles'). The sweep's horizon
+    is taken before it reads: every row committed before it is swept; later ones are the next cycle's."""
     result = soft_delete_orphans(engine, cycle, limits, dry_run=dry_run, batch_size=batch_size)
     hard_delete_due(engine, cycle, cooldown_days, limits, dry_run=dry_run, batch_size=batch_size, result=result)
     if not dry_run:
-        with engine.connect() as conn:
-            result.sweep_horizon = commit_horizon(conn)
-        result.watch_rows_late += fill_missing_watch_context(engine, cycle.now - SWEEP_WINDOW, cycle.now)
+        result.watch_rows_late += _sweep(engine, cycle, result, cycle.now - SWEEP_WINDOW)
     return result
+
+
+def _sweep(engine: Engine, cycle: Cycle, result: Removal, removed_since: datetime) -> int:
+    with engine.connect() as conn:
+        result.sweep_horizon = commit_horizon(conn)
+    return fill_missing_watch_context(engine, removed_since, cycle.now)
 
 
 def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: str, cycle: Cycle) -> Removal:
@@ -249,21 +252,13 @@ def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: s
             for c in wanted
         ])
     where = (in_uuids(Channel.uuid, ids), Channel.removal_hold_reason.is_not(None))
-    return _hard_delete(engine, where, cycle, None, dry_run=False, batch_size=None, result=Removal(False))
+    result = _hard_delete(engine, where, cycle, None, dry_run=False, batch_size=None, result=Removal(False))
+    result.watch_rows_late += _sweep(engine, cycle, result, cycle.now)  # watch rows recorded during the deletes
+    return result
 
 
 def _hard_delete(engine: Engine, where, cycle: Cycle, limits: Limits | None, *, dry_run: bool,
                  batch_size: int | None, result: Removal) -> Removal:
-    detached: list[uuid.UUID] = []
-
-    def late_context() -> None:
-        """Watch rows the app recorded while the batches ran (after their snapshots) get their context, a
-        VIDEO_CHUNK of detached videos at a time (one pass per chunk instead of one per page); a refusal
-        leaves them to the sweep of the cycle's end or the next cycle's."""
-        late = _page_work(engine, lambda conn, vids=list(detached): context_watch_rows(conn, vids), result)
-        result.watch_rows_late += late or 0
-        detached.clear()
-
     for ids in _pages(engine, where, batch_size or HARD_DELETE_BATCH):
         result.batches += 1
         if dry_run:
@@ -275,11 +270,6 @@ def _hard_delete(engine: Engine, where, cycle: Cycle, limits: Limits | None, *, 
             isolation_level="REPEATABLE READ", retry_on=(ConcurrentSubscriptionError,))
         if batch is not None:
             batch.into(result)
-            detached += batch.detached
-            if len(detached) >= VIDEO_CHUNK:
-                late_context()
-    if detached:
-        late_context()
     return result
 
 
@@ -331,7 +321,7 @@ def _hard_delete_batch(conn: Connection, rows, cycle: Cycle, limits: Limits | No
             f"{len(set(ok) - deleted)} channel(s) were followed again during the delete; batch rolled back"
         )
     batch.removed = allowed
-    batch.videos_preserved, batch.watch_rows_preserved, batch.detached = preserved.videos, preserved.watch_rows, vids
+    batch.videos_preserved, batch.watch_rows_preserved = preserved.videos, preserved.watch_rows
     by_uuid = {r.uuid: r for r in rows}
     write_events(conn, [
         AuditEvent.of(cycle, "removal", "success", i.channel_uuid, i.channel_id,

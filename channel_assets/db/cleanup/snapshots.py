@@ -102,8 +102,8 @@ def snapshot_channels(conn: Connection, ids: Sequence[uuid.UUID], now: datetime,
     return SnapshotCounts(n_videos, n_watch)
 
 
-def fill_missing_watch_context(engine: Engine, removed_since: datetime, removed_before: datetime) -> int:
-    """Give the watch rows of the videos of channels removed in [`removed_since`, `removed_before`) that have no
+def fill_missing_watch_context(engine: Engine, removed_since: datetime, removed_until: datetime) -> int:
+    """Give the watch rows of the videos of channels removed in [`removed_since`, `removed_until`] that have no
     channel context yet their video's snapshot: rows the app recorded while or after their channel was removed. The channels
     come from the removal log (its created_at index), their videos through video_channel_snapshot_idx, each
     read with the ids bound as arrays (a join here is at the planner's mercy when the log's statistics lag
@@ -111,7 +111,7 @@ def fill_missing_watch_context(engine: Engine, removed_since: datetime, removed_
     log = ChannelUpdateLog.__table__.c
     with engine.connect() as conn:
         removed = list(conn.execute(sa.select(log.channel_id).where(
-            log.created_at >= removed_since, log.created_at < removed_before, log.update_type == "removal",
+            log.created_at >= removed_since, log.created_at <= removed_until, log.update_type == "removal",
             log.changes_made["phase"].as_string() == "hard_delete")).scalars())
         vids = [vid for chunk in chunks(removed, VIDEO_CHUNK) for vid in conn.execute(sa.select(Video.uuid).where(
             in_strings(Video.channel_id_snapshot, chunk), Video.channel_id.is_(None),
