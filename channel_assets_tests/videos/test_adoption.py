@@ -38,7 +38,7 @@ def test_adoption_adds_the_video_columns_and_the_refresh_runs_on_the_apps_rows(g
             options = conn.exec_driver_sql("SELECT reloptions FROM pg_class WHERE relname = 'videos_video'").scalar()
             indexes = set(conn.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE tablename IN "
                                                "('videos_video', 'users_uservideo')").scalars())
-        assert options == ["fillfactor=80"]
+        assert options == ["fillfactor=80", "autovacuum_vacuum_scale_factor=0.02"]
         assert {"video_refresh_requested_idx", "users_uservideo_watched_idx"} <= indexes
         assert migrate.check(engine) == ([], True)
 
