@@ -38,6 +38,7 @@ from channel_assets.db.cleanup.restore import RequestRefused, operator_request, 
 from channel_assets.db.cleanup.safety import Impact, Limits, analyze, hold, split
 from channel_assets.db.cleanup.snapshots import (
     CLEANUP_REASON,
+    Detached,
     context_watch_rows,
     detach_videos,
     fill_missing_watch_context,
@@ -85,6 +86,7 @@ class Removal:
     batches: int = 0
     batches_refused: int = 0  # the database kept refusing them: their channels wait for the next cycle
     sweep_horizon: int | None = None  # every watch row committed before this xid has its context (batching)
+    detached: Detached = field(default_factory=Detached, repr=False)  # this run's removals, for its sweep
 
     def add_removed(self, impacts: Sequence[Impact]) -> None:
         self.hard_deleted += len(impacts)
@@ -103,6 +105,7 @@ class _Batch:
     removed: list[Impact] = field(default_factory=list)
     videos_preserved: int = 0
     watch_rows_preserved: int = 0
+    detached_videos: list[uuid.UUID] = field(default_factory=list)
 
     def into(self, result: Removal) -> None:
         result.soft_deleted += self.soft_deleted
@@ -111,6 +114,8 @@ class _Batch:
         result.add_removed(self.removed)
         result.videos_preserved += self.videos_preserved
         result.watch_rows_preserved += self.watch_rows_preserved
+        result.detached.channel_ids.update(i.channel_id for i in self.removed)
+        result.detached.videos += self.detached_videos
 
 
 def _pages(engine: Engine, where, batch_size: int) -> Iterator[list[uuid.UUID]]:
@@ -226,7 +231,7 @@ def run_removal(engine: Engine, cycle: Cycle, cooldown_days: int, limits: Limits
 def _sweep(engine: Engine, cycle: Cycle, result: Removal, removed_since: datetime) -> int:
     with engine.connect() as conn:
         result.sweep_horizon = commit_horizon(conn)
-    return fill_missing_watch_context(engine, removed_since, cycle.now)
+    return fill_missing_watch_context(engine, removed_since, cycle.now, known=result.detached)
 
 
 def override_held_removals(engine: Engine, channel_ids: Sequence[str], reason: str, cycle: Cycle) -> Removal:
@@ -322,6 +327,7 @@ def _hard_delete_batch(conn: Connection, rows, cycle: Cycle, limits: Limits | No
         )
     batch.removed = allowed
     batch.videos_preserved, batch.watch_rows_preserved = preserved.videos, preserved.watch_rows
+    batch.detached_videos = vids
     by_uuid = {r.uuid: r for r in rows}
     write_events(conn, [
         AuditEvent.of(cycle, "removal", "success", i.channel_uuid, i.channel_id,

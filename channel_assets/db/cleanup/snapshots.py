@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -27,12 +28,23 @@ from channel_assets.db.core.models import Channel, ChannelUpdateLog, UserVideo, 
 CLEANUP_REASON = "orphaned_channel_removal"
 # Video ids per watch-row statement, bound as one array (see the module docstring for why not more).
 VIDEO_CHUNK = 5_000
+# The sweep's connections: its cost is visiting each watch row of the removed videos (pages long gone from
+# shared buffers by then: ~2.6 s for 200k rows on one connection), work two backends share.
+SWEEP_CONNECTIONS = 2
 
 
 @dataclass(frozen=True)
 class SnapshotCounts:
     videos: int
     watch_rows: int
+
+
+@dataclass
+class Detached:
+    """The channels a run removed and the videos it detached from them, kept in memory for the run's sweep."""
+
+    channel_ids: set[str] = field(default_factory=set)
+    videos: list[uuid.UUID] = field(default_factory=list)
 
 
 def _iso_utc(column):
@@ -102,27 +114,34 @@ def snapshot_channels(conn: Connection, ids: Sequence[uuid.UUID], now: datetime,
     return SnapshotCounts(n_videos, n_watch)
 
 
-def fill_missing_watch_context(engine: Engine, removed_since: datetime, removed_until: datetime) -> int:
+def fill_missing_watch_context(engine: Engine, removed_since: datetime, removed_until: datetime,
+                               known: Detached | None = None) -> int:
     """Give the watch rows of the videos of channels removed in [`removed_since`, `removed_until`] that have no
-    channel context yet their video's snapshot: rows the app recorded while or after their channel was removed. The channels
-    come from the removal log (its created_at index), their videos through video_channel_snapshot_idx, each
-    read with the ids bound as arrays (a join here is at the planner's mercy when the log's statistics lag
-    behind the day's removals); one short transaction per VIDEO_CHUNK videos. Returns the rows filled."""
+    channel context yet their video's snapshot: rows the app recorded while or after their channel was removed.
+    The channels come from the removal log (its created_at index); their videos through
+    video_channel_snapshot_idx, with the ids bound as arrays (a join here is at the planner's mercy when the
+    log's statistics lag behind the day's removals), except those of `known` (the caller's own removals,
+    whose videos it holds). One short transaction per VIDEO_CHUNK videos, SWEEP_CONNECTIONS at a time.
+    Returns the rows filled."""
+    known = known or Detached()
     log = ChannelUpdateLog.__table__.c
     with engine.connect() as conn:
-        removed = list(conn.execute(sa.select(log.channel_id).where(
+        removed = [cid for cid in conn.execute(sa.select(log.channel_id).where(
             log.created_at >= removed_since, log.created_at <= removed_until, log.update_type == "removal",
-            log.changes_made["phase"].as_string() == "hard_delete")).scalars())
+            log.changes_made["phase"].as_string() == "hard_delete")).scalars() if cid not in known.channel_ids]
         vids = [vid for chunk in chunks(removed, VIDEO_CHUNK) for vid in conn.execute(sa.select(Video.uuid).where(
             in_strings(Video.channel_id_snapshot, chunk), Video.channel_id.is_(None),
             Video.original_channel_metadata.is_not(None))).scalars()]
-    filled = 0
-    for chunk in chunks(vids, VIDEO_CHUNK):
+    vids = list(dict.fromkeys(known.videos + vids))
+
+    def fill(chunk: list[uuid.UUID]) -> int:
         try:
-            filled += with_retries(engine, lambda conn, chunk=chunk: context_watch_rows(conn, chunk))
+            return with_retries(engine, lambda conn: context_watch_rows(conn, chunk))
         except Refused:
-            continue  # rows a busy app holds now: the next cycle's sweep gives them their context
-    return filled
+            return 0  # rows a busy app holds now: the next cycle's sweep gives them their context
+
+    with ThreadPoolExecutor(SWEEP_CONNECTIONS, thread_name_prefix="sweep") as pool:
+        return sum(pool.map(fill, chunks(vids, VIDEO_CHUNK)))
 
 
 def detach_videos(conn: Connection, ids: Sequence[uuid.UUID], now: datetime,
