@@ -30,6 +30,13 @@ after cycle 1 and after the last cycle (size, n_dead_tup, the HOT share of that 
 a per-cycle series, and a verdict: a table grows without bound when its heap bytes per live row after
 the last cycle exceed 1.5x those after cycle 1, or its dead tuples exceed 20% of its live ones.
 
+Bytes per live row also grow when the rows themselves get wider (a video the refresh has read once gains
+its description, tags and counts), which is data, not bloat. So each table is also measured with
+``pgstattuple`` (contrib; skipped, saying so, where the server lacks it): the bytes of its heap and TOAST
+that hold live tuples, against the bytes allocated to them, and the size of its indexes. The ``space``
+verdict flags a table whose allocated bytes per live byte after the last cycle exceed 1.5x cycle 1's:
+space that vacuum does not give back to new rows.
+
     .venv/bin/python bench/table_health.py --channels 100000 --days 30 --private-server [--app-load 4[:80]]
 """
 
@@ -69,6 +76,7 @@ TABLES = ("videos_channel", "users_userchannel", "videos_video", "users_uservide
 WORLD_START = datetime(2026, 1, 1, tzinfo=UTC)  # the emulator's default start, which the uploads template assumes
 CYCLE_HOUR = 2  # the seed's 02:00 daily refresh
 BYTES_PER_ROW_LIMIT = 1.5
+ALLOCATED_PER_LIVE_LIMIT = 1.5
 DEAD_SHARE_LIMIT = 0.2
 
 TIERS_SQL = """
@@ -194,6 +202,33 @@ def table_stats(dsn: str) -> dict:
     return out
 
 
+SPACE_SQL = """
+SELECT c.relname, h.table_len, h.tuple_len, h.dead_tuple_len, h.free_space,
+       coalesce(t.table_len, 0), coalesce(t.tuple_len, 0), pg_indexes_size(c.oid)
+FROM pg_class c CROSS JOIN LATERAL pgstattuple(c.oid) h
+LEFT JOIN LATERAL pgstattuple(nullif(c.reltoastrelid, 0)) t ON c.reltoastrelid <> 0
+WHERE c.relname = ANY(%s) AND c.relkind = 'r'
+"""
+
+
+def space(dsn: str) -> dict:
+    """Per table: heap and TOAST bytes allocated against the bytes of their live tuples (pgstattuple, a full
+    read of each table), and index bytes; {} where the server has no pgstattuple."""
+    with psycopg.connect(dsn, autocommit=True, application_name="table_health") as conn:
+        try:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        except psycopg.Error as exc:
+            log(f"no pgstattuple on this server ({exc.sqlstate}): live-data sizes not measured")
+            return {}
+        rows = conn.execute(SPACE_SQL, (list(TABLES),)).fetchall()
+    mb = 2**20
+    return {name: {"heap_live_mb": round(live / mb, 2), "heap_dead_mb": round(dead / mb, 2),
+                   "heap_free_mb": round(free / mb, 2), "toast_mb": round(toast / mb, 2),
+                   "toast_live_mb": round(toast_live / mb, 2), "indexes_mb": round(idx / mb, 2),
+                   "allocated_per_live_byte": round((heap + toast) / (live + toast_live), 3) if live else None}
+            for name, heap, live, dead, free, toast, toast_live, idx in rows}
+
+
 def settle(dsn: str, max_s: float) -> dict:
     """Wait (polling every 2 s) until autovacuum has no table of ours over its threshold, max_s at most."""
     started = time.monotonic()
@@ -234,10 +269,18 @@ def verdict(first: dict, last: dict, cycles: int, autovacuum: str) -> dict:
         growing = (ratio is not None and ratio > BYTES_PER_ROW_LIMIT) or (dead is not None and dead > DEAD_SHARE_LIMIT)
         out[name] = {"bytes_per_live_row_ratio": None if ratio is None else round(ratio, 2), "dead_share": dead,
                      "verdict": "growing without bound" if growing else "bounded"}
+        a_space, b_space = a.get("allocated_per_live_byte"), b.get("allocated_per_live_byte")
+        if a_space and b_space:
+            space_ratio = b_space / a_space
+            out[name] |= {"allocated_per_live_byte": [a_space, b_space],
+                          "space_verdict": "growing without bound" if space_ratio > ALLOCATED_PER_LIVE_LIMIT
+                          else "bounded"}
     out["judged_over_cycles"] = cycles
     out["server_autovacuum"] = autovacuum
     notes = [f"growing: heap bytes per live row > {BYTES_PER_ROW_LIMIT}x cycle 1's or dead tuples > "
-             f"{DEAD_SHARE_LIMIT:.0%} of live ones after the last cycle"]
+             f"{DEAD_SHARE_LIMIT:.0%} of live ones after the last cycle",
+             f"space_verdict (pgstattuple): heap + TOAST bytes per live tuple byte > {ALLOCATED_PER_LIVE_LIMIT}x "
+             "cycle 1's"]
     if cycles < 10:
         notes.append("too few cycles to judge a steady state (use >= 10)")
     if autovacuum != "on":
@@ -319,10 +362,13 @@ def main() -> None:
                 cycle["night"] = settle(dsn, args.settle_max_s)
             stats = table_stats(dsn)
             cycle["tables"] = with_shares(stats, previous)
+            for name, figures in space(dsn).items():
+                cycle["tables"][name] |= figures
             previous = stats
             cycles.append(cycle)
             log(f"cycle {day}/{args.days} ({now:%Y-%m-%d}): {cycle['pipeline']} "
-                + ", ".join(f"{n} {t['total_mb']} MB dead {t['n_dead_tup']}" for n, t in cycle["tables"].items()))
+                + ", ".join(f"{n} {t['total_mb']} MB dead {t['n_dead_tup']} live {t['n_live_tup']} allocated/live "
+                            f"{t.get('allocated_per_live_byte')}" for n, t in cycle["tables"].items()))
         engine_for(url).dispose()
     first, last = cycles[0]["tables"], cycles[-1]["tables"]
     result.update({
@@ -331,7 +377,10 @@ def main() -> None:
         "series": {name: {"total_mb": [c["tables"][name]["total_mb"] for c in cycles],
                           "n_dead_tup": [c["tables"][name]["n_dead_tup"] for c in cycles],
                           "hot_share_this_cycle": [c["tables"][name]["hot_share_this_cycle"] for c in cycles],
-                          "autovacuum_count": [c["tables"][name]["autovacuum_count"] for c in cycles]}
+                          "autovacuum_count": [c["tables"][name]["autovacuum_count"] for c in cycles],
+                          "n_live_tup": [c["tables"][name]["n_live_tup"] for c in cycles],
+                          "allocated_per_live_byte": [c["tables"][name].get("allocated_per_live_byte")
+                                                      for c in cycles]}
                    for name in TABLES if name in first},
         "cycles": [{k: v for k, v in c.items() if k != "tables"} for c in cycles],
         **measure.as_dict(),
