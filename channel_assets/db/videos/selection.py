@@ -23,6 +23,15 @@ from channel_assets.db.videos.tiering import TIERS, WATCHED, VideoTierRules, ran
 FETCH_ROWS = 20_000
 SHARD_SQL = f"(hashtext({{v}}.video_id) & {SHARD_COUNT - 1})"
 
+# Within a tier, rows in the order of the heap pages they sit on, one row per page at a time across a window
+# of PAGE_WINDOW pages: a page's rows then go out in consecutive write groups, not one, so each group's
+# update finds room on the page (HOT, no index entries) once the previous group committed; and a page is
+# written within one checkpoint interval, one full-page image instead of one per row (video-id order
+# scattered a group over ~5,000 pages: 1.1M full-page images, 8.5 GB of WAL at 1M videos).
+PAGE_WINDOW = 8192
+_PAGE = "(v.ctid::text::point)"
+PAGE_ORDER = f"floor({_PAGE}[0] / {PAGE_WINDOW}), {_PAGE}[1], {_PAGE}[0]"
+
 # Videos the app (or the uploads pass) inserted since the last cycle get their schedule row: due at once.
 _ENSURE = f"""
 INSERT INTO video_refresh_schedule (video_uuid, shard, due_at)
@@ -45,7 +54,7 @@ due AS (
 ),
 ranked AS (
     SELECT v.uuid, v.video_id, t.tier,
-           row_number() OVER (ORDER BY {rank_case('t.tier')}, s.refreshed_at NULLS FIRST, v.video_id, v.uuid) AS pos
+           row_number() OVER (ORDER BY {rank_case('t.tier')}, s.refreshed_at NULLS FIRST, {PAGE_ORDER}) AS pos
     FROM due
     JOIN videos_video v ON v.uuid = due.video_uuid
     LEFT JOIN video_refresh_schedule s ON s.video_uuid = v.uuid
