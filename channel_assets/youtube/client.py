@@ -10,7 +10,7 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from urllib.request import getproxies, proxy_bypass
 
 import httpx
@@ -66,6 +66,7 @@ PLAYLIST_FIELDS = (
     "nextPageToken,pageInfo"
 )
 _FEED_HEADERS = {"Accept": "application/atom+xml, application/xml;q=0.9, */*;q=0.1"}
+_API_HEADERS = {"Accept": "application/json"}
 _USER_AGENT = "channel_assets/0.1 (+httpx)"
 
 
@@ -99,23 +100,24 @@ def _describe_transport_error(exc: BaseException) -> str:
     return redact(f"{kind}: {type(exc).__name__}: {exc}")
 
 
-class _FeedConnection:
-    """One keep-alive HTTP/1.1 connection to the feed host on ``http.client`` (one per feed thread).
+class _KeepAliveConnection:
+    """One keep-alive HTTP/1.1 connection on ``http.client`` (one per calling thread), for GETs.
 
-    The feed is one small GET per channel, 100k a day: httpx's per-request machinery (URL and request
-    models, the pool, h11's event loop) cost the pipeline ~0.45 ms of CPU per feed, more than parsing
-    it; this costs ~0.1 ms. Same rules as the httpx path: connect and read timeouts, no redirects
-    followed (a 3xx is a failed feed), gzip accepted. A kept-alive connection the server has closed
-    is reconnected once (the GET is idempotent); any other failure is the caller's to classify."""
+    httpx's per-request machinery (URL and request models, the pool and its lock, h11's event loop) cost
+    the pipeline ~0.45 ms of CPU per feed, more than parsing it, and about 15% of the GIL's time in a
+    million-video refresh; this costs ~0.1 ms. Same rules as the httpx path: connect and read timeouts,
+    no redirects followed (a 3xx is the caller's to classify), gzip accepted. A kept-alive connection the
+    server has closed is reconnected once (the usual idle close: the request never reached it); any other
+    failure is the caller's to classify."""
 
     def __init__(self, scheme: str, host: str, port: int | None, ssl_context, connect_timeout_s: float,
-                 read_timeout_s: float) -> None:
+                 read_timeout_s: float, headers: dict[str, str]) -> None:
         self._args = (host, port)
         self._https = scheme == "https"
         self._ssl = ssl_context
         self._connect_timeout, self._read_timeout = connect_timeout_s, read_timeout_s
         self._conn: http.client.HTTPConnection | None = None
-        self._headers = {**_FEED_HEADERS, "User-Agent": _USER_AGENT, "Accept-Encoding": "gzip"}
+        self._headers = {**headers, "User-Agent": _USER_AGENT, "Accept-Encoding": "gzip"}
 
     def _open(self) -> http.client.HTTPConnection:
         host, port = self._args
@@ -205,13 +207,17 @@ class YouTubeClient:
         self._transport = transport
         self._ssl = httpx.create_ssl_context()  # built once: each pool would load the CA bundle again
         self._http = self._pool(max_connections)
+        # The API's calls, where no transport or proxy needs httpx, go over one kept-alive http.client
+        # connection per calling thread (the pump's threads): the lean path measured beside the feed's.
+        self._api_local = threading.local()
+        self._api_target = self._lean_target(self.base_url, transport)
         # The feed costs no quota, so it has its own concurrency (the caller sizes its feed threads by
         # it), and each feed thread its own one-connection pool: on one shared pool, threads spent more
         # time in httpcore's pool lock (a scan of every connection per request) than in the requests.
         self.feeds_in_flight = max_feeds_in_flight
         self._feed_local = threading.local()
-        self._feed_pools: list[httpx.Client | _FeedConnection] = []
-        self._feed_target = self._lean_feed_target(transport)
+        self._thread_pools: list[httpx.Client | _KeepAliveConnection] = []
+        self._feed_target = self._lean_target(self.feed_base_url, transport)
 
     def _pool(self, size: int) -> httpx.Client:
         return httpx.Client(
@@ -223,12 +229,13 @@ class YouTubeClient:
             follow_redirects=False,
         )
 
-    def _lean_feed_target(self, transport: httpx.BaseTransport | None) -> tuple | None:
-        """(scheme, host, port, path prefix) for ``_FeedConnection``; None where httpx must do the request:
-        a given transport (tests, mocks) or a proxy configured for the feed host (httpx honours those)."""
+    @staticmethod
+    def _lean_target(base_url: str, transport: httpx.BaseTransport | None) -> tuple | None:
+        """(scheme, host, port, path prefix) for ``_KeepAliveConnection``; None where httpx must do the
+        request: a given transport (tests, mocks) or a proxy configured for the host (httpx honours those)."""
         if transport is not None:
             return None
-        split = urlsplit(self.feed_base_url)
+        split = urlsplit(base_url)
         host = split.hostname
         if not host or split.query or split.username or split.password:
             return None
@@ -241,24 +248,30 @@ class YouTubeClient:
         if pool is None:
             pool = self._feed_local.pool = self._pool(1)
             with self._calls_lock:
-                self._feed_pools.append(pool)
+                self._thread_pools.append(pool)
         return pool
 
-    def _feed_connection(self) -> _FeedConnection:
-        conn = getattr(self._feed_local, "conn", None)
+    def _feed_connection(self) -> _KeepAliveConnection:
+        return self._connection(self._feed_local, self._feed_target, _FEED_HEADERS)
+
+    def _api_connection(self) -> _KeepAliveConnection:
+        return self._connection(self._api_local, self._api_target, _API_HEADERS)
+
+    def _connection(self, local: threading.local, target: tuple, headers: dict[str, str]) -> _KeepAliveConnection:
+        conn = getattr(local, "conn", None)
         if conn is None:
-            scheme, host, port, _ = self._feed_target
-            conn = self._feed_local.conn = _FeedConnection(
-                scheme, host, port, self._ssl, self._timeouts.connect, self._timeouts.read)
+            scheme, host, port, _ = target
+            conn = local.conn = _KeepAliveConnection(scheme, host, port, self._ssl, self._timeouts.connect,
+                                                     self._timeouts.read, headers)
             with self._calls_lock:
-                self._feed_pools.append(conn)
+                self._thread_pools.append(conn)
         return conn
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
         self._http.close()
         with self._calls_lock:
-            pools, self._feed_pools = self._feed_pools, []
+            pools, self._thread_pools = self._thread_pools, []
         for pool in pools:
             pool.close()
 
@@ -391,16 +404,25 @@ class YouTubeClient:
     def _attempt(self, resource: str, params: dict[str, Any]) -> dict:
         """One HTTP exchange, classified; breaker bookkeeping happens here."""
         error: YouTubeError | None = None
-        try:
-            response = self._http.get(f"{self.base_url}/youtube/v3/{resource}",
-                                      params={**params, "key": self._key.reveal()})
-        except httpx.UnsupportedProtocol as exc:
-            error = ConfigurationError(redact(f"unsupported URL: {exc}"), reason="badBaseUrl")
-        except httpx.HTTPError as exc:
-            reason = "timeout" if isinstance(exc, httpx.TimeoutException) else "connectionError"
-            error = TransientError(_describe_transport_error(exc), reason=reason)
+        query = {**params, "key": self._key.reveal()}
+        if self._api_target is not None:
+            try:
+                status, content = self._api_connection().get(
+                    f"{self._api_target[3]}/youtube/v3/{resource}?{urlencode(query)}")
+            except (OSError, http.client.HTTPException, zlib.error) as exc:  # timeouts are OSErrors
+                reason = "timeout" if isinstance(exc, TimeoutError) else "connectionError"
+                error = TransientError(_describe_transport_error(exc), reason=reason)
+        else:
+            try:
+                response = self._http.get(f"{self.base_url}/youtube/v3/{resource}", params=query)
+                status, content = response.status_code, response.content
+            except httpx.UnsupportedProtocol as exc:
+                error = ConfigurationError(redact(f"unsupported URL: {exc}"), reason="badBaseUrl")
+            except httpx.HTTPError as exc:
+                reason = "timeout" if isinstance(exc, httpx.TimeoutException) else "connectionError"
+                error = TransientError(_describe_transport_error(exc), reason=reason)
         if error is None:
-            error, payload = self._read(response)
+            error, payload = self._read(status, content)
         # Raised outside the except blocks so no httpx exception (URL with key=) is chained.
         if isinstance(error, TransientError | RateLimited):
             self.breaker.record_failure()
@@ -413,11 +435,11 @@ class YouTubeClient:
         return payload
 
     @staticmethod
-    def _read(response: httpx.Response) -> tuple[YouTubeError | None, Any]:
-        if response.status_code != 200:
-            return classify_error(response.status_code, response.content), None
+    def _read(status: int, content: bytes) -> tuple[YouTubeError | None, Any]:
+        if status != 200:
+            return classify_error(status, content), None
         try:
-            payload = json.loads(response.content)
+            payload = json.loads(content)
             items_of(payload)
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return TransientError("malformed response: body is not JSON", reason="malformedResponse",
