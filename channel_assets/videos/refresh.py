@@ -22,12 +22,17 @@ from threading import Lock
 from sqlalchemy import Engine
 
 from channel_assets.cycle import Cycle
-from channel_assets.db.audit.update_log import AuditEvent, log_run_stop, write_events
+from channel_assets.db.audit.update_log import AuditEvent, log_run_stop
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.refresh.selection import count_due_channels
 from channel_assets.db.videos.selection import DueVideo, DueVideos, select_due_videos
 from channel_assets.db.videos.tiering import VideoTierRules
-from channel_assets.db.videos.writes import AnsweredBatch, BatchOutcome, apply_video_answers
+from channel_assets.db.videos.writes import (
+    AnsweredBatch,
+    BatchOutcome,
+    apply_video_answers,
+    write_batch_events,
+)
 from channel_assets.refresh.error_types import DATABASE_BUSY, INVALID_DATA, error_type_of
 from channel_assets.refresh.pump import Grouping, Pump
 from channel_assets.refresh.quota_gate import CountingGate
@@ -153,12 +158,14 @@ class _Refresher:
                 for o in answered], now=self.cycle.now, rules=self.rules)
             write_ms = int((time.perf_counter() - start) * 1000)
             by_out = dict(zip(map(id, answered), results, strict=True))
+            batch_of = {id(o): n for n, o in enumerate(answered)}
             events = []
             for o in outs:
                 if o.stopped and not o.units:
                     continue  # never called: nothing to tell
-                events += self._events(o, by_out.get(id(o)), write_ms)
-            write_events(conn, events)
+                summary, *availability = self._events(o, by_out.get(id(o)), write_ms)
+                events += [(batch_of.get(id(o)), summary), *((None, e) for e in availability)]
+            write_batch_events(conn, events)
         to_confirm = []
         with self._lock:  # counted once committed: a group the pump retries is never counted twice
             for o in outs:
@@ -175,13 +182,11 @@ class _Refresher:
         counts = {"asked": len(ids), "found": 0, "missing": 0, "invalid": 0, "written": 0, "suspected": 0,
                   "went": 0, "came_back": 0, "failed": 0, "deferred": 0, "second_pass": o.batch.second_pass}
         error = error_type = None
-        changes: dict = {}
         if o.answer is not None and result is not None:
             counts |= {"found": len(o.answer.found), "missing": len(o.answer.missing),
                        "invalid": len(o.answer.invalid), "written": result.written,
                        "suspected": len(set(result.suspected)), "went": len(result.went),
                        "came_back": len(result.came_back)}
-            changes = result.changes
             if o.answer.invalid:
                 error_type = INVALID_DATA
                 error = f"{len(o.answer.invalid)} video(s) answered invalid data, e.g. " + \
@@ -194,7 +199,7 @@ class _Refresher:
             counts |= {"deferred": len(ids), "charged": 0,
                        "why_not_charged": f"{error_type}: deferred to the next run, no failure counted"}
         events = [AuditEvent.of(self.cycle, UPDATE_TYPE, "success" if o.error is None and not o.stopped else "failed",
-                                changes={"batch": counts, **({"changes": changes} if changes else {})},
+                                changes={"batch": counts},
                                 error=error, error_type=error_type, quota_units=o.units,
                                 processing_ms=o.ms + write_ms)]
         if result is not None:
@@ -226,8 +231,8 @@ class _Refresher:
             s.suspected += len(set(result.suspected))
         s.invalid += len(o.answer.invalid)
         s.written += result.written
-        s.title_changes += sum("title" in c for c in result.changes.values())
-        s.description_changes += sum("description" in c for c in result.changes.values())
+        s.title_changes += result.title_changes
+        s.description_changes += result.description_changes
         s.went += len(result.went)
         s.came_back += len(result.came_back)
         s.still_gone += result.still_gone

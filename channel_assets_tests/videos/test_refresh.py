@@ -50,7 +50,24 @@ def test_first_pass_stores_what_the_emulator_says(engine, videos, client_factory
     assert sum(c["batch"]["asked"] for c, _ in logs) == len(ids)
     first = [c for c, _ in logs if "changes" in c]
     assert first and all(c["changes"][vid]["title"][0] == "as imported" for c in first for vid in c["changes"])
+    for part in ("title", "description"):  # the summary's counts are the logged changes'
+        assert getattr(s, f"{part}_changes") == sum(part in ch for c in first for ch in c["changes"].values()) > 0
     assert scheduled == len(ids)
+
+
+def test_the_logged_changes_are_stored_lz4_compressed_where_the_server_has_it(engine, videos, client_factory,
+                                                                             video_gate):
+    videos.store()
+    _refresh(engine, videos, client_factory, video_gate)
+    with engine.connect() as conn:
+        lz4 = conn.exec_driver_sql("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                                   "WHERE name = 'default_toast_compression'").scalar()
+        methods = set(conn.exec_driver_sql(
+            "SELECT pg_column_compression(changes_made) FROM channel_update_logs "
+            "WHERE update_type = 'video_metadata' AND changes_made ? 'changes'").scalars())
+        session_default = conn.exec_driver_sql("SHOW default_toast_compression").scalar()
+    assert methods - {None} == ({"lz4"} if lz4 else {"pglz"})  # some rows are big enough to be compressed
+    assert session_default == "pglz"  # set for the write transaction only
 
 
 def test_nothing_due_after_a_pass_and_changes_logged_old_to_new(engine, videos, client_factory, video_gate):
