@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from channel_assets.youtube import TransientError, parse_channel_list, parse_playlist_page, parse_video_list
-from channel_assets.youtube.parsing import ItemError, parse_duration, parse_rfc3339
+from channel_assets.youtube.parsing import MAX_TAGS, ItemError, _tags, parse_duration, parse_rfc3339
 
 from .conftest import CH1, CH2, channel_item, fixture_json
 
@@ -184,10 +184,25 @@ def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["P", "PT", "1H", "PT1X", "P1Y", "", None, "PT-1S"])
+@pytest.mark.parametrize("text", ["P", "PT", "1H", "PT1X", "P1Y", "", None, "PT-1S", ["PT1S"]])
 def test_bad_durations(text):
+    for _ in range(2):  # durations are cached: a refusal never is
+        with pytest.raises(ItemError):
+            parse_duration(text)
+
+
+@pytest.mark.parametrize("tags,expected", [
+    (None, None), ([], ()), (["a", "b c"], ("a", "b c")), (["nul\x00led", "ok"], ("nulled", "ok")),
+    (["x"] * MAX_TAGS, ("x",) * MAX_TAGS),
+])
+def test_tags(tags, expected):
+    assert _tags({} if tags is None else {"tags": tags}) == expected
+
+
+@pytest.mark.parametrize("tags", ["a,b", ["a", 1], ["a", None], [["a"]], {"a": 1}, ["x"] * (MAX_TAGS + 1)])
+def test_bad_tags(tags):
     with pytest.raises(ItemError):
-        parse_duration(text)
+        _tags({"tags": tags})
 
 
 @pytest.mark.parametrize("payload", [[], "x", {"items": {}}, {"items": "abc"}, None])
