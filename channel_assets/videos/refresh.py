@@ -96,13 +96,10 @@ class VideoRefreshSummary:
 
 @dataclass(frozen=True)
 class _Batch:
+    ids: list[str]  # the distinct video ids asked
     videos: list[tuple]  # (row uuid, video id)
     tiers: list[str]  # of each row, for the deferred counts
     second_pass: bool
-
-    @property
-    def ids(self) -> list[str]:
-        return list(dict.fromkeys(vid for _, vid in self.videos))
 
 
 @dataclass
@@ -118,19 +115,8 @@ class _Outcome:
 def _batches(videos: Iterable[DueVideo], second_pass: bool) -> Iterator[_Batch]:
     """Up to 50 distinct video ids per batch, built as the pump asks for them; every stored row of an id
     rides with it (the rows of one id are adjacent: db.videos.selection.DueVideos)."""
-    rows: list[tuple] = []
-    tiers: list[str] = []
-    ids = 0
-    for v in videos:
-        if not rows or rows[-1][1] != v.video_id:
-            if ids == MAX_IDS_PER_CALL:
-                yield _Batch(rows, tiers, second_pass)
-                rows, tiers, ids = [], [], 0
-            ids += 1
-        rows.append((v.uuid, v.video_id))
-        tiers.append(v.tier)
-    if rows:
-        yield _Batch(rows, tiers, second_pass)
+    for ids, rows, tiers in DueVideos.of(videos).id_batches(MAX_IDS_PER_CALL):
+        yield _Batch(ids, rows, tiers, second_pass)
 
 
 class _Refresher:

@@ -153,6 +153,25 @@ class DueVideos(Sequence[DueVideo]):
                 seen += 1
         return len(self)
 
+    def id_batches(self, max_ids: int) -> Iterator[tuple[list[str], list[tuple[uuid.UUID, str]], list[str]]]:
+        """Consecutive runs of rows holding up to `max_ids` distinct video ids: (the distinct ids, the rows'
+        (uuid, video id) pairs, their tiers), straight from the packed arrays (no DueVideo per row)."""
+        ids, n, start = self._ids, len(self._ids), 0
+        while start < n:
+            distinct: list[str] = []
+            end = start
+            while end < n:
+                vid = ids[end]
+                if not distinct or distinct[-1] != vid:
+                    if len(distinct) == max_ids:
+                        break
+                    distinct.append(vid)
+                end += 1
+            raw = bytes(self._uuids[16 * start:16 * end])
+            rows = [(uuid.UUID(bytes=raw[16 * k:16 * k + 16]), ids[start + k]) for k in range(end - start)]
+            yield distinct, rows, [TIERS[code] for code in self._tiers[start:end]]
+            start = end
+
     def tier_counts(self) -> dict[str, int]:
         return {TIERS[code]: n for code, n in sorted(Counter(self._tiers).items(), key=lambda c: TIERS[c[0]])}
 
