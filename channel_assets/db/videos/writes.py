@@ -97,14 +97,15 @@ _EVENTS = """
 INSERT INTO channel_update_logs (update_type, status, created_at, channel_uuid, channel_id, changes_made,
                                  error_message, error_type, api_quota_used, processing_time_ms, run_id, actor)
 SELECT e.update_type, e.status, e.created_at, e.channel_uuid, e.channel_id,
-       CASE WHEN c.changes IS NULL THEN e.changes ELSE coalesce(e.changes, '{}') || jsonb_build_object('changes', c.changes) END,
+       CASE WHEN c.changes IS NULL THEN e.changes_made
+            ELSE coalesce(e.changes_made, '{}') || jsonb_build_object('changes', c.changes) END,
        e.error_message, e.error_type, e.api_quota_used, e.processing_time_ms, e.run_id, e.actor
 FROM unnest(%(batch)s::int[], %(update_type)s::text[], %(status)s::text[], %(created_at)s::timestamptz[],
-            %(channel_uuid)s::uuid[], %(channel_id)s::text[], %(changes)s::jsonb[], %(error_message)s::text[],
+            %(channel_uuid)s::uuid[], %(channel_id)s::text[], %(changes_made)s::jsonb[], %(error_message)s::text[],
             %(error_type)s::text[], %(api_quota_used)s::int[], %(processing_time_ms)s::int[], %(run_id)s::text[],
             %(actor)s::text[])
-     AS e(batch, update_type, status, created_at, channel_uuid, channel_id, changes, error_message, error_type,
-          api_quota_used, processing_time_ms, run_id, actor)
+     AS e(batch, update_type, status, created_at, channel_uuid, channel_id, changes_made, error_message,
+          error_type, api_quota_used, processing_time_ms, run_id, actor)
 LEFT JOIN video_changes_out c ON c.batch = e.batch"""
 
 # The batch audit rows carry every changed title and description (tens of KB each on a first pass over
@@ -196,10 +197,8 @@ def write_batch_events(conn: Connection, events: Sequence[tuple[int | None, Audi
     the index of the batch (in that call) whose title and description changes it carries, or None."""
     if not events:
         return
-    rows = [(batch, e.update_type, e.status, e.created_at, e.channel_uuid, e.channel_id,
-             None if e.changes is None else Jsonb(e.changes), e.error, e.error_type, e.quota_units, e.processing_ms,
-             e.run_id, e.actor) for batch, e in events]
-    names = ("batch", "update_type", "status", "created_at", "channel_uuid", "channel_id", "changes", "error_message",
-             "error_type", "api_quota_used", "processing_time_ms", "run_id", "actor")
+    rows = [e.row() for _, e in events]  # the audit layer's one mapping of an event to its columns
+    columns = {name: [r[name] for r in rows] for name in rows[0]}
+    columns["changes_made"] = [None if c is None else Jsonb(c) for c in columns["changes_made"]]
     with conn.connection.driver_connection.cursor() as cur:
-        cur.execute(_EVENTS, dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)))
+        cur.execute(_EVENTS, columns | {"batch": [batch for batch, _ in events]})
