@@ -21,6 +21,7 @@ as a count of mismatches; the videos and watch rows counted before and after (no
     .venv/bin/python bench/videos.py --videos 1000000 --full-pages     # pages the app filled before adoption
     .venv/bin/python bench/videos.py --videos 10000 --unscheduled      # the run makes the schedule rows itself
     .venv/bin/python bench/videos.py --videos 1000000 --force-custom-plans  # no generic plan for the write
+    .venv/bin/python bench/videos.py --videos 1000000 --steady-state   # the second pass, a day after the first
 
 A missing ``video_metadata`` asset is a loud failure (exit 2, ``bench.common.find_asset``), never a fake figure.
 """
@@ -54,6 +55,7 @@ from bench.common import (  # noqa: E402
 from bench.populate import videos_template  # noqa: E402
 from bench.refresh import configure_env  # noqa: E402
 from bench.video_truth import compare_with_truth, template_resolves  # noqa: E402
+from channel_assets.db.core.engine import engine_for  # noqa: E402
 
 ASSET = "video_metadata"
 # The pipeline's quota must not be what stops a 1M-video pass (20,000 units): the day's limit is raised so
@@ -72,17 +74,58 @@ def _lsn(dsn: str) -> str:
         return conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]
 
 
-def write_stats(dsn: str, lsn0: str) -> dict:
-    """What the run wrote, per table (this clone's own counters: inserts, updates, the HOT share, size), and
-    the WAL the server wrote meanwhile (server-wide: other sessions' writes are in it too)."""
+_COUNTERS = ("SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+             "WHERE n_tup_ins + n_tup_upd + n_tup_del > 0")
+
+
+def table_counters(dsn: str) -> dict[str, tuple[int, int, int]]:
+    """Each table's inserts, updates and HOT updates so far (this database's own counters)."""
     with psycopg.connect(dsn) as conn:
-        rows = conn.execute(
-            "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, pg_total_relation_size(relid) FROM pg_stat_user_tables "
-            "WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname").fetchall()
+        return {name: tuple(counts) for name, *counts in conn.execute(_COUNTERS).fetchall()}
+
+
+def settled_counters(dsn: str, timeout_s: float = 15.0) -> dict[str, tuple[int, int, int]]:
+    """The counters once no closing backend is still adding to them (a backend flushes its own when it
+    exits, after its client has gone): two reads half a second apart agree."""
+    last, deadline = table_counters(dsn), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = table_counters(dsn)
+        if now == last:
+            break
+        last = now
+    return last
+
+
+def write_stats(dsn: str, lsn0: str, counters0: dict[str, tuple[int, int, int]]) -> dict:
+    """What the run wrote, per table (this clone's own counters since `counters0`: inserts, updates, the HOT
+    share; the size), and the WAL the server wrote meanwhile (server-wide: other sessions' writes are in it)."""
+    with psycopg.connect(dsn) as conn:
+        sizes = dict(conn.execute("SELECT relname, pg_total_relation_size(relid) FROM pg_stat_user_tables").fetchall())
         wal = conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)", (lsn0,)).fetchone()[0]
-    return {"tables": {name: {"inserted": ins, "updated": upd, "hot_share": round(hot / upd, 3) if upd else None,
-                              "total_mb": round(size / 2**20, 1)} for name, ins, upd, hot, size in rows},
-            "wal_mb_server_wide": round(float(wal) / 2**20, 1)}
+    tables = {}
+    for name, counts in sorted(settled_counters(dsn).items()):
+        ins, upd, hot = (now - before for now, before in zip(counts, counters0.get(name, (0, 0, 0)), strict=True))
+        if ins or upd:
+            tables[name] = {"inserted": ins, "updated": upd, "hot_share": round(hot / upd, 3) if upd else None,
+                            "total_mb": round(sizes[name] / 2**20, 1)}
+    return {"tables": tables, "wal_mb_server_wide": round(float(wal) / 2**20, 1)}
+
+
+def a_day_later(dsn: str, emulator: Emulator) -> None:
+    """Between two passes: what a day does to the database (autovacuum's VACUUM ANALYZE of the rewritten
+    tables, checkpoints), the emulator's clock a day on (counts move; some videos go or come back), and
+    every video due again at once, so the next pass refreshes all of them a second time."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        # The first pass's pooled backends, idle, would flush their table counters only ~10 s later: ended
+        # now, they flush them as they exit, so the measured pass's counters start after them.
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        conn.execute("UPDATE video_refresh_schedule SET due_at = '-infinity'")
+        for table in ("videos_video", "video_refresh_schedule", "channel_update_logs"):
+            conn.execute(f"VACUUM (ANALYZE) {table}")
+        conn.execute("CHECKPOINT")
+    emulator.http.post("/_emulator/clock", json={"advance_days": 1}).raise_for_status()
 
 
 def run_pipeline() -> dict:
@@ -114,7 +157,19 @@ def measured_refresh(template: str, channels: int, args: argparse.Namespace) -> 
         t0 = time.perf_counter()
         warm_up()  # the process's one-time costs, so the run and the empty run below pay the same
         out["process_warm_up_s"] = round(time.perf_counter() - t0, 2)
+        if args.steady_state:
+            log(f"steady state: a first pass over the {args.videos} videos (not measured), then a day later ...")
+            first = run_pipeline()
+            require(first["run_success"], "the first (unmeasured) pass failed")
+            engine_for(db_url).dispose()
+            t0 = time.perf_counter()
+            a_day_later(dsn, emulator)
+            out["first_pass"] = {k: (first["asset_metadata"] or {}).get(k)
+                                 for k in ("wall_s", "written", "title_changes", "went_unavailable")}
+            out["a_day_later_s"] = round(time.perf_counter() - t0, 2)
+            out["emulator_clock"] = emulator.clock()
         stats0, quota0, lsn0 = emulator.stats(), sum(emulator.quota()["used"].values()), _lsn(dsn)
+        counters0 = settled_counters(dsn)
         log(f"video refresh of {args.videos} videos ({channels} channels) at {args.latency_ms} ms ...")
         measure = Measure()
         with measure.run():
@@ -157,10 +212,8 @@ def measured_refresh(template: str, channels: int, args: argparse.Namespace) -> 
             "db_matches_truth": check["mismatched"] == 0 and check["checked"] == args.videos,
             "truth_check": check,
         })
-        from channel_assets.db.core.engine import engine_for
-
         engine_for(db_url).dispose()
-        out["writes"] = write_stats(dsn, lsn0)  # after the comparison: the backends' counters are flushed by then
+        out["writes"] = write_stats(dsn, lsn0, counters0)  # the pool's backends gone: their counters are flushed
     return out
 
 
@@ -187,6 +240,9 @@ def main() -> None:
                    help="plan_cache_mode = force_custom_plan on the run's database: psycopg prepares a statement on "
                         "its 5th execution and PostgreSQL's generic plan of the video write (from its 11th) takes "
                         "~30 s per 5,000-row group instead of ~1 s")
+    p.add_argument("--steady-state", action="store_true",
+                   help="measure a second pass: a first pass (not measured), then VACUUM ANALYZE, the clock a day "
+                        "on and every video due again; the rows no longer grow, so most updates are HOT")
     p.add_argument("--rebuild", action="store_true", help="rebuild the cached template")
     p.add_argument("--check-template", action="store_true", help="only check the template's ids against the world")
     args = p.parse_args()
@@ -194,6 +250,7 @@ def main() -> None:
                                     not args.unscheduled, args.rebuild)
     channels = pop["channels"]
     result: dict = {"scenario": "videos", "videos": args.videos, "channels": channels,
+                    "pass": "second (steady state)" if args.steady_state else "first",
                     "latency_ms": args.latency_ms, "in_flight": args.in_flight, "advance_days": args.advance_days,
                     "backend": "postgres", "emulator": "subprocess", "quota_daily_limit": QUOTA_DAILY_LIMIT,
                     "plan_cache_mode": "force_custom_plan (database setting, not the pipeline's)"
