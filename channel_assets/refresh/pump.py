@@ -35,6 +35,7 @@ from sqlalchemy import Engine
 from channel_assets.cycle import Cycle
 from channel_assets.db.audit.update_log import log_run_stop
 from channel_assets.db.core.engine import is_retryable
+from channel_assets.refresh.collector import quiet_collector
 from channel_assets.refresh.error_types import CIRCUIT_OPEN, QUOTA_EXCEEDED, TRANSIENT
 from channel_assets.youtube import (
     CircuitOpen,
@@ -155,6 +156,10 @@ class Pump(Generic[Item, Answer]):
 
     def run(self, items: Sequence[Item]) -> PumpResult:
         """Fetch and write every item; see the module docstring."""
+        with quiet_collector():
+            return self._run(items)
+
+    def _run(self, items: Sequence[Item]) -> PumpResult:
         g = self.grouping
         result = PumpResult()
         ready: SimpleQueue[Future] = SimpleQueue()

@@ -33,6 +33,7 @@ from channel_assets.db.videos.writes import (
     apply_video_answers,
     write_batch_events,
 )
+from channel_assets.refresh.collector import quiet_collector
 from channel_assets.refresh.error_types import DATABASE_BUSY, INVALID_DATA, error_type_of
 from channel_assets.refresh.pump import Grouping, Pump
 from channel_assets.refresh.quota_gate import CountingGate
@@ -287,6 +288,12 @@ def refresh_video_shards(engine: Engine, client: YouTubeClient, gate: CountingGa
     """One cycle's video refresh over the shards, after the channels: the units the still-due channels
     need (1 per 50) are left for them first, then the video gate's own cap applies (`gate` must sit on a
     ledger with a video limit: QuotaLedger(video_limit=...))."""
+    with quiet_collector():  # reading a million due rows churns as much as refreshing them
+        return _refresh_video_shards(engine, client, gate, cycle, shards, rules, in_flight)
+
+
+def _refresh_video_shards(engine: Engine, client: YouTubeClient, gate: CountingGate, cycle: Cycle,
+                          shards: Sequence[int], rules: VideoTierRules, in_flight: int) -> VideoRefreshSummary:
     due = select_due_videos(engine, shards, cycle.now, rules)
     channel_units = math.ceil(count_due_channels(engine, cycle.now) / MAX_IDS_PER_CALL)
     status = gate.status()
