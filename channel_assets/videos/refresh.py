@@ -98,7 +98,7 @@ class VideoRefreshSummary:
 @dataclass(frozen=True)
 class _Batch:
     ids: list[str]  # the distinct video ids asked
-    videos: list[tuple]  # (row uuid, video id)
+    videos: list[tuple]  # (row uuid as its 16 bytes, video id)
     tiers: list[str]  # of each row, for the deferred counts
     second_pass: bool
 
@@ -160,8 +160,8 @@ class _Refresher:
                 result = by_out.get(id(o))
                 if result is not None and not o.batch.second_pass:
                     suspected = set(result.suspected)
-                    to_confirm += [DueVideo(u, vid, tier) for (u, vid), tier in zip(o.batch.videos, o.batch.tiers,
-                                                                                    strict=True) if vid in suspected]
+                    to_confirm += [(u, vid, tier) for (u, vid), tier in zip(o.batch.videos, o.batch.tiers, strict=True)
+                                   if vid in suspected]
         return to_confirm
 
     def _events(self, o: _Outcome, result: BatchOutcome | None, write_ms: int) -> list[AuditEvent]:
@@ -239,7 +239,7 @@ class _Refresher:
         start = time.perf_counter()
         try:
             first = self.pump.run(_batches(videos, False))
-            to_confirm = [row for rows in first.written for row in rows]
+            to_confirm = DueVideos(row for rows in first.written for row in rows).with_ids_adjacent()
             second = self.pump.run(_batches(to_confirm, True))
         finally:
             self.pump.close()

@@ -3,6 +3,8 @@ time; nothing is deleted; a video that comes back is available again."""
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import func, insert, select
 
 from channel_assets.cycle import Cycle
@@ -27,7 +29,7 @@ def _one_pass_of(engine, videos, client_factory, video_gate, rows, run="one-pass
     finally:
         refresher.pump.close()
         gate.release()
-    return refresher.summary, [(v.uuid, v.video_id) for rows in result.written for v in rows]
+    return refresher.summary, [(uuid.UUID(bytes=u), vid) for rows in result.written for u, vid, _ in rows]
 
 
 def _all(engine, videos) -> list[DueVideo]:

@@ -68,3 +68,20 @@ def test_the_budget_cut_counts_distinct_ids_and_the_deferred_rows_by_tier(engine
     assert deferred == {"monthly": 81}
     everything, none = plan_within_budget(due, 3)
     assert len(everything) == 132 and none == {}
+
+
+def test_rows_given_as_uuid_bytes_pack_alike_and_repeated_ids_are_grouped_in_first_seen_order():
+    rows = [(uuid.uuid4(), vid, "daily") for vid in ("aaa", "bbb", "aaa", "ccc", "bbb", "aaa")]
+    packed = DueVideos((u.bytes, vid, tier) for u, vid, tier in rows)
+    assert [v.uuid for v in packed] == [u for u, _, _ in rows]
+    grouped = packed.with_ids_adjacent()
+    assert [v.video_id for v in grouped] == ["aaa", "aaa", "aaa", "bbb", "bbb", "ccc"]
+    assert [v.uuid for v in grouped] == [rows[i][0] for i in (0, 2, 5, 1, 4, 3)]
+    distinct = DueVideos(rows[:2])
+    assert distinct.with_ids_adjacent() is distinct  # nothing repeated: nothing copied
+
+
+def test_batches_carry_the_row_uuids_as_bytes():
+    rows = [DueVideo(uuid.uuid4(), f"id{n:09d}", "daily") for n in range(3)]
+    (batch,) = _batches(DueVideos.of(rows), False)
+    assert batch.videos == [(v.uuid.bytes, v.video_id) for v in rows]

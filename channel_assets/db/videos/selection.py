@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.core.sharding import SHARD_COUNT
+from channel_assets.db.core.uuid_bytes import read_uuids_as_bytes
 from channel_assets.db.videos.tiering import TIERS, WATCHED, VideoTierRules, rank_case, tier_case
 
 FETCH_ROWS = 20_000
@@ -51,17 +52,14 @@ due AS (
     UNION
     SELECT s.video_uuid FROM w JOIN video_refresh_schedule s ON s.video_uuid = w.video_id
     WHERE s.shard = ANY(%(shards)s) AND (s.refreshed_at IS NULL OR s.refreshed_at <= %(watched_due)s)
-),
-ranked AS (
-    SELECT v.uuid, v.video_id, t.tier,
-           row_number() OVER (ORDER BY {rank_case('t.tier')}, s.refreshed_at NULLS FIRST, {PAGE_ORDER}) AS pos
-    FROM due
-    JOIN videos_video v ON v.uuid = due.video_uuid
-    LEFT JOIN video_refresh_schedule s ON s.video_uuid = v.uuid
-    LEFT JOIN w ON w.video_id = v.uuid
-    CROSS JOIN LATERAL (SELECT {tier_case()} AS tier) t
 )
-SELECT uuid, video_id, tier FROM ranked ORDER BY min(pos) OVER (PARTITION BY video_id), pos"""
+SELECT v.uuid, v.video_id, t.tier
+FROM due
+JOIN videos_video v ON v.uuid = due.video_uuid
+LEFT JOIN video_refresh_schedule s ON s.video_uuid = v.uuid
+LEFT JOIN w ON w.video_id = v.uuid
+CROSS JOIN LATERAL (SELECT {tier_case()} AS tier) t
+ORDER BY {rank_case('t.tier')}, s.refreshed_at NULLS FIRST, {PAGE_ORDER}"""
 
 _BY_ID = f"""
 WITH w AS ({WATCHED})
@@ -85,15 +83,16 @@ class DueVideo:
 class DueVideos(Sequence[DueVideo]):
     """Due videos, packed: 16 bytes of uuid and a tier code per row beside the id strings, about 90 bytes a
     row against some 300 as DueVideo objects (a million due videos must fit the run's 500 MB). Rows of one
-    video id (stored once per channel) are adjacent, so a batch of distinct ids is a run of rows.
-    Indexing gives a DueVideo, slicing another DueVideos."""
+    video id (stored once per channel) are adjacent once `with_ids_adjacent` has run, so a batch of
+    distinct ids is a run of rows. Built from (uuid, video id, tier) rows, the uuid a `uuid.UUID` or its 16
+    bytes (db.core.uuid_bytes). Indexing gives a DueVideo, slicing another DueVideos."""
 
     __slots__ = ("_uuids", "_ids", "_tiers")
 
-    def __init__(self, rows: Iterable[tuple[uuid.UUID, str, str]] = ()) -> None:
+    def __init__(self, rows: Iterable[tuple[uuid.UUID | bytes, str, str]] = ()) -> None:
         self._uuids, self._ids, self._tiers = bytearray(), [], bytearray()
         for row_uuid, video_id, tier in rows:
-            self._uuids += row_uuid.bytes
+            self._uuids += row_uuid if type(row_uuid) is bytes else row_uuid.bytes
             self._ids.append(video_id)
             self._tiers.append(_TIER_CODE[tier])
 
@@ -102,10 +101,36 @@ class DueVideos(Sequence[DueVideo]):
         """Packed from DueVideo objects in their order, the later rows of an id moved up beside its first."""
         if isinstance(videos, DueVideos):
             return videos
-        rows_of: dict[str, list[DueVideo]] = {}
-        for v in videos:
-            rows_of.setdefault(v.video_id, []).append(v)
-        return cls((v.uuid, v.video_id, v.tier) for rows in rows_of.values() for v in rows)
+        return cls((v.uuid, v.video_id, v.tier) for v in videos).with_ids_adjacent()
+
+    def with_ids_adjacent(self) -> DueVideos:
+        """The same rows, each video id's later rows moved up beside its first. An id stored under two
+        channels is rare: one set of the ids shows there is none, and then nothing is copied."""
+        ids = self._ids
+        if len(set(ids)) == len(ids):
+            return self
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        for vid in ids:
+            (repeated if vid in seen else seen).add(vid)
+        rows_of: dict[str, list[int]] = {}
+        for i, vid in enumerate(ids):
+            if vid in repeated:
+                rows_of.setdefault(vid, []).append(i)
+        order: list[int] = []
+        for i, vid in enumerate(ids):
+            if vid not in repeated:
+                order.append(i)
+            elif rows_of[vid][0] == i:
+                order += rows_of[vid]
+        return self._take(order)
+
+    def _take(self, rows: list[int]) -> DueVideos:
+        part = DueVideos()
+        part._ids = [self._ids[i] for i in rows]
+        part._tiers = bytearray(self._tiers[i] for i in rows)
+        part._uuids = bytearray(b"".join(self._uuids[16 * i:16 * i + 16] for i in rows))
+        return part
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -129,13 +154,7 @@ class DueVideos(Sequence[DueVideo]):
     def keeping_ids(self, keep: Callable[[str], bool]) -> DueVideos:
         """The rows whose video id passes `keep`, still packed."""
         kept = [i for i, vid in enumerate(self._ids) if keep(vid)]
-        if len(kept) == len(self):
-            return self
-        part = DueVideos()
-        part._ids = [self._ids[i] for i in kept]
-        part._tiers = bytearray(self._tiers[i] for i in kept)
-        part._uuids = bytearray(b"".join(self._uuids[16 * i:16 * i + 16] for i in kept))
-        return part
+        return self if len(kept) == len(self) else self._take(kept)
 
     def video_ids(self) -> list[str]:
         return list(self._ids)
@@ -153,9 +172,9 @@ class DueVideos(Sequence[DueVideo]):
                 seen += 1
         return len(self)
 
-    def id_batches(self, max_ids: int) -> Iterator[tuple[list[str], list[tuple[uuid.UUID, str]], list[str]]]:
+    def id_batches(self, max_ids: int) -> Iterator[tuple[list[str], list[tuple[bytes, str]], list[str]]]:
         """Consecutive runs of rows holding up to `max_ids` distinct video ids: (the distinct ids, the rows'
-        (uuid, video id) pairs, their tiers), straight from the packed arrays (no DueVideo per row)."""
+        (uuid bytes, video id) pairs, their tiers), straight from the packed arrays (no object per uuid)."""
         ids, n, start = self._ids, len(self._ids), 0
         while start < n:
             distinct: list[str] = []
@@ -168,7 +187,7 @@ class DueVideos(Sequence[DueVideo]):
                     distinct.append(vid)
                 end += 1
             raw = bytes(self._uuids[16 * start:16 * end])
-            rows = [(uuid.UUID(bytes=raw[16 * k:16 * k + 16]), ids[start + k]) for k in range(end - start)]
+            rows = [(raw[16 * k:16 * k + 16], ids[start + k]) for k in range(end - start)]
             yield distinct, rows, [TIERS[code] for code in self._tiers[start:end]]
             start = end
 
@@ -200,10 +219,11 @@ def select_due_videos(engine: Engine, shards: Sequence[int], now: datetime, rule
         raw = conn.connection.driver_connection
         with raw.cursor() as setup:
             setup.execute("SET LOCAL jit = off")
-        with raw.cursor(name="due_videos") as cur:
+        with raw.cursor(name="due_videos", binary=True) as cur:
+            read_uuids_as_bytes(cur)
             cur.itersize = FETCH_ROWS
             cur.execute(_DUE, rules.params(now) | {"shards": list(shards)})
-            return DueVideos(cur)
+            return DueVideos(cur).with_ids_adjacent()
 
 
 def videos_by_id(engine: Engine, video_ids: Sequence[str], now: datetime, rules: VideoTierRules) -> DueVideos:

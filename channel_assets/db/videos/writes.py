@@ -25,6 +25,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import Connection
 
 from channel_assets.db.audit.update_log import AuditEvent
+from channel_assets.db.core.uuid_bytes import write_bytes_as_uuids
 from channel_assets.db.videos.tiering import VideoTierRules, age_next_due
 
 MISSING_REASON = "deleted"  # deleted or private: an API-key answer leaves both out, indistinguishable
@@ -53,7 +54,7 @@ WITH d AS (
            (t.verdict IS NOT NULL AND (t.second_pass OR v.unavailable_suspected_at IS NOT NULL
                                        OR v.unavailable_at IS NOT NULL)) AS confirmed
     FROM video_meta_in t JOIN videos_video v ON v.uuid = t.uuid
-    WHERE v.uuid = ANY(%(uuids)s)
+    WHERE v.uuid = ANY(%(uuids)b)
 ), n AS (
     SELECT d.*,
            CASE WHEN d.confirmed THEN d.verdict WHEN d.verdict IS NOT NULL THEN d.old_reason END AS new_reason,
@@ -63,7 +64,7 @@ WITH d AS (
 ), u AS (
     UPDATE videos_video v SET {', '.join(f'{c} = {e}' for c, e in zip(VALUES + _AVAILABILITY, _NEW + _NEW_AVAILABILITY, strict=True))},
            metadata_refreshed_at = %(now)s, updated_at = %(now)s
-    FROM n WHERE v.uuid = n.uuid AND v.uuid = ANY(%(uuids)s)
+    FROM n WHERE v.uuid = n.uuid AND v.uuid = ANY(%(uuids)b)
       AND ({', '.join(f'v.{c}' for c in VALUES + _AVAILABILITY)})
           IS DISTINCT FROM ({', '.join(_NEW + _NEW_AVAILABILITY)})
     RETURNING v.uuid
@@ -80,7 +81,7 @@ WITH d AS (
     SET due_at = CASE WHEN n.confirmed THEN %(recheck_next)s
                       ELSE {age_next_due('coalesce(n.published_at, n.stored_published)')} END,
         refreshed_at = %(now)s
-    FROM n WHERE s.video_uuid = n.uuid AND s.video_uuid = ANY(%(uuids)s) AND (n.verdict IS NULL OR n.confirmed)
+    FROM n WHERE s.video_uuid = n.uuid AND s.video_uuid = ANY(%(uuids)b) AND (n.verdict IS NULL OR n.confirmed)
 )
 SELECT n.batch, n.video_id, n.verdict, n.confirmed, n.old_reason, n.new_reason, NULL::bigint, NULL::bigint,
        NULL::bigint
@@ -114,15 +115,15 @@ LEFT JOIN video_changes_out c ON c.batch = e.batch"""
 _LZ4 = ("SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings "
         "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)")
 
-_RETRY_INVALID = "UPDATE video_refresh_schedule SET due_at = %(invalid_next)s WHERE video_uuid = ANY(%(uuids)s)"
+_RETRY_INVALID = "UPDATE video_refresh_schedule SET due_at = %(invalid_next)s WHERE video_uuid = ANY(%(uuids)b)"
 
 
 @dataclass(frozen=True, slots=True)
 class AnsweredBatch:
     """One videos.list answer: `videos` the (row uuid, video id) pairs asked (a video id may be stored once
-    per channel), `found` id -> parsed details, `missing` ids left out, `invalid` ids -> why unusable."""
+    per channel; the uuid as its 16 bytes or a uuid.UUID), `found` id -> parsed details, `missing` ids left out, `invalid` ids -> why unusable."""
 
-    videos: Sequence[tuple[uuid.UUID, str]]
+    videos: Sequence[tuple[uuid.UUID | bytes, str]]
     found: Mapping[str, Any]
     missing: Sequence[str]
     invalid: Mapping[str, str]
@@ -144,10 +145,11 @@ def apply_video_answers(conn: Connection, batches: Sequence[AnsweredBatch], *, n
                         rules: VideoTierRules) -> list[BatchOutcome]:
     """Write a group of answered batches inside the caller's transaction; one outcome per batch."""
     outcomes = [BatchOutcome() for _ in batches]
-    uuids: list[uuid.UUID] = []
-    invalid: list[uuid.UUID] = []
+    uuids: list[bytes] = []
+    invalid: list[bytes] = []
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:
+        write_bytes_as_uuids(cur)
         # As for channels (db.refresh.channel_writes): re-runs converge, the pages are hot, no JIT. Custom plans:
         # psycopg prepares the apply statement on its 5th run and PostgreSQL then settles on a generic plan
         # that ignores the temp table's size (a 5,000-row group went from ~1 s to 28-41 s).
@@ -158,6 +160,8 @@ def apply_video_answers(conn: Connection, batches: Sequence[AnsweredBatch], *, n
             for n, b in enumerate(batches):
                 missing = set(b.missing)
                 for row_uuid, vid in b.videos:
+                    if type(row_uuid) is not bytes:
+                        row_uuid = row_uuid.bytes  # one element type for the uuid[] parameters
                     d = b.found.get(vid)
                     if d is not None:
                         copy.write_row((row_uuid, vid, n, True, d.unavailable, b.second_pass, d.title, d.description,
