@@ -31,8 +31,11 @@ from channel_assets.db.videos.tiering import VideoTierRules, age_next_due
 MISSING_REASON = "deleted"  # deleted or private: an API-key answer leaves both out, indistinguishable
 VALUES = ("title", "description", "tags", "thumbnail_url", "published_at", "duration", "view_count", "like_count",
           "comment_count", "privacy_status", "upload_status", "embeddable", "region_restriction")
-_TYPES = ("text", "text", "jsonb", "text", "timestamptz", "int4", "int8", "int8", "int8", "text", "text", "bool",
+_TYPES = ("text", "text", "text[]", "text", "timestamptz", "int4", "int8", "int8", "int8", "text", "text", "bool",
           "jsonb")
+# The answer's values as the stored columns hold them: tags arrive as text[] (psycopg dumps a list of str in
+# C; as jsonb each list went through json.dumps, ~2 s of the writers' GIL time at 1M) and become jsonb here.
+_AS_STORED = {"tags": "to_jsonb(n.tags)"}
 
 _TEMP = f"""
 CREATE TEMP TABLE IF NOT EXISTS video_meta_in (
@@ -43,7 +46,7 @@ _COPY = (f"COPY video_meta_in (uuid, video_id, batch, listed, verdict, second_pa
          "FROM STDIN (FORMAT BINARY)")
 _COPY_TYPES = ("uuid", "text", "int4", "bool", "text", "bool", *_TYPES)
 _AVAILABILITY = ("unavailable_reason", "unavailable_at", "unavailable_suspected_at", "metadata_refresh_requested_at")
-_NEW = [f"CASE WHEN n.listed THEN n.{c} ELSE v.{c} END" for c in VALUES]
+_NEW = [f"CASE WHEN n.listed THEN {_AS_STORED.get(c, 'n.' + c)} ELSE v.{c} END" for c in VALUES]
 _NEW_AVAILABILITY = ["n.new_reason", "n.new_at", "n.new_suspected", "NULL::timestamptz"]
 
 # Every CTE reads one snapshot: `d` holds the stored values while `u` writes the new ones.
