@@ -10,8 +10,9 @@ its CPU; at 1M perf put the collector at a quarter of the pipeline process's CPU
 `quiet_collector()` freezes what lives when the pass starts (`gc.freeze`: later collections skip it; it
 is the process's long-lived heap, not the pass's garbage) and raises the young threshold to
 YOUNG_THRESHOLD: the same 300k refresh made no full collection and 65 young ones, 0.3-0.4 s. Both are
-undone when the last pass in the process ends (passes may nest, or overlap in threads). Collection still
-runs: a reference cycle the pass makes is freed, only later.
+undone when the last pass in the process ends (passes may nest, or overlap in threads), except a freeze
+the process had made before: that heap stays frozen. Collection still runs: a reference cycle the pass
+makes is freed, only later.
 """
 
 from __future__ import annotations
@@ -26,15 +27,16 @@ YOUNG_THRESHOLD = 100_000
 _lock = threading.Lock()
 _depth = 0
 _saved: tuple[int, ...] = ()
+_frozen_before = False
 
 
 @contextmanager
 def quiet_collector() -> Iterator[None]:
     """Freeze the heap and collect less often for the duration (see the module docstring)."""
-    global _depth, _saved
+    global _depth, _saved, _frozen_before
     with _lock:
         if _depth == 0:
-            _saved = gc.get_threshold()
+            _saved, _frozen_before = gc.get_threshold(), gc.get_freeze_count() > 0
             gc.freeze()
             if _saved[0]:  # 0: automatic collection is off, and stays off
                 gc.set_threshold(max(YOUNG_THRESHOLD, _saved[0]), *_saved[1:])
@@ -46,4 +48,5 @@ def quiet_collector() -> Iterator[None]:
             _depth -= 1
             if _depth == 0:
                 gc.set_threshold(*_saved)
-                gc.unfreeze()
+                if not _frozen_before:  # a heap the process's owner froze stays frozen
+                    gc.unfreeze()

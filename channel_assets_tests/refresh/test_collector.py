@@ -15,6 +15,7 @@ def default_collector():
     gc.unfreeze()
     gc.set_threshold(700, 10, 10)
     yield
+    gc.unfreeze()
     gc.set_threshold(*saved)
 
 
@@ -40,6 +41,15 @@ def test_restored_when_the_pass_fails():
         raise RuntimeError("boom")
     assert gc.get_threshold() == (700, 10, 10)
     assert gc.get_freeze_count() == 0
+
+
+def test_a_heap_frozen_before_the_pass_stays_frozen():
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    with quiet_collector():
+        pass
+    assert gc.get_freeze_count() >= frozen > 0
+    assert gc.get_threshold() == (700, 10, 10)
 
 
 def test_automatic_collection_switched_off_stays_off():
