@@ -124,7 +124,8 @@ _RETRY_INVALID = "UPDATE video_refresh_schedule SET due_at = %(invalid_next)s WH
 @dataclass(frozen=True, slots=True)
 class AnsweredBatch:
     """One videos.list answer: `videos` the (row uuid, video id) pairs asked (a video id may be stored once
-    per channel; the uuid as its 16 bytes or a uuid.UUID), `found` id -> parsed details, `missing` ids left out, `invalid` ids -> why unusable."""
+    per channel; the uuid as its 16 bytes or a uuid.UUID), `found` id -> parsed details, `missing` ids
+    left out, `invalid` ids -> why unusable."""
 
     videos: Sequence[tuple[uuid.UUID | bytes, str]]
     found: Mapping[str, Any]
