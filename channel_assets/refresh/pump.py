@@ -154,12 +154,9 @@ class Pump(Generic[Item, Answer]):
                 raise
             return False, (answers, exc)
 
+    @quiet_collector()
     def run(self, items: Sequence[Item]) -> PumpResult:
         """Fetch and write every item; see the module docstring."""
-        with quiet_collector():
-            return self._run(items)
-
-    def _run(self, items: Sequence[Item]) -> PumpResult:
         g = self.grouping
         result = PumpResult()
         ready: SimpleQueue[Future] = SimpleQueue()

@@ -283,17 +283,12 @@ def plan_within_budget(videos: DueVideos, units_left: int) -> tuple[DueVideos, d
     return videos[:take], videos[take:].tier_counts()
 
 
+@quiet_collector()  # reading a million due rows churns as much as refreshing them
 def refresh_video_shards(engine: Engine, client: YouTubeClient, gate: CountingGate, cycle: Cycle,
                          shards: Sequence[int], rules: VideoTierRules, *, in_flight: int = 16) -> VideoRefreshSummary:
     """One cycle's video refresh over the shards, after the channels: the units the still-due channels
     need (1 per 50) are left for them first, then the video gate's own cap applies (`gate` must sit on a
     ledger with a video limit: QuotaLedger(video_limit=...))."""
-    with quiet_collector():  # reading a million due rows churns as much as refreshing them
-        return _refresh_video_shards(engine, client, gate, cycle, shards, rules, in_flight)
-
-
-def _refresh_video_shards(engine: Engine, client: YouTubeClient, gate: CountingGate, cycle: Cycle,
-                          shards: Sequence[int], rules: VideoTierRules, in_flight: int) -> VideoRefreshSummary:
     due = select_due_videos(engine, shards, cycle.now, rules)
     channel_units = math.ceil(count_due_channels(engine, cycle.now) / MAX_IDS_PER_CALL)
     status = gate.status()
