@@ -48,16 +48,23 @@ class VideoTierRules:
 WATCHED = "SELECT DISTINCT video_id FROM users_uservideo WHERE watched_at > %(watched_since)s"
 
 
+def _tier_whens(v: str, watched: str) -> list[tuple[str, str]]:
+    """(condition, tier) in precedence order; a row none of them matches is monthly."""
+    return [(f"{v}.metadata_refresh_requested_at IS NOT NULL", "requested"),
+            (f"{v}.published_at > %(new_since)s", "daily"), (watched, "watched"),
+            (f"{v}.published_at > %(recent_since)s", "weekly")]
+
+
 def tier_case(v: str = "v", watched: str = "w.video_id IS NOT NULL") -> str:
     """The tier of the video row `v` (`watched`: whether it is in WATCHED)."""
-    return (f"CASE WHEN {v}.metadata_refresh_requested_at IS NOT NULL THEN 'requested' "
-            f"WHEN {v}.published_at > %(new_since)s THEN 'daily' "
-            f"WHEN {watched} THEN 'watched' "
-            f"WHEN {v}.published_at > %(recent_since)s THEN 'weekly' ELSE 'monthly' END")
+    return "CASE " + " ".join(f"WHEN {c} THEN '{t}'" for c, t in _tier_whens(v, watched)) + " ELSE 'monthly' END"
 
 
-def rank_case(tier: str) -> str:
-    return "CASE " + " ".join(f"WHEN {tier} = '{t}' THEN {n}" for t, n in RANK.items()) + " END"
+def rank_case(v: str = "v", watched: str = "w.video_id IS NOT NULL") -> str:
+    """The spending rank (RANK) of the row's tier, decided by the same conditions as `tier_case`: an integer
+    sort key, not a comparison of the tier's text against each name."""
+    return ("CASE " + " ".join(f"WHEN {c} THEN {RANK[t]}" for c, t in _tier_whens(v, watched))
+            + f" ELSE {RANK['monthly']} END")
 
 
 def age_next_due(published: str) -> str:
