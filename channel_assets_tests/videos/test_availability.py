@@ -25,11 +25,11 @@ def _one_pass_of(engine, videos, client_factory, video_gate, rows, run="one-pass
 
     refresher = r._Refresher(engine, client, gate, Cycle(videos.world.now, run, "test"), RULES, 2)
     try:
-        result = refresher.pump.run(r._batches(rows, False))
+        refresher.pump.run(r._batches(rows, False))
     finally:
         refresher.pump.close()
         gate.release()
-    return refresher.summary, [(uuid.UUID(bytes=u), vid) for rows in result.written for u, vid, _ in rows]
+    return refresher.summary, [(uuid.UUID(bytes=u), vid) for u, vid, _ in refresher.to_confirm]
 
 
 def _all(engine, videos) -> list[DueVideo]:
@@ -122,3 +122,34 @@ def test_a_blip_between_passes_is_not_believed(engine, videos, client_factory, v
                        [DueVideo(u, vid, "monthly") for u, vid in suspected], RULES)
     row = videos.rows()[ids[0]]
     assert s.went == 0 and row.unavailable_reason is None and row.unavailable_suspected_at is None
+
+
+def test_second_answers_are_asked_during_the_first_pass_in_full_calls(engine, videos, client_factory, video_gate,
+                                                                      monkeypatch):
+    from channel_assets.videos import refresh as r
+
+    monkeypatch.setattr(r, "MAX_GROUP", 2)  # small write groups: the pump writes (and learns) while it asks
+    ids = videos.store(channels=60, per_channel=25)[:1_100]
+    assert len(ids) == 1_100
+    gone = set(ids[:100])  # the first two first-pass batches: every video deleted
+    for vid in gone:
+        videos.set_status(vid, "deleted")
+    with engine.connect() as conn:
+        uuid_of = dict(conn.execute(select(Video.video_id, Video.uuid)).all())
+    gate = video_gate()
+    client = client_factory(gate)
+    calls: list[list[str]] = []
+    list_video_details = client.list_video_details
+
+    def recording(batch_ids):
+        calls.append(list(batch_ids))
+        return list_video_details(batch_ids)
+
+    client.list_video_details = recording
+    s = refresh_videos(engine, client, gate, Cycle(videos.world.now, "r1", "test"),
+                       [DueVideo(uuid_of[vid], vid, "monthly") for vid in ids], RULES, in_flight=1)
+    assert s.suspected == 100 and s.went == 100 and s.quota_units == 24  # 22 first-pass calls, 2 second-pass
+    asked_again = [n for n, batch in enumerate(calls) if n >= 2 and set(batch) <= gone]
+    assert len(asked_again) == 2 and all(len(calls[n]) == 50 for n in asked_again)
+    assert asked_again[-1] < len(calls) - 5  # before the first pass ended, not after it
+    assert all(videos.rows()[vid].unavailable_reason == "deleted" for vid in gone)
