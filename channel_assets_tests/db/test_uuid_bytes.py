@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from channel_assets.db.core.engine import make_engine
-from channel_assets.db.core.uuid_bytes import read_uuids_as_bytes, write_bytes_as_uuids
+from channel_assets.db.core.uuid_bytes import UuidArray, read_uuids_as_bytes, write_bytes_as_uuids
 
 
 @pytest.fixture
@@ -42,3 +42,18 @@ def test_a_value_that_is_not_16_bytes_is_refused_before_it_reaches_the_table(raw
         write_bytes_as_uuids(cur)
         with pytest.raises(ValueError, match="16 bytes"):
             cur.execute("SELECT %b::uuid", (b"short",))
+
+
+def test_packed_uuids_go_in_as_one_uuid_array(raw):
+    us = [uuid.uuid4() for _ in range(3)]
+    with raw.cursor() as cur:
+        write_bytes_as_uuids(cur)
+        cur.execute("INSERT INTO t (u, s) SELECT u, 'x' FROM unnest(%(us)b) AS u", {"us": UuidArray(
+            b"".join(u.bytes for u in us))})
+        cur.execute("SELECT %(us)b, cardinality(%(none)b), pg_typeof(%(none)b)::text",
+                    {"us": UuidArray(us[2].bytes + us[0].bytes), "none": UuidArray(b"")})
+        assert cur.fetchone() == ([us[2], us[0]], 0, "uuid[]")
+        cur.execute("SELECT count(*) FROM t WHERE u = ANY(%(us)b)", {"us": UuidArray(us[1].bytes)})
+        assert cur.fetchone() == (1,)
+    with pytest.raises(ValueError, match="16 bytes each"):
+        UuidArray(b"\x00" * 17)

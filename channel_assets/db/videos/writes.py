@@ -25,7 +25,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import Connection
 
 from channel_assets.db.audit.update_log import AuditEvent
-from channel_assets.db.core.uuid_bytes import write_bytes_as_uuids
+from channel_assets.db.core.uuid_bytes import UuidArray, write_bytes_as_uuids
 from channel_assets.db.videos.tiering import VideoTierRules, age_next_due
 
 MISSING_REASON = "deleted"  # deleted or private: an API-key answer leaves both out, indistinguishable
@@ -165,7 +165,7 @@ def apply_video_answers(conn: Connection, batches: Sequence[AnsweredBatch], *, n
                 missing = set(b.missing)
                 for row_uuid, vid in b.videos:
                     if type(row_uuid) is not bytes:
-                        row_uuid = row_uuid.bytes  # one element type for the uuid[] parameters
+                        row_uuid = row_uuid.bytes  # packed into the uuid[] parameters below
                     d = b.found.get(vid)
                     if d is not None:
                         copy.write_row((row_uuid, vid, n, True, d.unavailable, b.second_pass, d.title, d.description,
@@ -181,7 +181,7 @@ def apply_video_answers(conn: Connection, batches: Sequence[AnsweredBatch], *, n
                         invalid.append(row_uuid)
         params = rules.params(now)
         if uuids:
-            cur.execute(_APPLY, params | {"uuids": uuids})
+            cur.execute(_APPLY, params | {"uuids": UuidArray(b"".join(uuids))})
             for batch, vid, verdict, confirmed, old_reason, new_reason, written, titles, descs in cur.fetchall():
                 out = outcomes[batch]
                 if vid is None:
@@ -196,7 +196,7 @@ def apply_video_answers(conn: Connection, batches: Sequence[AnsweredBatch], *, n
                 elif old_reason is not None:
                     out.came_back.append((vid, old_reason))
         if invalid:
-            cur.execute(_RETRY_INVALID, params | {"uuids": invalid})
+            cur.execute(_RETRY_INVALID, params | {"uuids": UuidArray(b"".join(invalid))})
     return outcomes
 
 
