@@ -7,7 +7,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert
+import pytest
+from sqlalchemy import insert, select
 
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.core.models import Video
@@ -85,3 +86,22 @@ def test_batches_carry_the_row_uuids_as_bytes():
     rows = [DueVideo(uuid.uuid4(), f"id{n:09d}", "daily") for n in range(3)]
     (batch,) = _batches(DueVideos.of(rows), False)
     assert batch.videos == [(v.uuid.bytes, v.video_id) for v in rows]
+
+
+def test_the_packed_answer_keeps_any_id_the_app_wrote_and_every_tier(engine):
+    odd = ["a,b;c", "tab\there", "ünïcødé ✓", "line\nbreak", "x" * 32]
+    with transaction(engine) as conn:
+        conn.execute(insert(Video), [{"uuid": uuid.uuid4(), "video_id": vid, "title": "",
+                                      "published_at": NOW - timedelta(days=age)}
+                                     for vid, age in zip(odd, (1, 30, 400, 400, 2), strict=True)])
+    due = select_due_videos(engine, range(16), NOW, VideoTierRules())
+    assert sorted((v.video_id, v.tier) for v in due) == sorted([
+        ("a,b;c", "daily"), ("tab\there", "weekly"), ("ünïcødé ✓", "monthly"), ("line\nbreak", "monthly"),
+        ("x" * 32, "daily")])
+    with engine.connect() as conn:
+        assert {v.uuid for v in due} == set(conn.execute(select(Video.uuid)).scalars())
+
+
+def test_packed_columns_of_different_lengths_are_refused():
+    with pytest.raises(ValueError, match="do not pack"):
+        DueVideos.packed(b"\x00" * 32, ["a"], b"\x00")

@@ -2,10 +2,10 @@
 
 A `uuid.UUID` costs about a microsecond to build (its constructor is Python) and another to dump; the
 video refresh reads up to a million row uuids and writes each back once without looking inside, so it
-keeps them as the 16 bytes PostgreSQL's binary format already is. `read_uuids_as_bytes(cursor)` makes a
-cursor's binary results give uuid columns as `bytes`; `write_bytes_as_uuids(cursor)` makes it send
-`bytes` as uuid, as parameters (lists become uuid[]) and in a binary COPY's uuid columns, where a
-`uuid.UUID` is still accepted, and a `UuidArray` (many uuids packed in one `bytes`) as one uuid[].
+keeps them as the 16 bytes PostgreSQL's binary format already is (the due selection reads them packed,
+`uuid_send`). `write_bytes_as_uuids(cursor)` makes a cursor send `bytes` as uuid, as parameters (lists
+become uuid[]) and in a binary COPY's uuid columns, where a `uuid.UUID` is still accepted, and a
+`UuidArray` (many uuids packed in one `bytes`) as one uuid[].
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from __future__ import annotations
 import struct
 import uuid
 
-from psycopg import Cursor, ServerCursor
-from psycopg.abc import Buffer
-from psycopg.adapt import Dumper, Loader
+from psycopg import Cursor
+from psycopg.adapt import Dumper
 from psycopg.postgres import types
 from psycopg.pq import Format
 
@@ -38,13 +37,6 @@ class UuidArray:
 
     def __len__(self) -> int:
         return len(self.packed) // 16
-
-
-class _UuidBytesLoader(Loader):
-    format = Format.BINARY
-
-    def load(self, data: Buffer) -> bytes:
-        return bytes(data)
 
 
 class _UuidBytesDumper(Dumper):
@@ -73,11 +65,6 @@ class _UuidArrayDumper(Dumper):
         for k in range(16):
             elements[4 + k::20] = obj.packed[k::16]
         return _ARRAY_HEADER.pack(1, 0, UUID_OID, n, 1) + elements
-
-
-def read_uuids_as_bytes(cursor: Cursor | ServerCursor) -> None:
-    """uuid columns of this cursor's binary results come back as their 16 bytes."""
-    cursor.adapters.register_loader(UUID_OID, _UuidBytesLoader)
 
 
 def write_bytes_as_uuids(cursor: Cursor) -> None:
