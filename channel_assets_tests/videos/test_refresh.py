@@ -9,8 +9,9 @@ from sqlalchemy import func, insert, select
 from channel_assets.cycle import Cycle
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.core.models import ChannelUpdateLog, Video, VideoRefreshSchedule
+from channel_assets.db.videos.selection import DueVideo
 from channel_assets.db.videos.tiering import VideoTierRules
-from channel_assets.videos.refresh import refresh_video_shards
+from channel_assets.videos.refresh import refresh_video_shards, refresh_videos
 
 RULES = VideoTierRules()
 ALL = range(16)
@@ -94,3 +95,24 @@ def test_a_row_with_a_malformed_video_id_is_counted_invalid_not_sent(engine, vid
         conn.execute(insert(Video).values(uuid=uuid.uuid4(), video_id="not a video id", title="t", description=""))
     s = _refresh(engine, videos, client_factory, video_gate)
     assert s.invalid == 1 and s.answered == len(ids) and s.failed == 0
+
+
+def test_written_counts_only_the_rows_whose_values_changed(engine, videos, client_factory, video_gate):
+    videos.store()
+    first = _refresh(engine, videos, client_factory, video_gate, n=1)
+    videos.advance(0.01)  # a quarter of an hour: some counts move, most rows stay as they are
+    gate = video_gate()
+    with engine.connect() as conn:
+        rows = [DueVideo(u, vid, "monthly") for u, vid in conn.execute(select(Video.uuid, Video.video_id))]
+    second = refresh_videos(engine, client_factory(gate), gate, _cycle(videos.world, 2), rows, RULES, in_flight=4)
+    with engine.connect() as conn:
+        stamped = conn.execute(select(func.count()).select_from(Video).where(
+            Video.metadata_refreshed_at == videos.world.now)).scalar()  # the rows the second run wrote
+        logs = conn.execute(select(ChannelUpdateLog.run_id, ChannelUpdateLog.changes_made).where(
+            ChannelUpdateLog.update_type == "video_metadata")).all()
+    assert first.written == len(rows)  # every row the app imported gets YouTube's values
+    assert 0 < second.written < len(rows) and second.written == stamped
+    for run, summary in (("run-1", first), ("run-2", second)):
+        batches = [c["batch"] for r, c in logs if r == run]
+        assert len(batches) >= 2 and sum(b["written"] for b in batches) == summary.written
+        assert all(b["written"] <= b["found"] + b["missing"] for b in batches)
