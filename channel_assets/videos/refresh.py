@@ -5,8 +5,9 @@ answers written in groups of up to MAX_GROUP batches, each group in one transact
 (db.videos.writes.apply_video_answers) that never stays open across a call; a write the database
 refuses is retried by the pump and, refused every time, left for the next run. One update-log row per
 batch attempt (its counts, its units, old→new of changed titles and descriptions) and one per video that
-went or came back. A video an answer says is gone is asked again in a second pass at the end of the run
-and only then marked unavailable.
+went or came back. A video an answer says is gone is asked again in the same run (in full calls during
+the first pass as the suspects add up, the last few in a short second pass at its end) and only then
+marked unavailable.
 """
 
 from __future__ import annotations
