@@ -20,7 +20,7 @@ from psycopg.pq import Format
 
 UUID_OID = types["uuid"].oid
 _ARRAY_HEADER = struct.Struct("!iiIii")  # dimensions, has-nulls flag, element type, length, lower bound
-_ELEMENT_LENGTH = b"\x00\x00\x00\x10"
+_EMPTY_ARRAY = struct.pack("!iiI", 0, 0, UUID_OID)  # no dimensions: '{}'
 
 
 class UuidArray:
@@ -58,10 +58,9 @@ class _UuidArrayDumper(Dumper):
     def dump(self, obj: UuidArray) -> bytes:
         n = len(obj)
         if not n:
-            return _ARRAY_HEADER.pack(0, 0, UUID_OID, 0, 0)[:12]  # no dimensions: '{}'
-        elements = bytearray(20 * n)  # each: its length (16), then its bytes
-        for k in range(4):
-            elements[k::20] = _ELEMENT_LENGTH[k:k + 1] * n
+            return _EMPTY_ARRAY
+        elements = bytearray(20 * n)  # each: its length as int4 (0, 0, 0, 16), then its bytes
+        elements[3::20] = b"\x10" * n
         for k in range(16):
             elements[4 + k::20] = obj.packed[k::16]
         return _ARRAY_HEADER.pack(1, 0, UUID_OID, n, 1) + elements

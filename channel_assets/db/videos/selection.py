@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.core.sharding import SHARD_COUNT
-from channel_assets.db.videos.tiering import TIERS, WATCHED, VideoTierRules, rank_case, tier_case
+from channel_assets.db.videos.tiering import RANK, TIERS, WATCHED, VideoTierRules, rank_case, tier_case
 
 SHARD_SQL = f"(hashtext({{v}}.video_id) & {SHARD_COUNT - 1})"
 
@@ -103,7 +103,7 @@ class DueVideos(Sequence[DueVideo]):
         for row_uuid, video_id, tier in rows:
             self._uuids += row_uuid if type(row_uuid) is bytes else row_uuid.bytes
             self._ids.append(video_id)
-            self._tiers.append(_TIER_CODE[tier])
+            self._tiers.append(RANK[tier])
 
     @classmethod
     def of(cls, videos: Iterable[DueVideo]) -> DueVideos:
@@ -136,7 +136,7 @@ class DueVideos(Sequence[DueVideo]):
 
     @classmethod
     def packed(cls, uuids: bytes, ids: list[str], tier_codes: bytes) -> DueVideos:
-        """From the packed columns themselves: 16 bytes of uuid per row, the ids, a TIERS index per row."""
+        """From the packed columns themselves: 16 bytes of uuid per row, the ids, a tier's RANK per row."""
         if not len(uuids) == 16 * len(ids) == 16 * len(tier_codes):
             raise ValueError(f"{len(uuids)} uuid bytes, {len(ids)} ids and {len(tier_codes)} tiers do not pack")
         part = cls()
@@ -211,9 +211,6 @@ class DueVideos(Sequence[DueVideo]):
 
     def tier_counts(self) -> dict[str, int]:
         return {TIERS[code]: n for code, n in sorted(Counter(self._tiers).items(), key=lambda c: TIERS[c[0]])}
-
-
-_TIER_CODE = {tier: code for code, tier in enumerate(TIERS)}
 
 
 def ensure_scheduled(engine: Engine) -> int:
