@@ -1,8 +1,11 @@
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from channel_assets.youtube import (
     CHANNEL_FIELDS,
@@ -17,6 +20,7 @@ from channel_assets.youtube import (
     TransientError,
     YouTubeClient,
 )
+from channel_assets.youtube.client import parse_json
 
 from .conftest import CH1, CH2, KEY, FakeQuota, channel_item, err, fixture_bytes, fixture_json, ok
 
@@ -161,6 +165,30 @@ def test_total_retry_time_bounded_by_injected_clock(make_client, clock):
 def test_malformed_200_is_retried(make_client):
     client, script = make_client(ok([1, 2]), ok({"items": {"x": 1}}), ok({"items": [channel_item(CH1)]}))
     assert CH1 in client.list_channels([CH1]).found and len(script.requests) == 3
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4), max_leaves=20)
+
+
+@given(_JSON, st.booleans())  # integers within 64 bits: past them orjson answers a float (see parse_json)
+def test_parse_json_reads_what_the_stdlib_reads(value, ascii_only):
+    body = json.dumps(value, ensure_ascii=ascii_only).encode()
+    assert parse_json(body) == json.loads(body)
+
+
+def test_parse_json_takes_a_lone_surrogate_escape_as_the_stdlib_does():
+    body = b'{"title": "\\ud83d alone"}'  # orjson refuses it; JSON allows it
+    assert parse_json(body) == json.loads(body) == {"title": "\ud83d alone"}
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"<html>", b"\xff\xfe{}", b'{"a": NaN', b"[1,]"])
+def test_parse_json_refuses_what_the_stdlib_refuses(body):
+    with pytest.raises(ValueError):
+        json.loads(body)
+    with pytest.raises(ValueError):
+        parse_json(body)
 
 
 # -- quota ------------------------------------------------------------------------------------------
