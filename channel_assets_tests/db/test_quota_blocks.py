@@ -6,7 +6,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 
 from channel_assets.db.core.engine import make_engine
-from channel_assets.db.refresh.quota_ledger import QuotaLedger
+from channel_assets.db.refresh.quota_ledger import QuotaLedger, quota_day
 from channel_assets.refresh.quota_gate import CountingGate
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -84,3 +84,77 @@ def test_processes_reserving_blocks_never_overshoot_and_returned_units_are_avail
     assert 0 < sum(used) <= LIMIT
     assert _reserved(pg_engine) == (sum(used), sum(used))
     assert _run(pg_url, wanted=LIMIT) == LIMIT - sum(used)
+
+
+class _SlowLedger:
+    """A ledger double (no database) whose `hold`-th reserve_block blocks until `proceed` is set."""
+
+    def __init__(self, limit: int = 10**6, hold: int | None = None) -> None:
+        self.limit, self.hold = limit, hold
+        self.day = quota_day(NOW)
+        self.asked: list[int] = []
+        self.reserved = self.released = 0
+        self.entered, self.proceed = threading.Event(), threading.Event()
+
+    def today(self):
+        return self.day
+
+    def reserve_block(self, units: int):
+        self.asked.append(units)
+        if len(self.asked) == self.hold:
+            self.entered.set()
+            assert self.proceed.wait(30)
+        granted = min(units, self.limit - self.reserved)
+        self.reserved += granted
+        return self.day, granted
+
+    def release(self, day, units: int) -> None:
+        self.released += units
+
+
+def _in_thread(fn):
+    out: list = []
+    thread = threading.Thread(target=lambda: out.append(fn()))
+    thread.start()
+    return thread, out
+
+
+def test_the_next_full_block_is_reserved_ahead_while_other_threads_spend_what_is_held():
+    ledger = _SlowLedger(hold=3)  # blocks of 1 and 2, then the full block (4) is asked for ahead
+    gate = CountingGate(ledger, max_block=4)
+    assert gate.try_reserve(1) and gate.try_reserve(1)  # held: 1 of the block of 2
+    ahead, out = _in_thread(lambda: gate.try_reserve(1))
+    assert ledger.entered.wait(30)
+    assert gate.try_reserve(1)  # the held unit, while the block ahead is still in the ledger
+    ledger.proceed.set()
+    ahead.join(30)
+    assert out == [True] and ledger.asked == [1, 2, 4] and gate.total == 4
+    gate.release()
+    assert ledger.reserved - ledger.released == gate.total == 4
+
+
+def test_release_waits_for_a_block_being_reserved_ahead_and_gives_it_back():
+    ledger = _SlowLedger(hold=3)
+    gate = CountingGate(ledger, max_block=4)
+    assert gate.try_reserve(1) and gate.try_reserve(1)
+    ahead, _ = _in_thread(lambda: gate.try_reserve(1))
+    assert ledger.entered.wait(30)
+    waiting = threading.Event()
+    wait = gate._cond.wait
+    gate._cond.wait = lambda *a: (waiting.set(), wait(*a))[1]
+    releasing, _ = _in_thread(gate.release)
+    assert waiting.wait(30)  # release() is waiting for the block ahead, not returning before it lands
+    ledger.proceed.set()
+    ahead.join(30)
+    releasing.join(30)
+    assert ledger.reserved == 7 and ledger.released == ledger.reserved - gate.total == 4
+
+
+def test_after_a_refusal_the_held_units_are_spent_then_calls_are_refused_without_asking_again():
+    ledger = _SlowLedger(limit=5)
+    gate = CountingGate(ledger, max_block=4)
+    granted = [gate.try_reserve(1) for _ in range(8)]
+    assert granted == [True] * 5 + [False] * 3
+    assert ledger.asked == [1, 2, 4, 4]  # 1 + 2 + 2 of 4 granted; the refusal (4 → 0) is asked once
+    gate.release()
+    assert ledger.reserved == 5 and ledger.released == 0 and gate.total == 5
