@@ -7,6 +7,8 @@ checked here is rendering, ``fields`` selection, part sets, shapes and the list 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import random
 from datetime import timedelta
@@ -190,3 +192,10 @@ def test_answer_is_valid_json_with_the_recorded_key_order(world: World) -> None:
                            None).body)
     assert list(body) == ["kind", "etag", "items", "pageInfo"]
     assert list(body["items"][0]) == ["kind", "etag", "id", "snippet", "contentDetails", "status", "statistics"]
+
+
+@pytest.mark.parametrize("size", [0, 1, 2046, 2047, 2048, 4094, 4095, 6000, 70_001])
+def test_etag_fed_in_pieces_is_the_sha1_of_the_whole(size: int) -> None:
+    data = random.Random(size).randbytes(size)
+    whole = base64.urlsafe_b64encode(hashlib.sha1(data).digest()).rstrip(b"=")
+    assert item_etag(data) == whole and len(whole) == 27
