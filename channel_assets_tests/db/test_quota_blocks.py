@@ -120,7 +120,7 @@ def _in_thread(fn):
 
 
 def test_the_next_full_block_is_reserved_ahead_while_other_threads_spend_what_is_held():
-    ledger = _SlowLedger(hold=3)  # blocks of 1 and 2, then the full block (4) is asked for ahead
+    ledger = _SlowLedger(hold=3)  # blocks of 1 and 2, then a top-up to one full block (4) is asked for ahead
     gate = CountingGate(ledger, max_block=4)
     assert gate.try_reserve(1) and gate.try_reserve(1)  # held: 1 of the block of 2
     ahead, out = _in_thread(lambda: gate.try_reserve(1))
@@ -128,7 +128,7 @@ def test_the_next_full_block_is_reserved_ahead_while_other_threads_spend_what_is
     assert gate.try_reserve(1)  # the held unit, while the block ahead is still in the ledger
     ledger.proceed.set()
     ahead.join(30)
-    assert out == [True] and ledger.asked == [1, 2, 4] and gate.total == 4
+    assert out == [True] and ledger.asked == [1, 2, 3] and gate.total == 4  # 1 held + 3: one block
     gate.release()
     assert ledger.reserved - ledger.released == gate.total == 4
 
@@ -147,7 +147,7 @@ def test_release_waits_for_a_block_being_reserved_ahead_and_gives_it_back():
     ledger.proceed.set()
     ahead.join(30)
     releasing.join(30)
-    assert ledger.reserved == 7 and ledger.released == ledger.reserved - gate.total == 4
+    assert ledger.reserved == 6 and ledger.released == ledger.reserved - gate.total == 3
 
 
 def test_after_a_refusal_the_held_units_are_spent_then_calls_are_refused_without_asking_again():
@@ -155,6 +155,6 @@ def test_after_a_refusal_the_held_units_are_spent_then_calls_are_refused_without
     gate = CountingGate(ledger, max_block=4)
     granted = [gate.try_reserve(1) for _ in range(8)]
     assert granted == [True] * 5 + [False] * 3
-    assert ledger.asked == [1, 2, 4, 4]  # 1 + 2 + 2 of 4 granted; the refusal (4 → 0) is asked once
+    assert ledger.asked == [1, 2, 3, 3]  # 1 + 2 + 2 of 3 granted; the refusal (3 → 0) is asked once
     gate.release()
     assert ledger.reserved == 5 and ledger.released == 0 and gate.total == 5
