@@ -63,16 +63,22 @@ def plan_sql(engine: Engine) -> str:
 
 
 def _targets() -> list[tuple[str, MetaData]]:
-    """(revision, tables) of every adopting revision, in order (each names them BASELINE or TARGET)."""
+    """(revision, tables) of every adopting revision, in order (each names them BASELINE or TARGET), without
+    the indexes a later revision dropped (its RETIRED_INDEXES: e.g. 0013 replaced 0010's full index)."""
     script = ScriptDirectory.from_config(_config())
-    out = []
+    out, retired = [], set()
     for rev in reversed(list(script.walk_revisions())):
         spec = importlib.util.spec_from_file_location(f"_ca_rev_{rev.revision}", rev.path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
+        retired.update(getattr(module, "RETIRED_INDEXES", ()))
         metadata = getattr(module, "BASELINE", None) or getattr(module, "TARGET", None)
         if metadata is not None:
             out.append((rev.revision, metadata))
+    for _, metadata in out:  # modules loaded for this call only: their MetaData is ours to trim
+        for table in metadata.tables.values():
+            for ix in [ix for ix in table.indexes if ix.name in retired]:
+                table.indexes.discard(ix)
     return out
 
 

@@ -177,8 +177,10 @@ class Video(Base):
 
     __table_args__ = (
         UniqueConstraint("channel_id_snapshot", "video_id", name="videos_video_channel_video_uniq"),
-        # Requested refreshes: the marker changes only on requested rows, so the rest stay HOT.
-        Index("video_refresh_requested_idx", "metadata_refresh_requested_at"),
+        # Requested refreshes: the marker changes only on requested rows, so the rest stay HOT; partial
+        # (revision 0013), so a non-HOT update of an unrequested row adds no entry to it.
+        Index("video_refresh_requested_partial_idx", "metadata_refresh_requested_at",
+              postgresql_where=text("metadata_refresh_requested_at IS NOT NULL")),
         # Requests by id (revision 0011): the other indexes on video_id lead with a channel column.
         Index("video_video_id_idx", "video_id"),
         Index("video_channel_idx", "channel_id"),
