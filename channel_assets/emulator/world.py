@@ -110,17 +110,18 @@ def channel_ids(channels: int, seed: int) -> list[str]:
 
 
 _DATES: dict[int, str] = {}
+# "T00:00:00Z" … "T23:59:59Z" by second of the day (~6 MB): formatting the time was 8% of the server's
+# GIL time at 0 ms, every video answer carries publishedAt.
+_TIMES = [f"T{hh:02d}:{mm:02d}:{ss:02d}Z" for hh in range(24) for mm in range(60) for ss in range(60)]
 
 
 def iso(ts: float) -> str:
-    """RFC 3339 in the API's current style (``2005-09-18T22:37:10Z``); dates memoised, time by arithmetic."""
+    """RFC 3339 in the API's current style (``2005-09-18T22:37:10Z``); dates memoised, times a table."""
     days, secs = divmod(int(ts), 86_400)
     date = _DATES.get(days)
     if date is None:
         date = _DATES[days] = datetime.fromtimestamp(days * 86_400, UTC).strftime("%Y-%m-%d")
-    hh, secs = divmod(secs, 3600)
-    mm, ss = divmod(secs, 60)
-    return f"{date}T{hh:02d}:{mm:02d}:{ss:02d}Z"
+    return date + _TIMES[secs]
 
 
 @dataclass(slots=True)
