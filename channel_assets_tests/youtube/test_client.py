@@ -178,9 +178,19 @@ def test_parse_json_reads_what_the_stdlib_reads(value, ascii_only):
     assert parse_json(body) == json.loads(body)
 
 
-def test_parse_json_takes_a_lone_surrogate_escape_as_the_stdlib_does():
-    body = b'{"title": "\\ud83d alone"}'  # orjson refuses it; JSON allows it
-    assert parse_json(body) == json.loads(body) == {"title": "\ud83d alone"}
+def test_parse_json_takes_a_lone_surrogate_escape_as_the_replacement_character():
+    body = b'{"items": [{"title": "\\ud83d alone", "tags": ["\\udc00", "\\ud83d\\ude00 pair"]}]}'
+    assert parse_json(body) == {"items": [{"title": "\ufffd alone", "tags": ["\ufffd", "\U0001f600 pair"]}]}
+    json.dumps(parse_json(body), ensure_ascii=False).encode()  # every string is valid UTF-8 now
+
+
+def test_a_lone_surrogate_in_a_title_arrives_as_the_replacement_character(make_client):
+    item = {"id": "dQw4w9WgXcQ", "snippet": {"title": "x", "channelId": CH1, "publishedAt": "2026-01-01T00:00:00Z"},
+            "contentDetails": {"duration": "PT1M"}, "statistics": {}, "status": {}}
+    body = json.dumps({"items": [item]}).replace('"x"', '"bad \\ud800 title"').encode()
+    client, _ = make_client(httpx.Response(200, content=body))
+    details = client.list_video_details(["dQw4w9WgXcQ"]).found["dQw4w9WgXcQ"]
+    assert details.title == "bad \ufffd title"
 
 
 @pytest.mark.parametrize("body", [b"", b"{", b"<html>", b"\xff\xfe{}", b'{"a": NaN', b"[1,]"])
