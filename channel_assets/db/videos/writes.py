@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
+import orjson
+from psycopg.types.json import Jsonb, set_json_dumps
 from sqlalchemy import Connection
 
 from channel_assets.db.audit.update_log import AuditEvent
@@ -31,11 +32,10 @@ from channel_assets.db.videos.tiering import VideoTierRules, age_next_due
 MISSING_REASON = "deleted"  # deleted or private: an API-key answer leaves both out, indistinguishable
 VALUES = ("title", "description", "tags", "thumbnail_url", "published_at", "duration", "view_count", "like_count",
           "comment_count", "privacy_status", "upload_status", "embeddable", "region_restriction")
-_TYPES = ("text", "text", "text[]", "text", "timestamptz", "int4", "int8", "int8", "int8", "text", "text", "bool",
+# tags and region_restriction go as jsonb serialised by orjson (set on the writer's cursor): as text[], psycopg's
+# list dumper walked each tag in Python (~5% of the pipeline's GIL samples); with json.dumps, ~2 s at 1M.
+_TYPES = ("text", "text", "jsonb", "text", "timestamptz", "int4", "int8", "int8", "int8", "text", "text", "bool",
           "jsonb")
-# The answer's values as the stored columns hold them: tags arrive as text[] (psycopg dumps a list of str in
-# C; as jsonb each list went through json.dumps, ~2 s of the writers' GIL time at 1M) and become jsonb here.
-_AS_STORED = {"tags": "to_jsonb(n.tags)"}
 
 _TEMP = f"""
 CREATE TEMP TABLE IF NOT EXISTS video_meta_in (
@@ -46,7 +46,7 @@ _COPY = (f"COPY video_meta_in (uuid, video_id, batch, listed, verdict, second_pa
          "FROM STDIN (FORMAT BINARY)")
 _COPY_TYPES = ("uuid", "text", "int4", "bool", "text", "bool", *_TYPES)
 _AVAILABILITY = ("unavailable_reason", "unavailable_at", "unavailable_suspected_at", "metadata_refresh_requested_at")
-_NEW = [f"CASE WHEN n.listed THEN {_AS_STORED.get(c, 'n.' + c)} ELSE v.{c} END" for c in VALUES]
+_NEW = [f"CASE WHEN n.listed THEN n.{c} ELSE v.{c} END" for c in VALUES]
 _NEW_AVAILABILITY = ["n.new_reason", "n.new_at", "n.new_suspected", "NULL::timestamptz"]
 
 # Every CTE reads one snapshot: `d` holds the stored values while `u` writes the new ones. Only `d` names the
@@ -160,6 +160,7 @@ def apply_video_answers(conn: Connection, batches: Sequence[AnsweredBatch], *, n
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:
         write_bytes_as_uuids(cur)
+        set_json_dumps(orjson.dumps, context=cur)  # a tuple of tags dumps as a JSON array
         # As for channels (db.refresh.channel_writes): re-runs converge, the pages are hot, no JIT. Custom plans:
         # psycopg prepares the apply statement on its 5th run and PostgreSQL then settles on a generic plan
         # that ignores the temp table's size (a 5,000-row group went from ~1 s to 28-41 s).
@@ -175,7 +176,7 @@ def apply_video_answers(conn: Connection, batches: Sequence[AnsweredBatch], *, n
                     d = b.found.get(vid)
                     if d is not None:
                         copy.write_row((row_uuid, vid, n, True, d.unavailable, b.second_pass, d.title, d.description,
-                                        None if d.tags is None else list(d.tags), d.thumbnail_url, d.published_at,
+                                        d.tags, d.thumbnail_url, d.published_at,
                                         d.duration_seconds, d.view_count, d.like_count, d.comment_count,
                                         d.privacy_status, d.upload_status, d.embeddable, d.region_restriction))
                         uuids.append(row_uuid)
