@@ -4,13 +4,12 @@ added by the upgrade and removed by the downgrade; `db check` is clean at head."
 from __future__ import annotations
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from channel_assets.db.core import migrate
 from channel_assets.db.core.engine import make_engine
+from channel_assets_tests.migrations import downgrade
 
 INSERT = "INSERT INTO channel_pipeline_requests (kind, requested_by) VALUES (:kind, 'staff:t')"
 
@@ -23,15 +22,6 @@ def _state(engine) -> tuple[set[str], set[str], str]:
         check = conn.execute(text("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
                                   "WHERE conname = 'channel_pipeline_requests_kind_check'")).scalar_one()
     return columns, indexes, check
-
-
-def _downgrade(engine, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(migrate.MIGRATIONS_DIR))
-    with engine.connect() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
-        conn.commit()
 
 
 def test_upgrade_adds_the_column_the_check_value_and_the_index_downgrade_removes_them(pg_url):
@@ -55,7 +45,7 @@ def test_upgrade_adds_the_column_the_check_value_and_the_index_downgrade_removes
             conn.execute(text(INSERT), {"kind": "video_refresh"})
             conn.execute(text(INSERT), {"kind": "refresh"})
 
-        _downgrade(engine, "0010_video_metadata")
+        downgrade(engine, "0010_video_metadata")
         columns, indexes, check = _state(engine)
         assert "video_ids" not in columns and "video_video_id_idx" not in indexes and "video_refresh" not in check
         with engine.connect() as conn:

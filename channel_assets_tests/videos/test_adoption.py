@@ -5,8 +5,6 @@ requested-refresh index partial, concurrently, idempotently and reversibly."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from channel_assets.cycle import Cycle
 from channel_assets.db.core import migrate
@@ -17,6 +15,7 @@ from channel_assets.db.videos.tiering import VideoTierRules
 from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.videos.refresh import refresh_video_shards
 from channel_assets_tests.gallery.conftest import gallery_template, gallery_url, orm  # noqa: F401 - fixtures
+from channel_assets_tests.migrations import downgrade
 
 OLD_INDEX, PARTIAL_INDEX = "video_refresh_requested_idx", "video_refresh_requested_partial_idx"
 PARTIAL_WHERE = "WHERE (metadata_refresh_requested_at IS NOT NULL)"
@@ -73,15 +72,6 @@ def _requested_indexes(engine) -> dict[str, str]:
             "AND indexdef LIKE '%%(metadata_refresh_requested_at)%%'").all())
 
 
-def _downgrade(engine, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(migrate.MIGRATIONS_DIR))
-    with engine.connect() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
-        conn.commit()
-
-
 def _rerun_0013(engine) -> None:
     """As if 0013 ran but was not recorded (killed after its DDL): the next upgrade runs it again."""
     with engine.begin() as conn:
@@ -110,7 +100,7 @@ def test_0013_replaces_the_full_requested_index_by_a_partial_one_idempotently_an
         assert _requested_indexes(engine) == partial
         assert migrate.upgrade(engine) == (migrate.head_revision(), migrate.head_revision())
 
-        _downgrade(engine, "0012_video_autovacuum")
+        downgrade(engine, "0012_video_autovacuum")
         assert _requested_indexes(engine) == full
         migrate.upgrade(engine)
         assert _requested_indexes(engine) == partial and migrate.check(engine) == ([], True)
