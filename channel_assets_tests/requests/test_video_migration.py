@@ -1,5 +1,6 @@
 """Revision 0011_video_requests: video_ids, the kind CHECK with 'video_refresh' and videos_video(video_id),
-added by the upgrade and removed by the downgrade; `db check` is clean at head."""
+added by the upgrade and removed by the downgrade (from head, through 0014's, which replaces the index);
+`db check` is clean at head."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def test_upgrade_adds_the_column_the_check_value_and_the_index_downgrade_removes
         columns, indexes, check = _state(engine)
         assert "video_ids" not in columns and "video_video_id_idx" not in indexes and "video_refresh" not in check
 
-        migrate.upgrade(engine)
+        migrate.upgrade(engine, "0011_video_requests")
         columns, indexes, check = _state(engine)
         assert "video_ids" in columns and "video_video_id_idx" in indexes and "video_refresh" in check
         with engine.connect() as conn:
@@ -40,6 +41,9 @@ def test_upgrade_adds_the_column_the_check_value_and_the_index_downgrade_removes
             valid = conn.execute(text("SELECT convalidated FROM pg_constraint "
                                       "WHERE conname = 'channel_pipeline_requests_kind_check'")).scalar_one()
         assert indexdef.endswith("(video_id)") and valid
+        migrate.upgrade(engine)
+        columns, indexes, check = _state(engine)  # revision 0014 serves the lookups by id from its own index
+        assert "video_ids" in columns and "video_video_id_idx" not in indexes and "video_video_channel_idx" in indexes
         assert migrate.check(engine) == ([], True)
         with engine.begin() as conn:
             conn.execute(text(INSERT), {"kind": "video_refresh"})

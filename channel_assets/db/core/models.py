@@ -181,11 +181,10 @@ class Video(Base):
         # (revision 0013), so a non-HOT update of an unrequested row adds no entry to it.
         Index("video_refresh_requested_partial_idx", "metadata_refresh_requested_at",
               postgresql_where=text("metadata_refresh_requested_at IS NOT NULL")),
-        # Requests by id (revision 0011): the other indexes on video_id lead with a channel column.
-        Index("video_video_id_idx", "video_id"),
+        # Requests look videos up by id, uploads find stored videos by (channel link, id): the app's imports
+        # have no channel_id_snapshot. One index serves both (revision 0014, in place of 0003's and 0011's).
+        Index("video_video_channel_idx", "video_id", "channel_id"),
         Index("video_channel_idx", "channel_id"),
-        # Uploads find stored videos by the channel link: the app's imports have no channel_id_snapshot.
-        Index("video_channel_video_idx", "channel_id", "video_id"),
         Index("video_channel_snapshot_idx", "channel_id_snapshot"),
         Index("video_channel_hybrid_idx", "channel_id", "channel_id_snapshot"),
     )

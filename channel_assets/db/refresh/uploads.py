@@ -47,7 +47,7 @@ def insert_new_videos(conn: sa.Connection, videos: Sequence[NewVideo], now: date
     """Insert the videos whose (channel_id, video_id) is not stored yet; returns how many were inserted.
 
     The app's imported videos have the channel link but no channel_id_snapshot, so the guard is a NOT EXISTS
-    on (channel_id, video_id) (index video_channel_video_idx), not the snapshot unique constraint, which
+    on (channel_id, video_id) (index video_video_channel_idx), not the snapshot unique constraint, which
     only the pipeline's own schema has (ON CONFLICT DO NOTHING still honours it there). A video preserved
     from a removed channel (channel_id NULL, snapshot kept) counts as stored too: the re-link gives it back
     to the re-created channel, so inserting it again would duplicate it. Callers hold the channel rows
@@ -101,7 +101,7 @@ def _anti_join_sql(pairs: int) -> str:
 def unstored_pairs(engine: Engine, pairs: set[tuple[str, str]], pairs_per_query: int = 450) -> set[tuple[str, str]]:
     """The (channel, video) pairs among a whole group's feed entries that are NOT stored yet: a LEFT JOIN
     anti-join of a VALUES list, 450 pairs (900 bound parameters) per statement. Plan: per pair, one probe
-    of videos_channel's unique channel_id and one of videos_video (channel_id, video_id) (the channel
+    of videos_channel's unique channel_id and one of videos_video (video_id, channel_id) (the channel
     link: the app's imports have no channel_id_snapshot). Past
     ~1,000 pairs PostgreSQL switched to a hash join over a scan of the whole table, hence the small chunks.
     In steady state nearly every entry is stored, so this returns a handful of rows where fetching the

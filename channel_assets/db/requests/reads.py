@@ -67,7 +67,7 @@ def run_outcomes(s: Session, run_id: str, channel_ids: Sequence[str], since: dat
 
 def stored_videos(s: Session, video_ids: Sequence[str]) -> dict[str, datetime | None]:
     """video_id -> when every stored row of it was last refreshed (None while one never was), for the ids
-    in videos_video (video_video_id_idx; a video id may be stored once per channel)."""
+    in videos_video (video_video_channel_idx; a video id may be stored once per channel)."""
     rows = s.rows("""SELECT v.video_id,
                             CASE WHEN bool_and(r.refreshed_at IS NOT NULL) THEN min(r.refreshed_at) END AS refreshed_at
                      FROM videos_video v LEFT JOIN video_refresh_schedule r ON r.video_uuid = v.uuid
