@@ -76,17 +76,19 @@ def test_nothing_due_after_a_pass_and_changes_logged_old_to_new(engine, videos, 
     _refresh(engine, videos, client_factory, video_gate)
     again = _refresh(engine, videos, client_factory, video_gate, n=2)
     assert again.due == 0 and again.quota_units == 0
-    target = ids[3]
-    old_title = videos.rows()[target].title
+    target, other = ids[3], ids[4]
+    old_title, old_description = videos.rows()[target].title, videos.rows()[other].description
     videos.world.set_video_title(target, "A new title")
+    videos.world.set_video_description(other, "A new description")
     videos.advance(28)  # past the monthly interval: every video is due
     s = _refresh(engine, videos, client_factory, video_gate, n=3)
     assert s.due > 0 and videos.rows()[target].title == "A new title"
     with engine.connect() as conn:
         logs = conn.execute(select(ChannelUpdateLog.changes_made).where(
             ChannelUpdateLog.update_type == "video_metadata", ChannelUpdateLog.run_id == "run-3")).scalars().all()
-    changed = [c["changes"][target] for c in logs if target in c.get("changes", {})]
-    assert changed == [{"title": [old_title, "A new title"]}]
+    changed = [(vid, c["changes"][vid]) for c in logs for vid in (target, other) if vid in c.get("changes", {})]
+    assert sorted(changed) == sorted([(target, {"title": [old_title, "A new title"]}),
+                                      (other, {"description": [old_description, "A new description"]})])
 
 
 def test_a_row_with_a_malformed_video_id_is_counted_invalid_not_sent(engine, videos, client_factory, video_gate):

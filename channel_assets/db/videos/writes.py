@@ -54,7 +54,9 @@ _NEW_AVAILABILITY = ["n.new_reason", "n.new_at", "n.new_suspected", "NULL::times
 # find their rows from `n` by key. With the array in their WHERE too, a small group (under ~1,000 rows, as at
 # real API latency) got a nested loop whose every inner index scan sorted the whole array again: a third of
 # the server's CPU at 150 ms, and quadratic in the group's size. `u` returns each row's batch, so the
-# written counts are grouped there, not joined back to `n` row by row.
+# written counts are grouped there, not joined back to `n` row by row. `c` builds each video's old->new
+# object with only the parts that changed, not a full one stripped of its nulls (jsonb_strip_nulls rebuilt
+# every object: 13% of the aggregation's time, measured on 200k rows).
 _APPLY = f"""
 WITH d AS (
     SELECT t.*, v.title AS old_title, v.description AS old_description, v.unavailable_reason AS old_reason,
@@ -78,10 +80,13 @@ WITH d AS (
     RETURNING n.batch
 ), c AS (
     INSERT INTO video_changes_out (batch, changes)
-    SELECT n.batch, jsonb_object_agg(n.video_id, jsonb_strip_nulls(jsonb_build_object(
-        'title', CASE WHEN n.title IS DISTINCT FROM n.old_title THEN jsonb_build_array(n.old_title, n.title) END,
-        'description', CASE WHEN n.description IS DISTINCT FROM n.old_description
-                            THEN jsonb_build_array(n.old_description, n.description) END)))
+    SELECT n.batch, jsonb_object_agg(n.video_id, CASE
+        WHEN n.title IS NOT DISTINCT FROM n.old_title
+            THEN jsonb_build_object('description', jsonb_build_array(n.old_description, n.description))
+        WHEN n.description IS NOT DISTINCT FROM n.old_description
+            THEN jsonb_build_object('title', jsonb_build_array(n.old_title, n.title))
+        ELSE jsonb_build_object('title', jsonb_build_array(n.old_title, n.title),
+                                'description', jsonb_build_array(n.old_description, n.description)) END)
     FROM n WHERE n.listed AND (n.title IS DISTINCT FROM n.old_title OR n.description IS DISTINCT FROM n.old_description)
     GROUP BY n.batch
 ), s AS (
