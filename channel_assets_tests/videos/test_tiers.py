@@ -80,3 +80,15 @@ def test_the_thresholds_are_settings(engine):
         conn.execute(update(VideoRefreshSchedule).values(due_at=NOW - timedelta(days=1)))
     assert _due(engine, rules=video_tier_rules(new_days=60))["aaaaaaaaaa2"] == "daily"
     assert _due(engine, rules=video_tier_rules(new_days=1, recent_days=10))["aaaaaaaaaa2"] == "monthly"
+
+
+def test_within_a_tier_never_refreshed_first_then_the_longest_unrefreshed(engine):
+    uuids = _store(engine, refreshed_days_ago=40)  # all due; three of them monthly
+    with transaction(engine) as conn:
+        for vid, refreshed in (("aaaaaaaaaa3", NOW - timedelta(days=35)), ("aaaaaaaaaa4", None),
+                               ("aaaaaaaaaa5", NOW - timedelta(days=50))):
+            conn.execute(update(VideoRefreshSchedule).where(VideoRefreshSchedule.video_uuid == uuids[vid])
+                         .values(refreshed_at=refreshed))
+    due = [(v.video_id, v.tier) for v in select_due_videos(engine, ALL, NOW, RULES)]
+    assert due == [("aaaaaaaaaa1", "daily"), ("aaaaaaaaaa2", "weekly"), ("aaaaaaaaaa4", "monthly"),
+                   ("aaaaaaaaaa5", "monthly"), ("aaaaaaaaaa3", "monthly")]

@@ -46,7 +46,11 @@ ON CONFLICT (video_uuid) DO NOTHING"""
 # of three packed columns in spending order: the uuids' 16 bytes each, the video ids NUL-separated (text
 # never holds a NUL), the tier ranks as int2. A row per video, read through a server-side cursor, cost
 # the pipeline ~1.4 s at a million (a Python loader call and a tuple per row); the aggregate reads the
-# sorted subquery in its order (no parallel plan: select_due_videos turns it off).
+# sorted subquery in its order (no parallel plan: select_due_videos turns it off). The sort's rows carry its
+# three keys first, fixed-width and never NULL (a never refreshed row's time is -infinity: first, as NULLS
+# FIRST was), the id text last: every comparison past the first key reads a column whose offset is known,
+# where a key behind the varlena id or a NULL had each comparison walk the row (14% of the statement, which
+# now takes 2.4 s instead of 2.7 s at a million).
 _DUE = f"""
 WITH w AS ({WATCHED}),
 due AS (
@@ -62,13 +66,16 @@ SELECT string_agg(uuid_send(x.uuid), ''::bytea), string_agg(convert_to(x.video_i
        string_agg(int2send(x.rank::int2), ''::bytea)
 FROM (
     SELECT * FROM (
-        SELECT v.uuid, v.video_id, {rank_case()} AS rank, s.refreshed_at, v.ctid::text::point AS tid
-        FROM due
-        JOIN videos_video v ON v.uuid = due.video_uuid
-        LEFT JOIN video_refresh_schedule s ON s.video_uuid = v.uuid
-        LEFT JOIN w ON w.video_id = v.uuid
+        SELECT x.rank, x.refreshed, {PAGE_KEY} AS page_key, x.uuid, x.video_id FROM (
+            SELECT {rank_case()} AS rank, coalesce(s.refreshed_at, '-infinity') AS refreshed,
+                   v.ctid::text::point AS tid, v.uuid, v.video_id
+            FROM due
+            JOIN videos_video v ON v.uuid = due.video_uuid
+            LEFT JOIN video_refresh_schedule s ON s.video_uuid = v.uuid
+            LEFT JOIN w ON w.video_id = v.uuid
+            OFFSET 0) x
         OFFSET 0) x
-    ORDER BY x.rank, x.refreshed_at NULLS FIRST, {PAGE_KEY}) x"""
+    ORDER BY x.rank, x.refreshed, x.page_key) x"""
 
 _BY_ID = f"""
 WITH w AS ({WATCHED})
