@@ -1,5 +1,6 @@
 """The due list's order within a tier: one row per heap page at a time across a window of pages, so a page's
-rows go out in different write groups (each group's update then finds room on the page: HOT)."""
+rows go out in different write groups (each group's update then finds room on the page: HOT); the window is
+smaller for rows never refreshed (they grow and leave their page anyway; a small window stays cached)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import insert, text
 
 from channel_assets.db.core.engine import transaction
 from channel_assets.db.core.models import Video
-from channel_assets.db.videos.selection import PAGE_KEY, PAGE_WINDOW, select_due_videos
+from channel_assets.db.videos.selection import (
+    DUE_PAGE_KEY,
+    FIRST_WINDOW,
+    PAGE_WINDOW,
+    page_key,
+    select_due_videos,
+)
 from channel_assets.db.videos.tiering import VideoTierRules
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -32,11 +40,24 @@ def test_a_pages_rows_are_spread_over_the_list_one_per_page_at_a_time(engine):
     assert [where[vid][0] for vid in due[:len(pages)]] == sorted(pages)  # each page's first row, page by page
 
 
-def test_the_page_key_orders_by_window_then_line_pointer_then_page(engine):
-    tids = [(0, 1), (1, 1), (PAGE_WINDOW - 1, 1), (0, 2), (PAGE_WINDOW - 1, 2), (0, 2047), (PAGE_WINDOW, 1), (PAGE_WINDOW, 3),
-            (2 * PAGE_WINDOW + 5, 1), (2**32 - 1, 1), (2**32 - 2, 2047), (2**32 - 1, 2047)]
+@pytest.mark.parametrize("window", [FIRST_WINDOW, PAGE_WINDOW])
+def test_the_page_key_orders_by_window_then_line_pointer_then_page(engine, window):
+    tids = [(0, 1), (1, 1), (window - 1, 1), (0, 2), (window - 1, 2), (0, 2047), (window, 1), (window, 3),
+            (2 * window + 5, 1), (2**32 - 1, 1), (2**32 - 2, 2047), (2**32 - 1, 2047)]
     values = ", ".join(f"(point({page}, {line}))" for page, line in tids)
     with engine.connect() as conn:
-        keys = [k for (k,) in conn.execute(text(f"SELECT {PAGE_KEY} FROM (VALUES {values}) x(tid)"))]
+        keys = [k for (k,) in conn.execute(text(f"SELECT {page_key(window)} FROM (VALUES {values}) x(tid)"))]
     assert sorted(tids, key=lambda t: keys[tids.index(t)]) == tids
     assert len(set(keys)) == len(keys) and all(k == int(k) for k in keys)  # distinct and exact in float8
+
+
+def test_a_never_refreshed_row_is_keyed_in_the_small_window_a_refreshed_one_in_the_large(engine):
+    """(page 0, line 2) and (page FIRST_WINDOW, line 1): different small windows, one large window."""
+    tids = [(0, 2), (FIRST_WINDOW, 1)]
+    with engine.connect() as conn:
+        def order(refreshed: str) -> list[tuple[int, int]]:
+            values = ", ".join(f"(point({p}, {n}), '{refreshed}'::timestamptz)" for p, n in tids)
+            keys = conn.execute(text(f"SELECT {DUE_PAGE_KEY} FROM (VALUES {values}) x(tid, refreshed)")).scalars().all()
+            return [t for _, t in sorted(zip(keys, tids, strict=True))]
+        assert order("-infinity") == [(0, 2), (FIRST_WINDOW, 1)]  # window 0 before window 1
+        assert order("2026-05-01T00:00:00Z") == [(FIRST_WINDOW, 1), (0, 2)]  # line 1 before line 2

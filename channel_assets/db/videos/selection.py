@@ -23,22 +23,32 @@ from channel_assets.db.videos.tiering import RANK, TIERS, WATCHED, VideoTierRule
 SHARD_SQL = f"(hashtext({{v}}.video_id) & {SHARD_COUNT - 1})"
 
 # Within a tier, rows in the order of the heap pages they sit on, one row per page at a time across a window
-# of PAGE_WINDOW pages: a page's rows then go out in consecutive write groups, not one, so each group's
-# update finds room on the page (HOT, no index entries) once the previous group committed; and a page is
-# written within one checkpoint interval, one full-page image instead of one per row (video-id order
-# scattered a group over ~5,000 pages: 1.1M full-page images, 8.5 GB of WAL at 1M videos).
-# The window is 2,048 pages (16 MB), small beside the buffer pool: each page is visited once per line pointer,
-# and with 8,192 (64 MB) its pages were evicted between visits by the indexes' random pages and read and
-# written again (14% of the server's samples in perf, with PostgreSQL's default 128 MB of shared_buffers). A group
-# (up to 5,000 rows) then puts 2-3 rows of a page in one transaction, so fewer updates stay on their page
-# (HOT 41% against 46% at 1M videos), yet the server's CPU fell from 69 s to 57 s and the WAL from 2.7 to
-# 2.4 GB (README, the video metadata refresh).
+# of pages: a page's rows then go out in consecutive write groups, not one, so each group's update finds room
+# on the page (HOT, no index entries) once the previous group committed; and a page is written within one
+# checkpoint interval, one full-page image instead of one per row (video-id order scattered a group over
+# ~5,000 pages: 1.1M full-page images, 8.5 GB of WAL at 1M videos).
+# Two windows. Rows refreshed before are at full size: 8,192 pages (64 MB) put at most one row of a page in a
+# 5,000-row group, and 95% of a second pass's updates stay on their page. Rows never refreshed grow on their
+# first write (the app stored less than the API gives) and most must leave their page anyway: 2,048 pages
+# (16 MB), small beside the buffer pool, since each page is visited once per line pointer and a 64 MB window's
+# pages were evicted between visits by the indexes' random pages and read and written again (14% of the
+# server's samples in perf, with PostgreSQL's default 128 MB of shared_buffers). At 1M never-refreshed
+# videos: HOT 41% against 46%, yet the server's CPU 57-60 s against 69-73 s (README, the video refresh).
 # The order is ONE float8 key per row, (window, line pointer, page) packed exactly (a line pointer is under
 # 2048, a page number under 2^32: the key stays under 2^43), from one ctid-to-point conversion in a fenced
 # subquery. Three keys, each converting the ctid again, were 3 of the 4.8 s a 1M-row selection took.
-PAGE_WINDOW = 2048
-_WINDOW = f"floor(x.tid[0] / {PAGE_WINDOW})"
-PAGE_KEY = f"{_WINDOW} * {2048 * PAGE_WINDOW} + x.tid[1] * {PAGE_WINDOW} + (x.tid[0] - {_WINDOW} * {PAGE_WINDOW})"
+PAGE_WINDOW, FIRST_WINDOW = 8192, 2048
+
+
+def page_key(window: int) -> str:
+    """The packed (window, line pointer, page) key of the row whose ctid point is `x.tid`."""
+    w = f"floor(x.tid[0] / {window})"
+    return f"{w} * {2048 * window} + x.tid[1] * {window} + (x.tid[0] - {w} * {window})"
+
+
+# A never refreshed row's `x.refreshed` is -infinity; the rows one key compares share it, so share a window.
+DUE_PAGE_KEY = (f"CASE WHEN x.refreshed = '-infinity' THEN {page_key(FIRST_WINDOW)} "
+                f"ELSE {page_key(PAGE_WINDOW)} END")
 
 # Videos the app (or the uploads pass) inserted since the last cycle get their schedule row: due at once.
 _ENSURE = f"""
@@ -72,7 +82,7 @@ SELECT string_agg(uuid_send(x.uuid), ''::bytea), string_agg(convert_to(x.video_i
        string_agg(int2send(x.rank::int2), ''::bytea)
 FROM (
     SELECT * FROM (
-        SELECT x.rank, x.refreshed, {PAGE_KEY} AS page_key, x.uuid, x.video_id FROM (
+        SELECT x.rank, x.refreshed, {DUE_PAGE_KEY} AS page_key, x.uuid, x.video_id FROM (
             SELECT {rank_case()} AS rank, coalesce(s.refreshed_at, '-infinity') AS refreshed,
                    v.ctid::text::point AS tid, v.uuid, v.video_id
             FROM due
