@@ -21,6 +21,7 @@ length of the build; an index counts as present when one with the same columns e
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -211,3 +212,29 @@ def apply(op, metadata: sa.MetaData) -> None:
         with op.get_context().autocommit_block():
             for step in concurrent:
                 op.execute(step.sql)
+
+
+def drop_indexes(op, names: Sequence[str], *, table_exists: bool) -> None:
+    """Drop the pipeline's own indexes by name: CONCURRENTLY, outside a transaction, so the app keeps
+    reading and writing; plainly in a `--sql` script for an empty database (it builds the table plainly)."""
+    if not table_exists:
+        for name in names:
+            op.execute(f"DROP INDEX IF EXISTS {name}")
+        return
+    with op.get_context().autocommit_block():
+        for name in names:
+            op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+
+
+def replace_indexes(op, metadata: sa.MetaData, table: str, new: str, old: Sequence[str],
+                    serving: Callable[[sa.Connection], bool]) -> None:
+    """Build `new` (declared in `metadata`, through `apply`), then drop the indexes named `old`, but only once
+    an index serves their queries: `new` built by this call, or `serving(connection)` finding one that
+    already does (the app's own, under any name). Only the indexes named in `old` are ever dropped."""
+    conn = inspect_connection(op)
+    table_exists = sa.inspect(conn).has_table(table)
+    builds = any(s.what == f"missing index {new}" for s in plan(conn, metadata).steps)
+    serves = builds or (table_exists and serving(conn))
+    apply(op, metadata)
+    if serves:
+        drop_indexes(op, old, table_exists=table_exists)

@@ -62,24 +62,10 @@ def _serving_index_exists(conn: sa.Connection) -> bool:
         f"AND pg_get_expr(i.indpred, i.indrelid) = '({PREDICATE})')").scalar())
 
 
-def _drop(name: str, *, table_exists: bool) -> None:
-    if not table_exists:  # `--sql` on an empty database: the printed script builds the table plainly
-        op.execute(f"DROP INDEX IF EXISTS {name}")
-        return
-    with op.get_context().autocommit_block():
-        op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-
-
 def upgrade() -> None:
-    conn = adoption.inspect_connection(op)
-    table_exists = sa.inspect(conn).has_table("videos_video")
-    builds = any(s.what == f"missing index {NEW}" for s in adoption.plan(conn, TARGET).steps)
-    serves = builds or (table_exists and _serving_index_exists(conn))
-    adoption.apply(op, TARGET)
-    if serves:
-        _drop(OLD, table_exists=table_exists)
+    adoption.replace_indexes(op, TARGET, "videos_video", NEW, (OLD,), _serving_index_exists)
 
 
 def downgrade() -> None:
     adoption.apply(op, FULL)
-    _drop(NEW, table_exists=True)
+    adoption.drop_indexes(op, (NEW,), table_exists=True)
