@@ -33,7 +33,7 @@ SHARD_SQL = f"(hashtext({{v}}.video_id) & {SHARD_COUNT - 1})"
 # (16 MB), small beside the buffer pool, since each page is visited once per line pointer and a 64 MB window's
 # pages were evicted between visits by the indexes' random pages and read and written again (14% of the
 # server's samples in perf, with PostgreSQL's default 128 MB of shared_buffers). At 1M never-refreshed
-# videos: HOT 41% against 46%, yet the server's CPU 57-60 s against 69-73 s (README, the video refresh).
+# videos: HOT 41% against 46%, yet the server's CPU 57-63 s against 69-74 s (README, the video refresh).
 # The order is ONE float8 key per row, (window, line pointer, page) packed exactly (a line pointer is under
 # 2048, a page number under 2^32: the key stays under 2^43), from one ctid-to-point conversion in a fenced
 # subquery. Three keys, each converting the ctid again, were 3 of the 4.8 s a 1M-row selection took.
