@@ -16,3 +16,17 @@ def downgrade(engine: Engine, revision: str) -> None:
         config.attributes["connection"] = conn
         command.downgrade(config, revision)
         conn.commit()
+
+
+def rerun_from(engine: Engine, revision: str) -> tuple[str | None, str]:
+    """As if the revision after `revision` ran but was not recorded (killed after its DDL): record `revision`
+    and upgrade again; returns what `migrate.upgrade` returns."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = %(rev)s", {"rev": revision})
+    return migrate.upgrade(engine)
+
+
+def invalid_indexes(engine: Engine) -> int:
+    """How many indexes an interrupted build left invalid."""
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid").scalar_one()

@@ -15,7 +15,7 @@ from channel_assets.db.videos.tiering import VideoTierRules
 from channel_assets.refresh.quota_gate import CountingGate
 from channel_assets.videos.refresh import refresh_video_shards
 from channel_assets_tests.gallery.conftest import gallery_template, gallery_url, orm  # noqa: F401 - fixtures
-from channel_assets_tests.migrations import downgrade
+from channel_assets_tests.migrations import downgrade, invalid_indexes, rerun_from
 
 OLD_INDEX, PARTIAL_INDEX = "video_refresh_requested_idx", "video_refresh_requested_partial_idx"
 PARTIAL_WHERE = "WHERE (metadata_refresh_requested_at IS NOT NULL)"
@@ -72,13 +72,6 @@ def _requested_indexes(engine) -> dict[str, str]:
             "AND indexdef LIKE '%%(metadata_refresh_requested_at)%%'").all())
 
 
-def _rerun_0013(engine) -> None:
-    """As if 0013 ran but was not recorded (killed after its DDL): the next upgrade runs it again."""
-    with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0012_video_autovacuum'")
-    assert migrate.upgrade(engine) == ("0012_video_autovacuum", migrate.head_revision())
-
-
 def test_0013_replaces_the_full_requested_index_by_a_partial_one_idempotently_and_reversibly(pg_url):
     engine = make_engine(pg_url)
     try:
@@ -96,7 +89,7 @@ def test_0013_replaces_the_full_requested_index_by_a_partial_one_idempotently_an
         modelled = {ix.name: ix.dialect_options["postgresql"]["where"] for ix in Video.__table__.indexes}
         assert f"WHERE ({modelled[PARTIAL_INDEX]})" == PARTIAL_WHERE  # autogenerate does not compare predicates
         assert migrate.check(engine) == ([], True)
-        _rerun_0013(engine)
+        assert rerun_from(engine, "0012_video_autovacuum") == ("0012_video_autovacuum", migrate.head_revision())
         assert _requested_indexes(engine) == partial
         assert migrate.upgrade(engine) == (migrate.head_revision(), migrate.head_revision())
 
@@ -104,9 +97,7 @@ def test_0013_replaces_the_full_requested_index_by_a_partial_one_idempotently_an
         assert _requested_indexes(engine) == full
         migrate.upgrade(engine)
         assert _requested_indexes(engine) == partial and migrate.check(engine) == ([], True)
-        with engine.connect() as conn:
-            invalid = conn.exec_driver_sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid").scalar_one()
-        assert invalid == 0
+        assert invalid_indexes(engine) == 0
     finally:
         engine.dispose()
 
@@ -128,7 +119,7 @@ def test_0013_keeps_the_full_index_unless_a_partial_index_serves_the_requested_q
             conn.exec_driver_sql("DROP INDEX app_requested")
             conn.exec_driver_sql("CREATE INDEX app_requested ON videos_video (metadata_refresh_requested_at) "
                                  "WHERE metadata_refresh_requested_at IS NOT NULL")
-        _rerun_0013(engine)
+        assert rerun_from(engine, "0012_video_autovacuum") == ("0012_video_autovacuum", migrate.head_revision())
         assert set(_requested_indexes(engine)) == {"app_requested"}
         assert migrate.check(engine) == ([], True)
     finally:

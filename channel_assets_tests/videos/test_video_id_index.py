@@ -8,7 +8,7 @@ from __future__ import annotations
 from channel_assets.db.core import migrate
 from channel_assets.db.core.engine import make_engine
 from channel_assets.db.core.models import Video
-from channel_assets_tests.migrations import downgrade
+from channel_assets_tests.migrations import downgrade, invalid_indexes, rerun_from
 
 BEFORE_0014 = "0013_video_requested_partial"
 NEW, OLD = "video_video_channel_idx", {"video_channel_video_idx", "video_video_id_idx"}
@@ -21,13 +21,6 @@ def _id_indexes(engine) -> dict[str, str]:
         return dict(conn.exec_driver_sql(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'videos_video' "
             "AND indexname = ANY(%(names)s)", {"names": list(ID_INDEXES)}).all())
-
-
-def _rerun_0014(engine) -> None:
-    """As if 0014 ran but was not recorded (killed after its DDL): the next upgrade runs it again."""
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{BEFORE_0014}'")
-    assert migrate.upgrade(engine) == (BEFORE_0014, migrate.head_revision())
 
 
 def _plan(engine, sql: str) -> str:
@@ -55,7 +48,7 @@ def test_0014_replaces_the_two_indexes_by_one_idempotently_and_reversibly(pg_url
         assert NEW in _plan(engine, "SELECT uuid FROM videos_video WHERE video_id = ANY('{a,b}')")
         assert f"Index Only Scan using {NEW}" in _plan(
             engine, "SELECT 1 FROM videos_video WHERE channel_id = gen_random_uuid() AND video_id = 'a'")
-        _rerun_0014(engine)
+        assert rerun_from(engine, BEFORE_0014) == (BEFORE_0014, migrate.head_revision())
         assert _id_indexes(engine) == after
         assert migrate.upgrade(engine) == (migrate.head_revision(), migrate.head_revision())
 
@@ -63,9 +56,7 @@ def test_0014_replaces_the_two_indexes_by_one_idempotently_and_reversibly(pg_url
         assert _id_indexes(engine) == before
         migrate.upgrade(engine)
         assert _id_indexes(engine) == after and migrate.check(engine) == ([], True)
-        with engine.connect() as conn:
-            invalid = conn.exec_driver_sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid").scalar_one()
-        assert invalid == 0
+        assert invalid_indexes(engine) == 0
     finally:
         engine.dispose()
 
