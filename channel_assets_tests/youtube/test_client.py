@@ -1,6 +1,7 @@
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ from channel_assets.youtube import (
     TransientError,
     YouTubeClient,
 )
-from channel_assets.youtube.client import parse_json
+from channel_assets.youtube.client import parse_json, query_string
 
 from .conftest import CH1, CH2, KEY, FakeQuota, channel_item, err, fixture_bytes, fixture_json, ok
 
@@ -324,3 +325,22 @@ def test_persistent_rate_limit_raises_rate_limited_not_retry_error(make_client, 
     with pytest.raises(RateLimited) as info:
         client.list_channels([CH1])
     assert info.value.reason == "userRateLimitExceeded" and len(script.requests) == 3
+
+
+_QUERY_TEXT = st.one_of(st.text(max_size=40), st.text(alphabet="abcXYZ019_-.~,", max_size=40),
+                        st.integers(min_value=0, max_value=10**6))
+
+
+@given(st.dictionaries(st.sampled_from(["part", "id", "fields", "maxResults", "key", "pageToken", "a b&c"]),
+                       _QUERY_TEXT, max_size=6))
+def test_query_string_equals_urlencode(query):
+    assert query_string(query) == urlencode(query)
+
+
+def test_query_string_of_a_video_batch():
+    ids = ["dQw4w9WgXcQ", "a-_b9Zz0000"]
+    query = {"part": "statistics,snippet", "id": ",".join(ids), "fields": "items(id,snippet/title)",
+             "maxResults": 50, "key": "AIza-key_1"}
+    assert query_string(query) == urlencode(query) == (
+        "part=statistics%2Csnippet&id=dQw4w9WgXcQ%2Ca-_b9Zz0000&fields=items%28id%2Csnippet%2Ftitle%29"
+        "&maxResults=50&key=AIza-key_1")
