@@ -140,32 +140,53 @@ def _cpu(pid: int) -> float:
 @dataclass
 class Measure:
     """Wall, CPU (self; self + children) and peak RSS (self; process tree) of a block; ``run(exclude=pids)``
-    leaves out child processes that are not the pipeline's (the app load's clients)."""
+    leaves out child processes that are not the pipeline's (the app load's clients). ``run(server=pid)``
+    (``local_server_pid``) also sums the CPU of that PostgreSQL server's processes over the block (every
+    database's backends and the server's own workers): the third party of a run's CPU, beside the pipeline
+    and its children (the emulator)."""
 
     wall_s: float = 0.0
     cpu_s: float = 0.0
     cpu_tree_s: float = 0.0
     peak_rss_mb: float = 0.0
     peak_rss_tree_mb: float = 0.0
+    server_cpu_s: float | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _exclude: frozenset[int] = frozenset()
+    _server: int | None = None
+    _server_cpu: dict[int, list[float]] = field(default_factory=dict)  # pid -> [at the start, latest]
 
     def _kids(self) -> list[int]:
         return [c for c in _children(os.getpid()) if c not in self._exclude]
 
+    def _server_tick(self, first: bool = False) -> None:
+        """Each server process's CPU; one that started after the block began counts from zero. A process
+        that ends between two ticks loses at most a tick's CPU (0.2 s apart)."""
+        for pid in (self._server, *_children(self._server)):
+            cpu = _cpu(pid)  # 0.0 once the process is gone: CPU only grows, so max() keeps the last reading
+            seen = self._server_cpu.setdefault(pid, [cpu if first else 0.0, cpu])
+            seen[1] = max(seen[1], cpu)
+
     def _sample(self) -> None:
         me = os.getpid()
+        tick = 0
         while not self._stop.is_set():
             own = _rss(me)
             tree = own + sum(_rss(c) for c in self._kids())
             self.peak_rss_mb = max(self.peak_rss_mb, own / 2**20)
             self.peak_rss_tree_mb = max(self.peak_rss_tree_mb, tree / 2**20)
+            if self._server is not None and tick % 4 == 0:
+                self._server_tick()
+            tick += 1
             self._stop.wait(0.05)
 
     @contextmanager
-    def run(self, exclude: Iterable[int] = ()) -> Iterator[Measure]:
+    def run(self, exclude: Iterable[int] = (), server: int | None = None) -> Iterator[Measure]:
         me = os.getpid()
         self._exclude = frozenset(exclude)
+        self._server = server
+        if server is not None:
+            self._server_tick(first=True)
         kids = self._kids()
         cpu0 = _cpu(me)
         kids0 = {c: _cpu(c) for c in kids}
@@ -184,12 +205,38 @@ class Measure:
             waited = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
             live = sum(_cpu(c) - kids0.get(c, 0.0) for c in self._kids())
             self.cpu_tree_s = self.cpu_s + live + waited
+            if server is not None:
+                self._server_tick()
+                self.server_cpu_s = sum(last - start for start, last in self._server_cpu.values())
 
     def as_dict(self, prefix: str = "") -> dict:
-        return {f"{prefix}wall_s": round(self.wall_s, 3), f"{prefix}cpu_s": round(self.cpu_s, 2),
-                f"{prefix}cpu_tree_s": round(self.cpu_tree_s, 2),
-                f"{prefix}peak_rss_mb": round(self.peak_rss_mb, 1),
-                f"{prefix}peak_rss_tree_mb": round(self.peak_rss_tree_mb, 1)}
+        out = {f"{prefix}wall_s": round(self.wall_s, 3), f"{prefix}cpu_s": round(self.cpu_s, 2),
+               f"{prefix}cpu_tree_s": round(self.cpu_tree_s, 2),
+               f"{prefix}peak_rss_mb": round(self.peak_rss_mb, 1),
+               f"{prefix}peak_rss_tree_mb": round(self.peak_rss_tree_mb, 1)}
+        if self.server_cpu_s is not None:
+            out[f"{prefix}server_cpu_s"] = round(self.server_cpu_s, 2)
+        return out
+
+
+def local_server_pid() -> int | None:
+    """The pid of the benchmark's PostgreSQL server (its postmaster) when it runs on this machine, so
+    ``Measure`` can read its processes' CPU from /proc; None for a server elsewhere."""
+    try:
+        with _admin() as conn:  # the backend's parent is the postmaster; read while the backend lives
+            return _postgres_parent(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+    except psycopg.Error:
+        return None
+
+
+def _postgres_parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        with open(f"/proc/{parent}/comm") as f:
+            return parent if f.read().strip().startswith("postgres") else None
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 # -- PostgreSQL: cached template databases ------------------------------------------------------------

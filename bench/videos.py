@@ -7,6 +7,8 @@ the last 30 days. The emulator runs as a SUBPROCESS serving a world of exactly t
 moved ``--advance-days`` on first (counts grow; some videos are deleted, made private, rejected or
 region-blocked, some channels go). The measured block is ONE Dagster run materializing ``video_metadata``
 for all shards (partition-range tags), at ``--latency-ms`` per API answer with the run's calls in flight.
+Its CPU is reported by party: the pipeline (``cpu_s``), the emulator (``cpu_tree_s`` minus ``cpu_s``) and,
+when the PostgreSQL server runs on this machine, the server's processes (``server_cpu_s``).
 
 The process is warmed first (``bench.common.warm_up``: imports, Dagster's first in-process run; its time is
 reported) and the run is repeated with nothing due: that run's wall time is the fixed per-run cost, what the
@@ -45,6 +47,7 @@ from bench.common import (  # noqa: E402
     all_shards_tags,
     cloned_database,
     emit,
+    local_server_pid,
     log,
     materialization_metadata,
     materialize,
@@ -171,8 +174,9 @@ def measured_refresh(template: str, channels: int, args: argparse.Namespace) -> 
         stats0, quota0, lsn0 = emulator.stats(), sum(emulator.quota()["used"].values()), _lsn(dsn)
         counters0 = settled_counters(dsn)
         log(f"video refresh of {args.videos} videos ({channels} channels) at {args.latency_ms} ms ...")
+        server = local_server_pid()
         measure = Measure()
-        with measure.run():
+        with measure.run(server=server):
             info = run_pipeline()
         stats1, quota1 = emulator.stats(), sum(emulator.quota()["used"].values())
         after = _counts(dsn)
@@ -180,7 +184,7 @@ def measured_refresh(template: str, channels: int, args: argparse.Namespace) -> 
         # statements over the now-scheduled videos, the counts); what the full run costs beyond it is per video.
         log("the same run with nothing due (the fixed per-run cost) ...")
         empty = Measure()
-        with empty.run():
+        with empty.run(server=server):
             empty_info = run_pipeline()
         out["empty_run"] = {**empty.as_dict(), "due": (empty_info.get("asset_metadata") or {}).get("due"),
                             "videos_list_calls": emulator.stats().get("api.videos", 0) - stats1.get("api.videos", 0)}
