@@ -5,6 +5,7 @@ smaller for rows never refreshed (they grow and leave their page anyway; a small
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,17 +13,21 @@ import pytest
 from sqlalchemy import insert, text
 
 from channel_assets.db.core.engine import transaction
-from channel_assets.db.core.models import Video
+from channel_assets.db.core.models import Video, VideoRefreshSchedule
 from channel_assets.db.videos.selection import (
     DUE_PAGE_KEY,
     FIRST_WINDOW,
     PAGE_WINDOW,
+    SHARD_SQL,
+    _due_part,
+    _packed,
     page_key,
     select_due_videos,
 )
 from channel_assets.db.videos.tiering import VideoTierRules
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+EVEN, ODD = list(range(0, 16, 2)), list(range(1, 16, 2))
 
 
 def test_a_pages_rows_are_spread_over_the_list_one_per_page_at_a_time(engine):
@@ -61,3 +66,32 @@ def test_a_never_refreshed_row_is_keyed_in_the_small_window_a_refreshed_one_in_t
             return [t for _, t in sorted(zip(keys, tids, strict=True))]
         assert order("-infinity") == [(0, 2), (FIRST_WINDOW, 1)]  # window 0 before window 1
         assert order("2026-05-01T00:00:00Z") == [(FIRST_WINDOW, 1), (0, 2)]  # line 1 before line 2
+
+
+def test_the_two_halves_merged_are_the_one_statements_list(engine):
+    """select_due_videos selects two halves of the shards at once and merges them on the sort keys: the same
+    list, row for row, as one statement over all the shards, across tiers, refreshed times and pages."""
+    rng = random.Random(7)
+    videos, schedule = [], []
+    for n in range(400):
+        row = {"uuid": uuid.uuid4(), "video_id": f"mx{n:09d}", "title": "", "description": "d" * rng.randrange(0, 900),
+               "published_at": NOW - timedelta(days=rng.choice([2, 30, 400])), "channel_id_snapshot": "UCa",
+               "metadata_refresh_requested_at": NOW - timedelta(hours=1) if n % 17 == 0 else None}
+        videos.append(row)
+        if n % 3:  # the others get their schedule row from the selection itself: never refreshed
+            refreshed = NOW - timedelta(days=rng.randrange(30, 60), seconds=rng.randrange(3))
+            schedule.append({"video_uuid": row["uuid"], "shard": 0, "refreshed_at": refreshed,
+                             "due_at": refreshed + timedelta(days=27)})
+    videos.append(dict(videos[5], uuid=uuid.uuid4(), channel_id_snapshot="UCb"))  # one id stored twice
+    with transaction(engine) as conn:
+        conn.execute(insert(Video), videos)
+        conn.execute(insert(VideoRefreshSchedule), schedule)
+        conn.execute(text(f"UPDATE video_refresh_schedule SET shard = {SHARD_SQL.format(v='v')} FROM videos_video v "
+                          "WHERE v.uuid = video_uuid"))
+    merged = select_due_videos(engine, range(16), NOW, VideoTierRules())
+    halves = [_due_part(engine, shards, NOW, VideoTierRules(), keyed=True) for shards in (EVEN, ODD)]
+    assert all(half[0] is not None for half in halves), "both halves must hold rows"
+    one = _packed(_due_part(engine, list(range(16)), NOW, VideoTierRules(), keyed=False)).with_ids_adjacent()
+    assert len(merged) == len(one) == 401
+    assert list(merged) == list(one)
+    assert {v.tier for v in merged} == {"requested", "daily", "weekly", "monthly"}
