@@ -288,16 +288,30 @@ def _packed(part: tuple) -> DueVideos:
 
 
 def _merged(halves: list[tuple]) -> DueVideos:
-    """The halves' rows in the order of their keys (rank, refreshed time, page key)."""
-    parts = [h for h in halves if h[0] is not None]
+    """The halves' rows in the order of their keys (rank, refreshed time, page key). It consumes `halves`
+    and lets each packed column go once merged, so the peak memory stays near one statement's."""
+    parts = [list(h) for h in halves if h[0] is not None]
+    halves.clear()
     if len(parts) < 2:
-        return _packed(parts[0]) if parts else DueVideos()
-    rank = np.concatenate([np.frombuffer(p[2], ">i2") for p in parts])
-    order = np.lexsort((np.concatenate([np.frombuffer(p[4], ">f8") for p in parts]),
-                        np.concatenate([np.frombuffer(p[3], ">i8") for p in parts]), rank))
-    uuids = np.concatenate([np.frombuffer(p[0], "V16") for p in parts])[order].tobytes()
-    ids = [vid for p in parts for vid in p[1].decode().split("\x00")]
-    return DueVideos.packed(uuids, [ids[i] for i in order.tolist()], rank[order].astype(np.uint8).tobytes())
+        return _packed(tuple(parts[0])) if parts else DueVideos()
+    rank = _column(parts, 2, ">i2")
+    order = np.lexsort((_column(parts, 4, ">f8"), _column(parts, 3, ">i8"), rank))
+    tiers = rank[order].astype(np.uint8).tobytes()
+    uuids = _column(parts, 0, "V16")[order].tobytes()
+    ids: list[str] = []
+    for part in parts:
+        ids += part[1].decode().split("\x00")
+        part[1] = None
+    ids = np.array(ids, dtype=object)[order].tolist()  # no int object per row, as order.tolist() would make
+    return DueVideos.packed(uuids, ids, tiers)
+
+
+def _column(parts: list[list], n: int, dtype: str) -> np.ndarray:
+    """Column `n` of the halves as one array; their packed bytes let go."""
+    column = np.concatenate([np.frombuffer(part[n], dtype) for part in parts])
+    for part in parts:
+        part[n] = None
+    return column
 
 
 def videos_by_id(engine: Engine, video_ids: Sequence[str], now: datetime, rules: VideoTierRules) -> DueVideos:
