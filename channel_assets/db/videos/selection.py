@@ -65,7 +65,7 @@ ON CONFLICT (video_uuid) DO NOTHING"""
 # never holds a NUL), the tier ranks as int2 (`{keys}`: two more, the other sort keys, when the shards are
 # selected in two halves: _due_part). A row per video, read through a server-side cursor, cost
 # the pipeline ~1.4 s at a million (a Python loader call and a tuple per row); the aggregate reads the
-# sorted subquery in its order (no parallel plan: select_due_videos turns it off). The sort's rows carry its
+# sorted subquery in its order (no parallel plan: _due_part turns it off). The sort's rows carry its
 # three keys first, fixed-width and never NULL (a never refreshed row's time is -infinity: first, as NULLS
 # FIRST was), the id text last: every comparison past the first key reads a column whose offset is known,
 # where a key behind the varlena id or a NULL had each comparison walk the row (14% of the statement, which
@@ -280,7 +280,7 @@ def _due_part(engine: Engine, shards: list[int], now: datetime, rules: VideoTier
             return cur.fetchone()  # the cursor's copy of the ~30 MB answer goes as it closes
 
 
-def _packed(part: tuple) -> DueVideos:
+def _packed(part: Sequence) -> DueVideos:
     uuids, ids, ranks = part[:3]
     if uuids is None:
         return DueVideos()
@@ -293,7 +293,7 @@ def _merged(halves: list[tuple]) -> DueVideos:
     parts = [list(h) for h in halves if h[0] is not None]
     halves.clear()
     if len(parts) < 2:
-        return _packed(tuple(parts[0])) if parts else DueVideos()
+        return _packed(parts[0]) if parts else DueVideos()
     rank = _column(parts, 2, ">i2")
     order = np.lexsort((_column(parts, 4, ">f8"), _column(parts, 3, ">i8"), rank))
     tiers = rank[order].astype(np.uint8).tobytes()
