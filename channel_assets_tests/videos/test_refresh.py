@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text, update
 
 from channel_assets.cycle import Cycle
 from channel_assets.db.core.engine import transaction
@@ -118,3 +120,34 @@ def test_written_counts_only_the_rows_whose_values_changed(engine, videos, clien
         batches = [c["batch"] for r, c in logs if r == run]
         assert len(batches) >= 2 and sum(b["written"] for b in batches) == summary.written
         assert all(b["written"] <= b["found"] + b["missing"] for b in batches)
+
+
+def _wait_until_a_backend_waits_on_a_lock(engine, deadline_s: float = 30.0) -> None:
+    stop = time.monotonic() + deadline_s
+    with engine.connect() as conn:
+        while conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND wait_event_type = 'Lock'")).scalar() == 0:
+            assert time.monotonic() < stop, "the write never waited for the app's row lock"
+            time.sleep(0.02)
+            conn.rollback()  # a fresh snapshot of pg_stat_activity for the next look
+
+
+def test_a_link_the_app_changes_while_the_write_waits_for_the_row_is_kept(engine, videos, client_factory,
+                                                                          video_gate):
+    """The write assigns the link columns their own values (db.videos.writes._KEPT): the values of the row
+    version it lands on, so the app's change, committed while the write waited for the row, stays."""
+    ids = videos.store(channels=1, per_channel=3)
+    moved = ids[0]
+    with engine.connect() as app:
+        app.execute(update(Video).where(Video.video_id == moved).values(channel_id=None,
+                                                                         channel_id_snapshot="UCmovedByTheApp"))
+        with ThreadPoolExecutor(1) as pool:
+            running = pool.submit(_refresh, engine, videos, client_factory, video_gate)
+            _wait_until_a_backend_waits_on_a_lock(engine)
+            app.commit()
+            summary = running.result(timeout=120)
+    rows, truth = videos.rows(), videos.truth(ids)
+    assert summary.written == len(ids)
+    assert (rows[moved].channel_id, rows[moved].channel_id_snapshot) == (None, "UCmovedByTheApp")
+    assert all(rows[vid].title == truth[vid]["title"] for vid in ids if truth[vid]["listed"])
+    assert all(rows[vid].channel_id is not None for vid in ids[1:])
