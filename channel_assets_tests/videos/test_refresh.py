@@ -138,14 +138,14 @@ def test_a_link_the_app_changes_while_the_write_waits_for_the_row_is_kept(engine
     version it lands on, so the app's change, committed while the write waited for the row, stays."""
     ids = videos.store(channels=1, per_channel=3)
     moved = ids[0]
-    with engine.connect() as app:
+    # The app's connection closes (rolling back, should the test fail first) before the pool waits for the write.
+    with ThreadPoolExecutor(1) as pool, engine.connect() as app:
         app.execute(update(Video).where(Video.video_id == moved).values(channel_id=None,
                                                                          channel_id_snapshot="UCmovedByTheApp"))
-        with ThreadPoolExecutor(1) as pool:
-            running = pool.submit(_refresh, engine, videos, client_factory, video_gate)
-            _wait_until_a_backend_waits_on_a_lock(engine)
-            app.commit()
-            summary = running.result(timeout=120)
+        running = pool.submit(_refresh, engine, videos, client_factory, video_gate)
+        _wait_until_a_backend_waits_on_a_lock(engine)
+        app.commit()
+        summary = running.result(timeout=120)
     rows, truth = videos.rows(), videos.truth(ids)
     assert summary.written == len(ids)
     assert (rows[moved].channel_id, rows[moved].channel_id_snapshot) == (None, "UCmovedByTheApp")
