@@ -52,7 +52,7 @@ _AVAILABILITY = ("unavailable_reason", "unavailable_at", "unavailable_suspected_
 # indexes that the update left their key alone, and a full leaf page of theirs takes a deduplication pass
 # (the new entry joins its key's posting list) instead of a bottom-up deletion pass, which visited the heap
 # to find the old versions' entries: 22% of the server's CPU at 1M videos, a first pass growing most rows
-# off their page. The server's CPU 51.6-54.1 s against 58.4-62.0 s (README, the video refresh). The old
+# off their page. The server's CPU 51.6-54.5 s against 58.4-62.0 s (README, the video refresh). The old
 # versions' entries stay in their posting lists for VACUUM; the table and its indexes end the same size.
 _KEPT = ("channel_id", "channel_id_snapshot")
 _NEW = [f"CASE WHEN n.listed THEN n.{c} ELSE v.{c} END" for c in VALUES]
